@@ -1,0 +1,18 @@
+/* What every inference runtime (tinyflash's own AOT code, TFLM, ...) provides to the benchmark.
+ * One interface, so the protocol code and the per-model pre/post-processing never change. */
+#ifndef TF_RUNTIME_H
+#define TF_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int tf_runtime_init(void);        /* 0 on success */
+const char *tf_runtime_name(void);
+int8_t *tf_runtime_input(void);
+size_t tf_runtime_input_bytes(void);
+const int8_t *tf_runtime_output(void);
+size_t tf_runtime_output_bytes(void);
+void tf_runtime_invoke(void);
+size_t tf_runtime_arena_bytes(void); /* activation memory the runtime reserves */
+
+#endif

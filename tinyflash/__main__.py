@@ -1,0 +1,3 @@
+from tinyflash.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,243 @@
+"""The board schema. The class is the schema: unknown keys are errors, defaults live here only.
+
+A board is data (style rule 12): a new MCU of a known peripheral family is one YAML file.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*([KMG]?)(i?B)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1024, "M": 1024 * 1024, "G": 1024 * 1024 * 1024}
+
+
+def _parse_size(value: object) -> object:
+    """Sizes may be written 131072, '128K' or '4M' (binary units, as linker scripts use)."""
+    if isinstance(value, str):
+        match = _SIZE_RE.match(value)
+        if not match:
+            raise ValueError(f"expected a size such as 131072, '128K' or '4M', got {value!r}")
+        return int(match.group(1)) * _UNITS[match.group(2).upper()]
+    return value
+
+
+Size = Annotated[StrictInt, BeforeValidator(_parse_size), Field(ge=0)]
+Address = Annotated[StrictInt, Field(ge=0, le=0xFFFF_FFFF)]
+Hertz = Annotated[StrictInt, Field(gt=0)]
+
+
+class Core(str, enum.Enum):
+    CORTEX_M0PLUS = "cortex-m0plus"
+    CORTEX_M3 = "cortex-m3"
+    CORTEX_M4 = "cortex-m4"
+    CORTEX_M7 = "cortex-m7"
+    CORTEX_M33 = "cortex-m33"
+    CORTEX_M55 = "cortex-m55"
+
+
+class Fpu(str, enum.Enum):
+    NONE = "none"
+    SINGLE = "sp"      # single precision only
+    DOUBLE = "dp"      # single and double precision
+
+
+class Mve(str, enum.Enum):
+    NONE = "none"
+    INT = "int"
+    FLOAT = "float"
+
+
+class UartFamily(str, enum.Enum):
+    CMSDK_APB_UART = "cmsdk-apb-uart"
+    STM32_USART_V1 = "stm32-usart-v1"   # F1/F2/F4: SR/DR/BRR/CR1
+    STM32_USART_V2 = "stm32-usart-v2"   # F7/H7/L4/G4: ISR/RDR/TDR, BRR = fck/baud
+    STM32_LPUART = "stm32-lpuart"       # v2 registers, BRR = 256*fck/baud
+
+
+class TimerFamily(str, enum.Enum):
+    CMSDK_TIMER = "cmsdk-timer"
+    SSE300_SYSCOUNTER = "sse300-syscounter"
+    STM32_TIM = "stm32-tim"             # 32-bit general purpose timer (TIM2/TIM5)
+
+
+class FlashMethod(str, enum.Enum):
+    QEMU = "qemu"
+    PYOCD = "pyocd"
+
+
+class ResetKind(str, enum.Enum):
+    HARDWARE = "hardware"
+    SOFTWARE = "software"
+    EMULATED = "emulated"
+
+
+_FIELDS_OF = {
+    # core: (allowed fpu, dsp possible, dsp mandatory, mve possible, gcc -mfpu per fpu)
+    Core.CORTEX_M0PLUS: ({Fpu.NONE}, False, False, False, {}),
+    Core.CORTEX_M3: ({Fpu.NONE}, False, False, False, {}),
+    Core.CORTEX_M4: ({Fpu.NONE, Fpu.SINGLE}, True, True, False, {Fpu.SINGLE: "fpv4-sp-d16"}),
+    Core.CORTEX_M7: ({Fpu.NONE, Fpu.SINGLE, Fpu.DOUBLE}, True, True, False,
+                     {Fpu.SINGLE: "fpv5-sp-d16", Fpu.DOUBLE: "fpv5-d16"}),
+    Core.CORTEX_M33: ({Fpu.NONE, Fpu.SINGLE}, True, False, False, {Fpu.SINGLE: "fpv5-sp-d16"}),
+    Core.CORTEX_M55: ({Fpu.NONE, Fpu.DOUBLE}, True, True, True, {Fpu.DOUBLE: "auto"}),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MemoryRegion(_Strict):
+    origin: Address
+    size: Size
+
+    @property
+    def end(self) -> int:
+        return self.origin + self.size
+
+
+class Memory(_Strict):
+    flash: MemoryRegion = Field(description="code and constants (weights)")
+    ram: MemoryRegion = Field(description="data, bss, activation arena and stack")
+    tcm: Optional[MemoryRegion] = Field(default=None, description="optional tightly coupled data memory")
+
+    @model_validator(mode="after")
+    def _regions_fit(self) -> "Memory":
+        for name in ("flash", "ram", "tcm"):
+            region = getattr(self, name)
+            if region is not None and region.end > 0x1_0000_0000:
+                raise ValueError(f"{name}: region ends at {region.end:#x}, past the 4 GiB address space")
+        named = [(n, getattr(self, n)) for n in ("flash", "ram", "tcm") if getattr(self, n) is not None]
+        for i, (a_name, a) in enumerate(named):
+            for b_name, b in named[i + 1:]:
+                if a.origin < b.end and b.origin < a.end:
+                    raise ValueError(f"regions {a_name} and {b_name} overlap")
+        return self
+
+
+class Uart(_Strict):
+    family: UartFamily
+    base: Address
+    irq: Annotated[StrictInt, Field(ge=0, le=495)] = Field(description="NVIC interrupt number of RX")
+    clock_hz: Hertz = Field(description="peripheral (kernel) clock feeding the baud generator")
+    baud: Hertz = 115200
+
+
+class Timer(_Strict):
+    """The free-running µs timestamp source (m-lap-us). SysTick is kept for cycle counts."""
+
+    family: TimerFamily
+    base: Address
+    irq: Optional[Annotated[StrictInt, Field(ge=0, le=495)]] = None
+    clock_hz: Hertz
+
+    @model_validator(mode="after")
+    def _needs_base(self) -> "Timer":
+        if self.clock_hz % 1_000_000:
+            raise ValueError("clock_hz: must be a whole number of MHz (µs timestamps divide by it exactly)")
+        if self.family in (TimerFamily.CMSDK_TIMER, TimerFamily.STM32_TIM) and self.irq is None:
+            raise ValueError(f"irq: required for timer family {self.family.value} (its wrap interrupt)")
+        return self
+
+
+class RegisterWrite(_Strict):
+    """One read-modify-write done before the drivers start: clock gates, pin muxing, power."""
+
+    addr: Address
+    set: Address = 0
+    clear: Address = 0
+    wait_set: Optional[Address] = Field(default=None, description="then poll until these bits read 1")
+    note: str = ""
+
+
+class QemuFlash(_Strict):
+    method: Literal["qemu"]
+    machine: str = Field(min_length=1)
+    icount_shift: Annotated[StrictInt, Field(ge=0, le=10)] = 0
+
+
+class PyocdFlash(_Strict):
+    method: Literal["pyocd"]
+    target: str = Field(min_length=1)
+    frequency: Hertz = 4_000_000
+    reset: ResetKind = ResetKind.HARDWARE
+    connect_mode: Literal["halt", "pre-reset", "under-reset", "attach"] = "halt"
+    pack: Optional[str] = Field(default=None, description="CMSIS pack this target needs, if not builtin")
+
+
+class Board(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    description: str = ""
+    vendor: str = ""
+    core: Core
+    fpu: Fpu = Fpu.NONE
+    dsp: Optional[StrictBool] = None
+    mve: Mve = Mve.NONE
+    clock_hz: Hertz = Field(description="core clock; SysTick counts it")
+    memory: Memory
+    stack_size: Size = 8192
+    uart: Uart
+    timer: Timer
+    init: tuple[RegisterWrite, ...] = ()
+    flash: Annotated[Union[QemuFlash, PyocdFlash], Field(discriminator="method")]
+    timeout_multiplier: Annotated[float, Field(gt=0)] = 1.0
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Board":
+        fpus, dsp_possible, dsp_mandatory, mve_possible, _ = _FIELDS_OF[self.core]
+        if self.fpu not in fpus:
+            allowed = ", ".join(sorted(f.value for f in fpus))
+            raise ValueError(f"fpu: {self.core.value} has no '{self.fpu.value}' FPU (allowed: {allowed})")
+        if self.dsp and not dsp_possible:
+            raise ValueError(f"dsp: {self.core.value} has no DSP extension")
+        if self.dsp is False and dsp_mandatory:
+            raise ValueError(f"dsp: {self.core.value} always has the DSP extension")
+        if self.mve is not Mve.NONE and not mve_possible:
+            raise ValueError(f"mve: {self.core.value} has no Helium (MVE)")
+        if self.mve is Mve.FLOAT and self.fpu is Fpu.NONE:
+            raise ValueError("mve: float MVE needs an FPU (set fpu: dp)")
+        if self.stack_size >= self.memory.ram.size:
+            raise ValueError(f"stack_size: {self.stack_size} bytes does not fit memory.ram "
+                             f"({self.memory.ram.size} bytes)")
+        return self
+
+    # ---- derived facts (one place) --------------------------------------------------------------
+    @property
+    def has_dsp(self) -> bool:
+        return _FIELDS_OF[self.core][2] or bool(self.dsp)
+
+    @property
+    def emulated(self) -> bool:
+        return isinstance(self.flash, QemuFlash)
+
+    @property
+    def icount(self) -> bool:
+        """Emulated with -icount: timers count executed instructions (1 ns each at shift 0)."""
+        return isinstance(self.flash, QemuFlash)
+
+    def gcc_cpu_flags(self) -> tuple[str, ...]:
+        cpu = self.core.value
+        if self.core is Core.CORTEX_M55:
+            if self.mve is Mve.NONE:
+                cpu += "+nomve"
+            elif self.mve is Mve.INT:
+                cpu += "+nomve.fp"
+            if self.fpu is Fpu.NONE:
+                cpu += "+nofp"
+        elif self.core is Core.CORTEX_M33 and not self.dsp:
+            cpu += "+nodsp"
+        flags = [f"-mcpu={cpu}", "-mthumb"]
+        mfpu = _FIELDS_OF[self.core][4].get(self.fpu)
+        if mfpu:
+            flags += [f"-mfpu={mfpu}", "-mfloat-abi=hard"]
+        else:
+            flags += ["-mfloat-abi=soft"]
+        return tuple(flags)
+
+    def vendor_string(self) -> str:
+        # m-name-dut-[...]: non-empty, no ']' (the official runner's regex).
+        return f"tinyflash {self.name}".replace("]", ")")

@@ -1,0 +1,139 @@
+"""The one exception hierarchy. Every error carries context and a hint saying what to try.
+
+Only the CLI turns these into exit codes (see :mod:`tinyflash.cli.main`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+
+class TinyflashError(Exception):
+    """Base of every error tinyflash raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+# --- board -------------------------------------------------------------------------------------
+class BoardError(TinyflashError):
+    """A board descriptor is missing or invalid."""
+
+
+class BoardNotFoundError(BoardError):
+    pass
+
+
+class BoardFileError(BoardError):
+    """A located problem in a board YAML file: ``file:line: key.path: message``."""
+
+    def __init__(self, path: Path | str, key: str, problem: str, *, line: int | None = None,
+                 hint: str | None = None) -> None:
+        where = f"{path}:{line}" if line else f"{path}"
+        super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}", hint=hint)
+        self.path = Path(path)
+        self.key = key
+        self.line = line
+        self.problem = problem
+
+
+# --- model -------------------------------------------------------------------------------------
+class ModelError(TinyflashError):
+    pass
+
+
+class ModelNotFoundError(ModelError):
+    pass
+
+
+class CorruptModelError(ModelError):
+    pass
+
+
+class UnsupportedOperatorError(ModelError):
+    def __init__(self, operator: str, node: int | str, detail: str = "", *, runtime: str = "aot",
+                 hint: str | None = None) -> None:
+        msg = f"operator {operator} (node {node}) is not supported by the {runtime} runtime"
+        super().__init__(msg + (f": {detail}" if detail else ""), hint=hint)
+        self.operator = operator
+        self.node = node
+
+
+# --- generate / build ---------------------------------------------------------------------------
+class GenerateError(TinyflashError):
+    pass
+
+
+class ToolNotFoundError(TinyflashError):
+    pass
+
+
+class BuildError(TinyflashError):
+    def __init__(self, message: str, *, log: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.log = log
+
+
+class RegionOverflowError(BuildError):
+    """Something does not fit a memory region of the board."""
+
+    def __init__(self, region: str, overflow_bytes: int, *, board: str, what: str = "firmware",
+                 used: int | None = None, size: int | None = None, hint: str | None = None) -> None:
+        detail = f" ({used} bytes needed, region holds {size})" if used is not None and size else ""
+        super().__init__(
+            f"{what} does not fit board {board}: region {region} overflowed by {overflow_bytes} bytes{detail}",
+            hint=hint or "pick a board with more memory, a smaller model, or reduce stack_size in the board YAML",
+        )
+        self.region = region
+        self.overflow_bytes = overflow_bytes
+
+
+# --- flash / emulate ----------------------------------------------------------------------------
+class FlashError(TinyflashError):
+    pass
+
+
+class EmulatorError(FlashError):
+    pass
+
+
+# --- run ---------------------------------------------------------------------------------------
+class DeviceError(TinyflashError):
+    """The device misbehaved: it carries the last lines received and the serial log path."""
+
+    def __init__(self, message: str, *, last_lines: Sequence[str] = (), log_path: Path | None = None,
+                 hint: str | None = None) -> None:
+        tail = "".join(f"\n    | {line}" for line in last_lines)
+        where = f"\n  serial log: {log_path}" if log_path else ""
+        super().__init__(message + (f"\n  last lines received:{tail}" if last_lines else
+                                    "\n  no line was received") + where, hint=hint)
+        self.last_lines = tuple(last_lines)
+        self.log_path = log_path
+
+
+class DeviceTimeoutError(DeviceError):
+    pass
+
+
+class ProtocolError(DeviceError):
+    """The device answered, but not as the MLPerf Tiny protocol says."""
+
+
+class DeviceReportedError(DeviceError):
+    """The device printed an ``e-[...]`` line."""
+
+
+class VerificationError(TinyflashError):
+    pass
+
+
+class InternalError(TinyflashError):
+    exit_code = 2

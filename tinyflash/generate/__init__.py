@@ -1,0 +1,1 @@
+"""Generation: board + model + runtime -> a self-contained benchmark application source tree."""

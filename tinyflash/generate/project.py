@@ -1,0 +1,165 @@
+"""Generate the benchmark application for (board, model, runtime) into a directory.
+
+The output is a plain source tree plus ``project.json``, which the SConstruct reads: templates split
+by concern (startup, linker script, UART and timer drivers by peripheral family, the benchmark
+protocol, per-model I/O, runtime glue) rendered with the board's facts.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from tinyflash.board.schema import Board, TimerFamily, UartFamily
+from tinyflash.errors import GenerateError, RegionOverflowError
+from tinyflash.generate.render import render_to
+from tinyflash.generate.runtime import get_runtime
+from tinyflash.model.graph import Graph
+from tinyflash.model.spec import ModelSpec
+from tinyflash.resources import templates_dir
+
+UART_TEMPLATES = {
+    UartFamily.CMSDK_APB_UART: "drivers/uart/cmsdk_apb_uart.c.j2",
+    UartFamily.STM32_USART_V1: "drivers/uart/stm32_usart_v1.c.j2",
+    UartFamily.STM32_USART_V2: "drivers/uart/stm32_usart_v2.c.j2",
+    UartFamily.STM32_LPUART: "drivers/uart/stm32_usart_v2.c.j2",
+}
+TIMER_TEMPLATES = {
+    TimerFamily.CMSDK_TIMER: "drivers/timer/cmsdk_timer.c.j2",
+    TimerFamily.SSE300_SYSCOUNTER: "drivers/timer/sse300_syscounter.c.j2",
+    TimerFamily.STM32_TIM: "drivers/timer/stm32_tim.c.j2",
+}
+STATIC_FILES = {  # copied as they are
+    "benchmark/tf_port.h": "tf_port.h",
+    "benchmark/tf_port.c": "tf_port.c",
+    "benchmark/tf_runtime.h": "tf_runtime.h",
+    "benchmark/ee_protocol.h": "ee_protocol.h",
+    "benchmark/ee_protocol.c": "ee_protocol.c",
+    "benchmark/main.c": "main.c",
+    "drivers/cyclecount/systick.c": "cyclecount.c",
+}
+# RAM the benchmark needs besides the runtime's arena, the upload buffer and the stack
+# (ring buffer, command buffer, driver state), rounded up.
+FIXED_RAM_BYTES = 2048
+
+
+@dataclass(frozen=True)
+class ModelIO:
+    """How the host uploads an input and how the device converts it (spec §5.3)."""
+
+    kind: str
+    upload_bytes: int
+    input_elements: int
+    output_elements: int
+    input_scale: float
+    input_zero_point: int
+    output_scale: float
+    output_zero_point: int
+
+    @classmethod
+    def of(cls, spec: ModelSpec, graph: Graph) -> "ModelIO":
+        inp, out = graph.input, graph.output
+        iq, oq = inp.quantization, out.quantization
+        upload = inp.elements * 4 if spec.kind == "ad01" else inp.size_bytes
+        return cls(spec.kind, upload, inp.elements, out.elements, iq.scale if iq else 1.0,
+                   iq.zero_point if iq else 0, oq.scale if oq else 1.0, oq.zero_point if oq else 0)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    optimization: str = "-O2"
+    defines: tuple[str, ...] = ()          # extra -D for every file (e.g. fault injection in tests)
+    kernels: str = "auto"                  # "auto" (SIMD where the core has it) or "portable"
+
+
+@dataclass(frozen=True)
+class GeneratedProject:
+    board: Board
+    model: ModelSpec
+    runtime: str
+    directory: Path
+    io: ModelIO
+    sources: tuple[Path, ...]
+    activation_bytes: int
+    weight_bytes: int
+    macs: int
+    options: BuildOptions = field(default_factory=BuildOptions)
+
+    @property
+    def project_file(self) -> Path:
+        return self.directory / "project.json"
+
+
+def _check_fits(board: Board, spec: ModelSpec, io: ModelIO, arena: int, weights: int) -> None:
+    ram_need = arena + io.upload_bytes + board.stack_size + FIXED_RAM_BYTES
+    if io.kind == "ad01":
+        ram_need += io.input_elements * 4
+    if ram_need > board.memory.ram.size:
+        raise RegionOverflowError("RAM", ram_need - board.memory.ram.size, board=board.name,
+                                  what=f"model {spec.name} (activation arena {arena} B, input buffer "
+                                       f"{io.upload_bytes} B, stack {board.stack_size} B)",
+                                  used=ram_need, size=board.memory.ram.size)
+    if weights > board.memory.flash.size:
+        raise RegionOverflowError("FLASH", weights - board.memory.flash.size, board=board.name,
+                                  what=f"model {spec.name} weights ({weights} B)", used=weights,
+                                  size=board.memory.flash.size)
+
+
+def generate_project(board: Board, spec: ModelSpec, graph: Graph, dest: Path, *, runtime: str = "aot",
+                     options: BuildOptions = BuildOptions(), board_file: str | None = None) -> GeneratedProject:
+    dest = Path(dest)
+    src = dest / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    io = ModelIO.of(spec, graph)
+    rt = get_runtime(runtime)
+    runtime_out = rt.generate(graph, board, src / "runtime", options={"kernels": options.kernels})
+    _check_fits(board, spec, io, runtime_out.activation_bytes, runtime_out.weight_bytes)
+
+    if board.uart.family not in UART_TEMPLATES or board.timer.family not in TIMER_TEMPLATES:
+        raise GenerateError(f"no driver template for {board.uart.family.value}/{board.timer.family.value}")
+    irqs = [(board.uart.irq, "tf_uart_irq_handler")]
+    if board.timer.irq is not None:
+        irqs.append((board.timer.irq, "tf_timer_irq_handler"))
+    context: Mapping[str, object] = {"board": board, "board_file": board_file or f"boards/{board.name}.yaml",
+                                     "model": spec, "io": io}
+    files = [
+        render_to("board/board.h.j2", src / "board.h", **context),
+        render_to("board/board_init.c.j2", src / "board_init.c", **context),
+        render_to("startup/cortex_m_startup.c.j2", src / "startup.c", irq_handlers=sorted(irqs),
+                  vector_count=16 + max(i for i, _ in irqs) + 1, **context),
+        render_to(UART_TEMPLATES[board.uart.family], src / "uart.c", **context),
+        render_to(TIMER_TEMPLATES[board.timer.family], src / "timer.c", **context),
+        render_to("benchmark/model_config.h.j2", src / "model_config.h", **context),
+        render_to("benchmark/model_io.c.j2", src / "model_io.c", **context),
+    ]
+    linker = render_to("linker/cortex_m.ld.j2", dest / "linker.ld", **context)
+    for template, name in STATIC_FILES.items():
+        target = src / name
+        source = templates_dir() / template
+        if not target.exists() or target.read_bytes() != source.read_bytes():
+            shutil.copy2(source, target)
+        files.append(target)
+    sources = [f for f in files if f.suffix in (".c", ".cc", ".cpp")] + \
+              [f for f in runtime_out.sources if f.suffix in (".c", ".cc", ".cpp")]
+
+    config = {
+        "board": board.name,
+        "model": spec.name,
+        "runtime": runtime_out.name,
+        "toolchain_prefix": "arm-none-eabi-",
+        "sources": [str(p.relative_to(dest)) for p in sources],
+        "include_dirs": [str(p.relative_to(dest)) for p in [src, *runtime_out.include_dirs]],
+        "cpu_flags": list(board.gcc_cpu_flags()),
+        "defines": [*runtime_out.defines, *options.defines],
+        "optimization": options.optimization,
+        "linker_script": str(linker.relative_to(dest)),
+    }
+    text = json.dumps(config, indent=2) + "\n"
+    project_file = dest / "project.json"
+    if not project_file.exists() or project_file.read_text() != text:
+        project_file.write_text(text)
+    return GeneratedProject(board, spec, runtime_out.name, dest, io, tuple(sources),
+                            runtime_out.activation_bytes, runtime_out.weight_bytes, runtime_out.macs, options)

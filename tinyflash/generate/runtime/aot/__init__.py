@@ -1,0 +1,1 @@
+"""tinyflash's own ahead-of-time runtime: the graph becomes straight-line C with planned memory."""

@@ -1,0 +1,167 @@
+"""The AOT code generator: checks the graph, plans memory, emits model.c and copies kernels."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyflash.board.schema import Board
+from tinyflash.errors import GenerateError, UnsupportedOperatorError
+from tinyflash.generate.runtime.aot.ops import SUPPORTED, EmitContext
+from tinyflash.generate.runtime.aot.planner import MemoryPlan, plan_memory
+from tinyflash.generate.runtime.base import RuntimeOutput
+from tinyflash.model.graph import Graph
+from tinyflash.resources import templates_dir
+
+KERNEL_DIR = ("runtime", "aot", "kernels")
+
+
+@dataclass(frozen=True)
+class AotPlan:
+    memory: MemoryPlan
+    order: tuple[int, ...]          # operators that emit code, in graph order
+
+
+def check_graph(graph: Graph) -> None:
+    """Everything that makes a model unusable, found before any file is written."""
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise GenerateError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
+                            "the AOT runtime supports one of each")
+    for role, tensor in (("input", graph.input), ("output", graph.output)):
+        if tensor.dtype != "int8":
+            raise UnsupportedOperatorError(
+                "model " + role, tensor.name, f"{role} tensor is {tensor.dtype}; float models are not supported",
+                hint="quantise the model to int8 (full-integer post-training quantisation)")
+    for op in graph.operators:
+        support = SUPPORTED.get(op.opcode)
+        if support is None:
+            raise UnsupportedOperatorError(
+                op.opcode, op.index, f"supported operators: {', '.join(sorted(SUPPORTED))}",
+                hint="try another runtime with --runtime, or file an issue with the model attached")
+        support.check(EmitContext(graph, op, pointer=lambda i: ""))
+
+
+def plan_graph(graph: Graph) -> AotPlan:
+    check_graph(graph)
+    n_ops = len(graph.operators)
+    sizes: dict[int, int] = {}
+    life: dict[int, tuple[int, int]] = {}
+
+    def touch(tensor: int, at: int) -> None:
+        t = graph.tensors[tensor]
+        if t.is_constant:
+            return
+        sizes[tensor] = t.size_bytes
+        first, last = life.get(tensor, (at, at))
+        life[tensor] = (min(first, at), max(last, at))
+
+    for tensor in graph.inputs:
+        touch(tensor, -1)
+        touch(tensor, n_ops)          # pinned: see planner docstring
+    for op in graph.operators:
+        for tensor in op.inputs:
+            if tensor >= 0:
+                touch(tensor, op.index)
+        for tensor in op.outputs:
+            touch(tensor, op.index)
+    for tensor in graph.outputs:
+        touch(tensor, n_ops)
+    aliases = {op.outputs[0]: op.inputs[0] for op in graph.operators
+               if SUPPORTED[op.opcode].in_place and not graph.tensors[op.inputs[0]].is_constant}
+    memory = plan_memory(sizes, life, aliases)
+    order = tuple(op.index for op in graph.operators if op.outputs[0] not in aliases)
+    return AotPlan(memory, order)
+
+
+class AotRuntime:
+    name = "aot"
+
+    def generate(self, graph: Graph, board: Board, dest: Path, *, options: dict[str, str]) -> RuntimeOutput:
+        plan = plan_graph(graph)
+        dest.mkdir(parents=True, exist_ok=True)
+        constants: list[str] = []
+        calls: list[str] = []
+        kernels: set[str] = set()
+        macs = 0
+
+        def pointer(tensor: int) -> str:
+            return f"(tf_arena + {plan.memory.offset(tensor)})"
+
+        for index in plan.order:
+            op = graph.operators[index]
+            ctx = EmitContext(graph, op, pointer, constants, board_dsp=board.has_dsp)
+            emitted = SUPPORTED[op.opcode].emit(ctx)
+            calls.append(f"    /* node {op.index}: {op.opcode} -> {graph.tensors[op.outputs[0]].name} */\n"
+                         f"    {emitted.code}")
+            kernels |= emitted.kernels
+            macs += emitted.macs
+
+        kernel_src = templates_dir().joinpath(*KERNEL_DIR)
+        sources = []
+        shutil.copy2(kernel_src / "tf_kernels.h", dest / "tf_kernels.h")
+        for kernel in sorted(kernels):
+            shutil.copy2(kernel_src / kernel, dest / kernel)
+            sources.append(dest / kernel)
+        arena = max(plan.memory.arena_bytes, 16)
+        model_c = dest / "model.c"
+        model_c.write_text(_MODEL_C.format(
+            constants="\n\n".join(constants), calls="\n".join(calls), arena=arena,
+            input_offset=plan.memory.offset(graph.inputs[0]), input_bytes=graph.input.size_bytes,
+            output_offset=plan.memory.offset(graph.outputs[0]), output_bytes=graph.output.size_bytes))
+        sources.append(model_c)
+        defines = ("TF_PORTABLE_KERNELS=1",) if options.get("kernels") == "portable" else ()
+        return RuntimeOutput(self.name, tuple(sources), (dest,), defines, arena, graph.weight_bytes(), macs)
+
+
+_MODEL_C = """/* Generated by tinyflash's AOT runtime. Do not edit. Weights are const (flash); activations share
+ * one planned arena. */
+#include <stddef.h>
+#include <stdint.h>
+#include "tf_kernels.h"
+#include "tf_runtime.h"
+
+static int8_t tf_arena[{arena}] __attribute__((aligned(16)));
+
+{constants}
+
+int tf_runtime_init(void)
+{{
+    return 0;
+}}
+
+const char *tf_runtime_name(void)
+{{
+    return "aot";
+}}
+
+int8_t *tf_runtime_input(void)
+{{
+    return tf_arena + {input_offset};
+}}
+
+size_t tf_runtime_input_bytes(void)
+{{
+    return {input_bytes};
+}}
+
+const int8_t *tf_runtime_output(void)
+{{
+    return tf_arena + {output_offset};
+}}
+
+size_t tf_runtime_output_bytes(void)
+{{
+    return {output_bytes};
+}}
+
+size_t tf_runtime_arena_bytes(void)
+{{
+    return sizeof tf_arena;
+}}
+
+void tf_runtime_invoke(void)
+{{
+{calls}
+}}
+"""

@@ -1,0 +1,74 @@
+"""What an operator emitter receives and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+
+from tinyflash.errors import UnsupportedOperatorError
+from tinyflash.model.graph import Graph, Operator, Tensor
+
+_CTYPES = {np.dtype("int8"): "int8_t", np.dtype("int16"): "int16_t", np.dtype("int32"): "int32_t",
+           np.dtype("uint8"): "uint8_t"}
+
+
+@dataclass
+class EmitContext:
+    graph: Graph
+    op: Operator
+    pointer: Callable[[int], str]             # C expression of an activation tensor's address
+    constants: list[str] = field(default_factory=list)   # C definitions collected for model.c
+    board_dsp: bool = False
+
+    def tensor(self, position: int) -> Optional[Tensor]:
+        index = self.op.inputs[position] if position < len(self.op.inputs) else -1
+        return None if index < 0 else self.graph.tensors[index]
+
+    def output(self, position: int = 0) -> Tensor:
+        return self.graph.tensors[self.op.outputs[position]]
+
+    def unsupported(self, detail: str) -> UnsupportedOperatorError:
+        return UnsupportedOperatorError(self.op.opcode, self.op.index, detail)
+
+    def constant(self, stem: str, values: np.ndarray) -> str:
+        """Define a const array (kept in flash) and return its C name."""
+        name = f"tf_n{self.op.index}_{stem}"
+        ctype = _CTYPES[values.dtype]
+        flat = values.reshape(-1).tolist()
+        rows = [", ".join(str(v) for v in flat[i:i + 24]) for i in range(0, len(flat), 24)]
+        body = ",\n    ".join(rows)
+        self.constants.append(f"static const {ctype} {name}[{len(flat)}] __attribute__((aligned(4))) = {{\n    {body}\n}};")
+        return name
+
+    def params(self, ctype: str, fields: dict[str, int]) -> str:
+        name = f"tf_n{self.op.index}_params"
+        inits = ", ".join(f".{k} = {int(v)}" for k, v in fields.items())
+        self.constants.append(f"static const {ctype} {name} = {{{inits}}};")
+        return name
+
+
+@dataclass(frozen=True)
+class Emitted:
+    code: str                     # C statement(s) run in tf_runtime_invoke
+    kernels: frozenset[str]       # kernel .c files (templates/runtime/aot/kernels) it needs
+    macs: int = 0
+
+
+@dataclass(frozen=True)
+class OpSupport:
+    emit: Callable[[EmitContext], Emitted]
+    check: Callable[[EmitContext], None]
+    in_place: bool = False        # output aliases input 0 (RESHAPE): no code, no memory
+
+
+def require_int8(ctx: EmitContext, *positions: int) -> None:
+    for pos in positions:
+        t = ctx.tensor(pos)
+        if t is not None and t.dtype != "int8":
+            raise ctx.unsupported(f"input {pos} ('{t.name}') is {t.dtype}; only int8 is supported")
+    for out in ctx.op.outputs:
+        t = ctx.graph.tensors[out]
+        if t.dtype != "int8":
+            raise ctx.unsupported(f"output '{t.name}' is {t.dtype}; only int8 is supported")

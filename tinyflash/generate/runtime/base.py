@@ -1,0 +1,45 @@
+"""The runtime seam: a runtime turns a model graph into C sources implementing tf_runtime.h."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from tinyflash.board.schema import Board
+from tinyflash.errors import GenerateError
+from tinyflash.model.graph import Graph
+
+
+@dataclass(frozen=True)
+class RuntimeOutput:
+    name: str
+    sources: tuple[Path, ...]            # C/C++ files written into the project
+    include_dirs: tuple[Path, ...] = ()
+    defines: tuple[str, ...] = ()
+    activation_bytes: int = 0            # planned arena
+    weight_bytes: int = 0
+    macs: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+
+class Runtime(Protocol):
+    name: str
+
+    def generate(self, graph: Graph, board: Board, dest: Path, *, options: dict[str, str]) -> RuntimeOutput:
+        """Check the model is supported and fits, then write sources into ``dest``."""
+
+
+def runtime_names() -> tuple[str, ...]:
+    return ("aot",)
+
+
+def get_runtime(name: str) -> Runtime:
+    if name == "aot":
+        from tinyflash.generate.runtime.aot.codegen import AotRuntime
+
+        return AotRuntime()
+    if name == "tflm":
+        raise GenerateError("the tflm runtime is not available in this version of tinyflash",
+                            hint="use --runtime aot (tinyflash's own ahead-of-time runtime)")
+    raise GenerateError(f"unknown runtime '{name}'", hint=f"choose one of: {', '.join(runtime_names())}")

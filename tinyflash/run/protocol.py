@@ -1,0 +1,150 @@
+"""The MLPerf Tiny protocol, host side, as pure functions over received lines (no port in sight).
+
+Tested on recorded transcripts; the session driver feeds it what the link reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from tinyflash.errors import DeviceReportedError, ProtocolError
+
+READY = "m-ready"
+_LAP = re.compile(r"^m-lap-us-(\d+)$")
+_RESULTS = re.compile(r"^m-results-\[([^]]+)\]$")
+_NAME = re.compile(r"^m-name-dut-\[([^]]+)\]$")
+_PROFILE = re.compile(r"^m-(profile|model)-\[([^]]+)\]$")
+_EXPECTING = re.compile(r"^m-\[Expecting (\d+) bytes\]$")
+_WARMUP = re.compile(r"^m-warmup-start-(\d+)$")
+_INFER = re.compile(r"^m-infer-start-(\d+)$")
+_TF_OUTPUT = re.compile(r"^m-tf-output-(\d+)-([0-9a-f]*)$")
+_TF_CYCLES = re.compile(r"^m-tf-cycles-(\d+)-(\d+)$")
+_TF_INFO_NUM = re.compile(r"^m-tf-([a-z-]+?)-(\d+)$")
+_TF_INFO_STR = re.compile(r"^m-tf-([a-z-]+)-\[([^]]*)\]$")
+_ERROR = re.compile(r"^e-\[(.*)\]$")
+
+
+def error_lines(lines: Sequence[str]) -> list[str]:
+    return [line for line in lines if line.startswith("e-")]
+
+
+def raise_on_error(command: str, lines: Sequence[str]) -> None:
+    errors = error_lines(lines)
+    if errors:
+        match = _ERROR.match(errors[0])
+        raise DeviceReportedError(f"the device refused '{command}': {match.group(1) if match else errors[0]}",
+                                  last_lines=lines)
+
+
+def parse_name(lines: Sequence[str]) -> str:
+    for line in lines:
+        m = _NAME.match(line)
+        if m:
+            return m.group(1)
+    raise ProtocolError("no m-name-dut-[...] line in the answer to 'name'", last_lines=lines)
+
+
+def parse_profile(lines: Sequence[str]) -> tuple[str, str]:
+    found = {m.group(1): m.group(2) for m in (_PROFILE.match(line) for line in lines) if m}
+    if "profile" not in found or "model" not in found:
+        raise ProtocolError("the answer to 'profile' lacks m-profile-[...] or m-model-[...]", last_lines=lines)
+    return found["profile"], found["model"]
+
+
+def parse_expecting(lines: Sequence[str]) -> int:
+    for line in lines:
+        m = _EXPECTING.match(line)
+        if m:
+            return int(m.group(1))
+    raise ProtocolError("no m-[Expecting N bytes] line in the answer to 'db load'", last_lines=lines)
+
+
+def parse_results(line: str) -> Optional[list[float]]:
+    m = _RESULTS.match(line)
+    if not m:
+        return None
+    values = []
+    for item in m.group(1).split(","):
+        if item.strip():
+            try:
+                values.append(float(item))
+            except ValueError:
+                return None
+    return values
+
+
+@dataclass(frozen=True)
+class InferResponse:
+    iterations: int
+    warmups: int
+    start_us: int
+    end_us: int
+    results: tuple[float, ...]
+
+    @property
+    def elapsed_us(self) -> int:
+        return self.end_us - self.start_us
+
+
+def parse_infer(lines: Sequence[str]) -> InferResponse:
+    """The §1.6 sequence: warmup-start, warmup-done, infer-start, two laps, infer-done, results."""
+    raise_on_error("infer", lines)
+    laps = [int(m.group(1)) for m in (_LAP.match(line) for line in lines) if m]
+    warm = [int(m.group(1)) for m in (_WARMUP.match(line) for line in lines) if m]
+    iters = [int(m.group(1)) for m in (_INFER.match(line) for line in lines) if m]
+    results = [r for r in (parse_results(line) for line in lines) if r is not None]
+    missing = []
+    if not warm or "m-warmup-done" not in lines:
+        missing.append("warm-up lines")
+    if not iters:
+        missing.append("m-infer-start-N")
+    if len(laps) != 2:
+        missing.append(f"exactly two m-lap-us lines (got {len(laps)})")
+    if "m-infer-done" not in lines:
+        missing.append("m-infer-done")
+    if len(results) != 1:
+        missing.append("one m-results-[...] line")
+    if missing:
+        raise ProtocolError("malformed answer to 'infer': missing " + ", ".join(missing), last_lines=lines)
+    if laps[1] < laps[0]:
+        raise ProtocolError(f"the µs timer went backwards ({laps[0]} -> {laps[1]})", last_lines=lines)
+    return InferResponse(iters[0], warm[0], laps[0], laps[1], tuple(results[0]))
+
+
+def parse_tf_output(lines: Sequence[str], expected_bytes: Optional[int] = None) -> bytes:
+    chunks: dict[int, bytes] = {}
+    for line in lines:
+        m = _TF_OUTPUT.match(line)
+        if m:
+            chunks[int(m.group(1))] = bytes.fromhex(m.group(2))
+    data = b""
+    for offset in sorted(chunks):
+        if offset != len(data):
+            raise ProtocolError(f"tf-output: gap at byte {len(data)}", last_lines=lines)
+        data += chunks[offset]
+    if expected_bytes is not None and len(data) != expected_bytes:
+        raise ProtocolError(f"tf-output: {len(data)} bytes, expected {expected_bytes}", last_lines=lines)
+    return data
+
+
+def parse_tf_cycles(lines: Sequence[str]) -> tuple[int, int]:
+    for line in lines:
+        m = _TF_CYCLES.match(line)
+        if m:
+            return int(m.group(1)), int(m.group(2))
+    raise ProtocolError("no m-tf-cycles-C-N line in the answer to 'tf-cycles'", last_lines=lines)
+
+
+def parse_tf_info(lines: Sequence[str]) -> dict[str, object]:
+    info: dict[str, object] = {}
+    for line in lines:
+        m = _TF_INFO_STR.match(line)
+        if m:
+            info[m.group(1)] = m.group(2)
+            continue
+        m = _TF_INFO_NUM.match(line)
+        if m:
+            info[m.group(1)] = int(m.group(2))
+    return info

@@ -1,0 +1,96 @@
+"""The session driver: one command at a time, each answer read to its m-ready line under a deadline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from tinyflash.deadline import Deadline
+from tinyflash.errors import ProtocolError
+from tinyflash.run import protocol
+from tinyflash.run.link import SerialLink
+
+CHUNK_BYTES = 31   # 62 hex digits per db command, as the official runner sends (spec §1.5)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds, before the board's timeout multiplier is applied."""
+
+    boot: float = 10.0
+    command: float = 5.0
+    infer: float = 60.0
+
+
+class DeviceSession:
+    def __init__(self, link: SerialLink, *, timeouts: Timeouts = Timeouts(), multiplier: float = 1.0) -> None:
+        self.link = link
+        self.timeouts = timeouts
+        self.multiplier = multiplier
+
+    def _deadline(self, seconds: float) -> Deadline:
+        return Deadline.after(seconds, multiplier=self.multiplier)
+
+    def wait_boot(self) -> list[str]:
+        """Read the boot banner up to its m-ready (after m-init-done)."""
+        deadline = self._deadline(self.timeouts.boot)
+        lines: list[str] = []
+        while True:
+            line = self.link.read_line(deadline, "boot banner (m-init-done, m-ready)")
+            lines.append(line)
+            if line == protocol.READY and "m-init-done" in lines:
+                protocol.raise_on_error("boot", lines)
+                return lines
+
+    def command(self, text: str, *, timeout: Optional[float] = None, check: bool = True) -> list[str]:
+        deadline = self._deadline(timeout if timeout is not None else self.timeouts.command)
+        self.link.write(text + "%")
+        lines: list[str] = []
+        while True:
+            line = self.link.read_line(deadline, f"answer to '{text[:20]}'")
+            if line == protocol.READY:
+                break
+            if line.startswith("m-ready"):
+                raise ProtocolError(f"garbled end of answer to '{text[:20]}': {line!r}", last_lines=lines + [line])
+            if line:
+                lines.append(line)
+        if check:
+            protocol.raise_on_error(text.split(" ")[0], lines)
+        return lines
+
+    # -- protocol commands -------------------------------------------------------------------------
+    def name(self) -> str:
+        return protocol.parse_name(self.command("name"))
+
+    def profile(self) -> tuple[str, str]:
+        return protocol.parse_profile(self.command("profile"))
+
+    def load(self, data: bytes) -> None:
+        """db load N, then N bytes as hex; checks m-[Expecting N bytes] and the final m-load-done."""
+        expecting = protocol.parse_expecting(self.command(f"db load {len(data)}"))
+        if expecting != len(data):
+            raise ProtocolError(f"device expects {expecting} bytes after 'db load {len(data)}'")
+        last: list[str] = []
+        for start in range(0, len(data), CHUNK_BYTES):
+            last = self.command("db " + data[start:start + CHUNK_BYTES].hex())
+            if "m-load-done" in last and start + CHUNK_BYTES < len(data):
+                raise ProtocolError(f"m-load-done after {start + CHUNK_BYTES} of {len(data)} bytes", last_lines=last)
+        if "m-load-done" not in last:
+            raise ProtocolError(f"no m-load-done after uploading {len(data)} bytes", last_lines=last)
+
+    def infer(self, iterations: int, warmups: int, *, timeout: Optional[float] = None) -> protocol.InferResponse:
+        lines = self.command(f"infer {iterations} {warmups}", timeout=timeout or self.timeouts.infer, check=False)
+        response = protocol.parse_infer(lines)
+        if response.iterations != iterations or response.warmups != warmups:
+            raise ProtocolError(f"asked for infer {iterations} {warmups}, device ran "
+                                f"{response.iterations} {response.warmups}", last_lines=lines)
+        return response
+
+    def tf_info(self) -> dict[str, object]:
+        return protocol.parse_tf_info(self.command("tf-info"))
+
+    def tf_output(self, expected_bytes: Optional[int] = None) -> bytes:
+        return protocol.parse_tf_output(self.command("tf-output"), expected_bytes)
+
+    def tf_cycles(self) -> tuple[int, int]:
+        return protocol.parse_tf_cycles(self.command("tf-cycles"))
