@@ -1,0 +1,1 @@
+"""The command line. Not API: scripts should call tinyflash.pipeline and friends."""

@@ -1,0 +1,168 @@
+"""One function per subcommand: translate arguments into library calls, print the outcome.
+Nothing below this module sees an argparse Namespace."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from tinyflash.cli.output import Console
+
+
+def _catalog(args: argparse.Namespace):
+    from tinyflash.board import BoardCatalog
+
+    return BoardCatalog(extra_dirs=args.board_dir)
+
+
+def _options(args: argparse.Namespace):
+    from tinyflash.generate.project import BuildOptions
+
+    return BuildOptions(optimization=f"-O{args.optimization}", defines=tuple(args.defines), kernels=args.kernels)
+
+
+def _timeouts(args: argparse.Namespace):
+    from tinyflash.run.session import Timeouts
+
+    if args.timeout is None:
+        return Timeouts()
+    return Timeouts(boot=max(args.timeout, 2.0), command=args.timeout, infer=args.timeout)
+
+
+def cmd_boards(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    console = Console(json_mode=args.json)
+    if args.action == "show" or args.name:
+        board = catalog.load(args.name or "")
+        data = board.model_dump(mode="json")
+        if args.json:
+            console.emit_json(data)
+        else:
+            import yaml
+
+            print(f"# {catalog.files().get(board.name, args.name)}")
+            print(yaml.safe_dump(data, sort_keys=False), end="")
+        return 0
+    boards = list(catalog.load_all())
+    if args.json:
+        console.emit_json([{"name": b.name, "core": b.core.value, "emulated": b.emulated,
+                            "flash_bytes": b.memory.flash.size, "ram_bytes": b.memory.ram.size,
+                            "description": b.description} for b in boards])
+        return 0
+    width = max(len(b.name) for b in boards)
+    for b in boards:
+        kind = f"qemu:{b.flash.machine}" if b.emulated else f"pyocd:{b.flash.target}"
+        print(f"{b.name.ljust(width)}  {b.core.value:<14} {b.memory.flash.size // 1024:>5} KB flash "
+              f"{b.memory.ram.size // 1024:>5} KB RAM  {kind}")
+    return 0
+
+
+def _build(args: argparse.Namespace, console: Console):
+    from tinyflash import pipeline
+    from tinyflash.model import resolve_model
+
+    board = _catalog(args).load(args.board)
+    spec = resolve_model(args.model, args.model_dir)
+    firmware = pipeline.build(board, spec, runtime=args.runtime, out_dir=args.out, options=_options(args),
+                              progress=console.step)
+    return board, spec, firmware
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from tinyflash.report.results import firmware_dict, table_rows
+
+    console = Console(json_mode=args.json)
+    with console.progress("building"):
+        board, spec, firmware = _build(args, console)
+    data = firmware_dict(spec, firmware)
+    if args.json:
+        console.emit_json(data)
+    else:
+        console.table(f"tinyflash build: {board.name} / {spec.name}", table_rows(data))
+    return 0
+
+
+def _run(args: argparse.Namespace, build_always: bool) -> int:
+    from tinyflash import pipeline
+    from tinyflash.report.atomic import write_json_atomic
+    from tinyflash.report.results import result_dict, table_rows
+
+    console = Console(json_mode=args.json)
+    with console.progress("benchmarking") as progress:
+        board, spec, firmware = _build(args, console)
+        result = pipeline.run(board, spec, firmware, verify_count=args.verify_count, sample_dir=args.sample_dir,
+                              timeouts=_timeouts(args), progress=progress.step)
+    data = result_dict(spec, result)
+    results_path = firmware.project.directory / "results.json"
+    write_json_atomic(results_path, data)
+    data["results_file"] = str(results_path)
+    if args.json:
+        console.emit_json(data)
+    else:
+        console.table(f"tinyflash {args.command}: {board.name} / {spec.name} / {firmware.project.runtime}",
+                      table_rows(data) + [("results", str(results_path))])
+    if not result.verification.passed:
+        print("tinyflash: error: the device's outputs differ from the golden beyond tolerance "
+              f"(max {result.verification.max_abs_diff} step(s)); see {results_path}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _run(args, build_always=False)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    return _run(args, build_always=True)
+
+
+def cmd_emulate(args: argparse.Namespace) -> int:
+    from tinyflash.flash.qemu import QemuFlasher, QemuOptions
+    from tinyflash.errors import EmulatorError
+
+    console = Console()
+    board = _catalog(args).load(args.board)
+    if not board.emulated:
+        raise EmulatorError(f"board {board.name} is a real board; emulate needs a QEMU board",
+                            hint="see 'tinyflash boards' for the emulated ones")
+    if args.firmware:
+        elf = args.firmware
+        if not elf.is_file():
+            raise EmulatorError(f"firmware {elf} does not exist")
+    else:
+        from tinyflash import pipeline
+        from tinyflash.model import resolve_model
+
+        spec = resolve_model(args.model, args.model_dir)
+        with console.progress("building"):
+            elf = pipeline.build(board, spec, runtime=args.runtime, progress=console.step).elf
+    with QemuFlasher(board, QemuOptions(port=args.port)) as flasher:
+        flasher.program(elf)
+        flasher.reset()   # boot now: the banner goes out before any client connects (spec §7.2)
+        print(f"{board.name}: {elf} running; UART on socket://127.0.0.1:{flasher.port} "
+              "(Ctrl-C to stop)", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        try:
+            rc = flasher.wait()
+        except KeyboardInterrupt:
+            return 0
+    print(f"tinyflash: QEMU exited with status {rc}", file=sys.stderr)
+    return 0 if rc == 0 else 1
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from tinyflash.doctor import run_checks
+
+    checks = run_checks(args.model_dir)
+    console = Console(json_mode=args.json)
+    if args.json:
+        console.emit_json([c.__dict__ for c in checks])
+    else:
+        for c in checks:
+            mark = "ok " if c.ok else ("-- " if not c.required else "!! ")
+            print(f"{mark} {c.name:<28} {c.detail}")
+            if not c.ok and c.hint:
+                print(f"    {'':<28} hint: {c.hint}")
+    return 0 if all(c.ok or not c.required for c in checks) else 1

@@ -1,0 +1,64 @@
+"""What a machine has and lacks for tinyflash, each missing piece with the command that installs it."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    hint: str = ""
+    required: bool = True
+
+
+def _version(cmd: list[str]) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.splitlines()[0].strip() if out else ""
+
+
+def run_checks(model_dirs: Sequence[Path] = ()) -> list[Check]:
+    checks = []
+    apt = "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm"
+    gcc = shutil.which("arm-none-eabi-gcc")
+    checks.append(Check("arm-none-eabi-gcc", bool(gcc), _version([gcc, "--version"]) if gcc else "not found",
+                        hint=apt))
+    if gcc:
+        specs = _version([gcc, "-print-file-name=nano.specs"])
+        found = bool(specs) and Path(specs).is_file()
+        checks.append(Check("newlib-nano", found, specs if found else "nano.specs not found",
+                            hint="apt-get install libnewlib-arm-none-eabi"))
+    qemu = shutil.which("qemu-system-arm")
+    checks.append(Check("qemu-system-arm", bool(qemu), _version([qemu, "--version"]) if qemu else "not found",
+                        hint="apt-get install qemu-system-arm (needed for emulated boards)"))
+    host_cc = shutil.which("gcc") or shutil.which("cc")
+    checks.append(Check("host C compiler", bool(host_cc), host_cc or "not found",
+                        hint="apt-get install gcc (for the host harness in tests)", required=False))
+    for module, package in (("jinja2", "jinja2"), ("yaml", "pyyaml"), ("pydantic", "pydantic"),
+                            ("SCons", "scons"), ("serial", "pyserial"), ("tflite", "tflite"),
+                            ("tflite_micro", "tflite-micro"), ("numpy", "numpy"), ("elftools", "pyelftools"),
+                            ("pyocd", "pyocd"), ("west", "west"), ("rich", "rich")):
+        try:
+            mod = importlib.import_module(module)
+            checks.append(Check(f"python: {package}", True, str(getattr(mod, "__version__", "importable"))))
+        except Exception as exc:
+            checks.append(Check(f"python: {package}", False, f"not importable ({type(exc).__name__})",
+                                hint=f"pip install {package}", required=package not in ("pyocd", "west")))
+    from tinyflash.model.spec import BENCHMARKS, model_search_path
+
+    dirs = model_search_path(model_dirs)
+    found = [b.filename for b in BENCHMARKS.values() if any((d / b.filename).is_file() for d in dirs)]
+    checks.append(Check("MLPerf Tiny models", bool(found),
+                        f"{len(found)}/{len(BENCHMARKS)} in {', '.join(map(str, dirs)) or 'no directory'}",
+                        hint="pass --model-dir DIR or set TINYFLASH_MODEL_DIR", required=False))
+    return checks

@@ -1,0 +1,112 @@
+"""The pipeline as library calls: board -> generate -> build -> flash -> run -> report.
+
+The CLI is a thin layer over these functions; the farm (later) calls them too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Optional, Sequence
+
+from tinyflash.board.schema import Board, QemuFlash
+from tinyflash.build.scons import Firmware, build_firmware
+from tinyflash.errors import FlashError
+from tinyflash.flash.qemu import QemuFlasher, QemuOptions
+from tinyflash.generate.project import BuildOptions, generate_project
+from tinyflash.model import read_graph
+from tinyflash.model.spec import ModelSpec
+from tinyflash.run.golden import Golden
+from tinyflash.run.inputs import Sample, file_samples, generated_inputs, sample_dirs
+from tinyflash.run.link import SerialLink
+from tinyflash.run.performance import Performance, measure
+from tinyflash.run.session import DeviceSession, Timeouts
+from tinyflash.run.verify import Verification, verify_on_device
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def default_out_dir(board: Board, spec: ModelSpec, runtime: str) -> Path:
+    return Path("tinyflash-out") / board.name / f"{spec.name}-{runtime}"
+
+
+def build(board: Board, spec: ModelSpec, *, runtime: str = "aot", out_dir: Optional[Path] = None,
+          options: BuildOptions = BuildOptions(), cache_dir: Optional[Path] = None,
+          progress: Progress = _quiet) -> Firmware:
+    out = out_dir or default_out_dir(board, spec, runtime)
+    progress(f"reading {spec.path.name}")
+    graph = read_graph(spec.path)
+    progress(f"generating {runtime} application for {board.name}")
+    project = generate_project(board, spec, graph, out, runtime=runtime, options=options)
+    progress("compiling with SCons + arm-none-eabi-gcc")
+    return build_firmware(project, cache_dir=cache_dir, on_line=lambda line: None)
+
+
+@contextlib.contextmanager
+def started_board(board: Board, firmware_elf: Path, *, log_path: Optional[Path] = None,
+                  timeouts: Timeouts = Timeouts(), port: Optional[str] = None) -> Iterator[DeviceSession]:
+    """Program the board, open its UART, reset it, and read the boot banner.
+
+    Order matters: the link is open before the reset, so the banner cannot be lost."""
+    if not isinstance(board.flash, QemuFlash):
+        raise FlashError(f"board {board.name} is flashed with pyOCD, which this version of tinyflash "
+                         "does not drive yet", hint="use an emulated board (tinyflash boards), or flash "
+                         f"{firmware_elf} yourself with 'pyocd load -t {board.flash.target}'")
+    with QemuFlasher(board, QemuOptions()) as flasher:
+        flasher.program(firmware_elf)
+        with SerialLink(port or flasher.serial_url(), baudrate=board.uart.baud, log_path=log_path) as link:
+            flasher.reset()
+            session = DeviceSession(link, timeouts=timeouts, multiplier=board.timeout_multiplier)
+            session.wait_boot()
+            yield session
+
+
+@dataclass(frozen=True)
+class RunResult:
+    board: Board
+    firmware: Firmware
+    device_name: str
+    device_model: str
+    device_info: dict[str, object]
+    performance: Performance
+    verification: Verification
+    serial_log: Optional[Path]
+    samples: tuple[str, ...] = field(default=())
+
+
+def verification_samples(spec: ModelSpec, firmware: Firmware, count: int,
+                         extra_sample_dirs: Sequence[Path] = ()) -> list[Sample]:
+    io = firmware.project.io
+    samples = generated_inputs(io, count)
+    if spec.kind != "generic":
+        samples += file_samples(spec.benchmark_id, io, sample_dirs(spec.path, extra_sample_dirs))
+    return samples
+
+
+def run(board: Board, spec: ModelSpec, firmware: Firmware, *, verify_count: int = 3,
+        sample_dir: Sequence[Path] = (), timeouts: Timeouts = Timeouts(), log_path: Optional[Path] = None,
+        progress: Progress = _quiet) -> RunResult:
+    io = firmware.project.io
+    samples = verification_samples(spec, firmware, verify_count, sample_dir)
+    golden = Golden(spec.path)
+    log_path = log_path or firmware.project.directory / "serial.log"
+    if log_path.exists():
+        log_path.unlink()
+    progress(f"starting {board.name}" + (" in QEMU" if board.emulated else ""))
+    with started_board(board, firmware.elf, log_path=log_path, timeouts=timeouts) as session:
+        name = session.name()
+        _, model = session.profile()
+        info = session.tf_info()
+        progress(f"verifying against the TFLM golden on {len(samples)} inputs")
+        verification = verify_on_device(session, io, golden, samples, infer_timeout=timeouts.infer,
+                                        progress=lambda label: progress(f"verifying {label}"))
+        progress("measuring performance")
+        session.load(samples[0].upload)
+        performance = measure(session, board, timeout_s=timeouts.infer, progress=progress)
+    return RunResult(board, firmware, name, model, info, performance, verification, log_path,
+                     tuple(s.label for s in samples))

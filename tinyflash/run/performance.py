@@ -1,0 +1,101 @@
+"""Performance mode as the MLPerf Tiny rules define it, and its emulated counterpart.
+
+Real boards: 5 windows, each timed loop 10-30 s (the runner's limits), median throughput and latency.
+icount-emulated boards: time is instruction count, identical on every run, so one window calibrated
+to about a quarter of a virtual second gives the exact figure; results say the timing is emulated.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from tinyflash.board.schema import Board, QemuFlash
+from tinyflash.run.session import DeviceSession
+
+EMULATED_WINDOW_S = 0.25
+HARDWARE_WINDOW_S = 12.0      # inside the rules' 10-30 s band, with margin on both sides
+HARDWARE_WINDOWS = 5
+
+
+@dataclass(frozen=True)
+class Window:
+    iterations: int
+    warmups: int
+    elapsed_us: int
+    cycles: int               # SysTick ticks over the timed loop (core clock)
+
+    @property
+    def throughput_ips(self) -> float:
+        return self.iterations / (self.elapsed_us / 1e6) if self.elapsed_us else float("inf")
+
+    @property
+    def latency_us(self) -> float:
+        return self.elapsed_us / self.iterations
+
+
+@dataclass(frozen=True)
+class Performance:
+    windows: tuple[Window, ...]
+    emulated: bool
+    clock_hz: int
+    icount_shift: Optional[int]
+
+    @property
+    def throughput_ips(self) -> float:
+        return statistics.median(w.throughput_ips for w in self.windows)
+
+    @property
+    def latency_us(self) -> float:
+        return statistics.median(w.latency_us for w in self.windows)
+
+    @property
+    def cycles_per_inference(self) -> float:
+        return statistics.median(w.cycles / w.iterations for w in self.windows)
+
+    @property
+    def instructions(self) -> Optional[int]:
+        """Guest instructions per inference (icount boards): SysTick ticks -> virtual ns -> instructions."""
+        if self.icount_shift is None:
+            return None
+        ns = self.cycles_per_inference * 1e9 / self.clock_hz
+        return int(round(ns / (1 << self.icount_shift)))
+
+
+def nice_count(value: float) -> int:
+    """Largest 1-2-5 series number <= value (at least 1): calibrated counts stay the same across runs
+    whose single-inference figures differ in the last digit."""
+    if value < 1:
+        return 1
+    exponent = 10 ** int(math.floor(math.log10(value)))
+    for step in (5, 2, 1):
+        if step * exponent <= value:
+            return step * exponent
+    return 1
+
+
+def measure(session: DeviceSession, board: Board, *, timeout_s: float = 60.0,
+            progress: Optional[Callable[[str], None]] = None) -> Performance:
+    """Run on the input already loaded on the device."""
+    icount_shift = board.flash.icount_shift if isinstance(board.flash, QemuFlash) else None
+    first = session.infer(1, 0, timeout=timeout_s)
+    cycles, _ = session.tf_cycles()
+    seconds_per_inference = max(cycles / board.clock_hz, first.elapsed_us / 1e6, 1e-6)
+    if icount_shift is not None:
+        target, windows, warmups = EMULATED_WINDOW_S, 1, 1
+    else:
+        target, windows, warmups = HARDWARE_WINDOW_S, HARDWARE_WINDOWS, None
+    iterations = nice_count(target / seconds_per_inference)
+    if warmups is None:
+        warmups = max(1, min(10, iterations // 10))
+    loop_timeout = (iterations + warmups) * seconds_per_inference * 3 + timeout_s
+    results = []
+    for k in range(windows):
+        if progress:
+            progress(f"window {k + 1}/{windows}: infer {iterations} {warmups}")
+        response = session.infer(iterations, warmups, timeout=loop_timeout)
+        cycles, counted = session.tf_cycles()
+        results.append(Window(iterations, warmups, response.elapsed_us, cycles))
+    return Performance(tuple(results), board.emulated, board.clock_hz, icount_shift)
