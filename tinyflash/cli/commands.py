@@ -138,9 +138,17 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         spec = resolve_model(args.model, args.model_dir)
         with console.progress("building"):
             elf = pipeline.build(board, spec, runtime=args.runtime, progress=console.step).elf
+    from tinyflash.run.link import SerialLink
+    from tinyflash.run.session import DeviceSession
+
     with QemuFlasher(board, QemuOptions(port=args.port)) as flasher:
         flasher.program(elf)
-        flasher.reset()   # boot now: the banner goes out before any client connects (spec §7.2)
+        # QEMU's UART models hold output until a client connects, so tinyflash takes the boot banner
+        # itself: a client connecting later sees nothing unsolicited, as the official runner needs
+        # (spec §7.2). Reading it also proves the firmware booted.
+        with SerialLink(flasher.serial_url(), baudrate=board.uart.baud) as link:
+            flasher.reset()
+            DeviceSession(link, multiplier=board.timeout_multiplier).wait_boot()
         print(f"{board.name}: {elf} running; UART on socket://127.0.0.1:{flasher.port} "
               "(Ctrl-C to stop)", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -58,7 +58,6 @@ def plan_graph(graph: Graph) -> AotPlan:
 
     for tensor in graph.inputs:
         touch(tensor, -1)
-        touch(tensor, n_ops)          # pinned: see planner docstring
     for op in graph.operators:
         for tensor in op.inputs:
             if tensor >= 0:

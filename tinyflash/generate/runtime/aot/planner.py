@@ -1,9 +1,9 @@
 """Activation memory planning: tensor lifetimes from the graph, offsets packed into one arena.
 
 Greedy by size (as TFLM's GreedyMemoryPlanner): the largest tensor is placed first, each next one
-at the lowest offset that overlaps no placed tensor alive at the same time. The graph input is kept
-alive for the whole graph, so a performance-mode loop over one loaded input computes on that input
-every time (TFLM does not guarantee this: spec §5.3 caveat).
+at the lowest offset that overlaps no placed tensor alive at the same time. As in TFLM, the graph
+input's memory is reused once it is consumed, so after a performance-mode loop over one loaded input
+the results differ from a single inference (spec §5.3 caveat): goldens are compared on 'infer 1 0'.
 """
 
 from __future__ import annotations

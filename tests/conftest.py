@@ -1,0 +1,66 @@
+"""Shared fixtures. External things (models, toolchain, QEMU) are found, never assumed: a test that
+needs something absent skips and says how to provide it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+EMULATED_BOARDS = ["mps2-an386", "mps2-an500", "mps3-an547", "netduinoplus2"]
+REAL_BOARDS = ["stm32h7", "nucleo-l4r5zi"]
+
+
+def _model_dir() -> Path | None:
+    env = os.environ.get("TINYFLASH_MODEL_DIR")
+    candidates = [Path(p) for p in env.split(os.pathsep)] if env else []
+    candidates.append(REPO.parent / "shared" / "mlperf_tiny" / "models")
+    for c in candidates:
+        if (c / "ad01_int8.tflite").is_file():
+            return c
+    return None
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    found = _model_dir()
+    if found is None:
+        pytest.skip("MLPerf Tiny models not found: set TINYFLASH_MODEL_DIR to a directory holding "
+                    "ad01_int8.tflite, kws_ref_model.tflite, ... (mlcommons/tiny trained_models)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def toolchain() -> None:
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not found: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi")
+
+
+@pytest.fixture(scope="session")
+def qemu(toolchain: None) -> None:
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("qemu-system-arm not found: apt-get install qemu-system-arm")
+
+
+@pytest.fixture(scope="session")
+def scons_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("scons-cache")
+
+
+def qemu_processes_mentioning(text: str) -> list[int]:
+    """PIDs of running qemu-system-arm processes whose command line contains ``text``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "qemu-system-arm" in cmdline and text in cmdline:
+            pids.append(int(entry.name))
+    return pids

@@ -1,0 +1,121 @@
+"""Builds for real boards (which cannot be flashed here) and build-time errors that name their cause."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tinyflash.board import BoardCatalog
+
+from ..conftest import REAL_BOARDS, REPO
+
+pytestmark = pytest.mark.usefixtures("toolchain")
+
+
+def _build(*args: str, cwd: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "tinyflash", "build", *args], capture_output=True, text=True,
+                          cwd=cwd, env=dict(os.environ, TINYFLASH_CACHE_DIR=str(cache)), timeout=300)
+
+
+def _sections(elf: Path) -> list[tuple[str, int, int, str]]:
+    out = subprocess.run(["arm-none-eabi-readelf", "-S", "-W", str(elf)], capture_output=True, text=True,
+                         check=True).stdout
+    rows = []
+    for m in re.finditer(r"\]\s+(\S+)\s+(\w+)\s+([0-9a-f]{8})\s+[0-9a-f]+\s+([0-9a-f]+)\s+\S+\s+(\w*)", out):
+        name, kind, addr, size, flags = m.groups()
+        if "A" in flags and int(size, 16):
+            rows.append((name, int(addr, 16), int(size, 16), kind))
+    return rows
+
+
+@pytest.mark.parametrize("board_name", REAL_BOARDS)
+def test_real_board_links_inside_its_regions(board_name: str, model_dir: Path, tmp_path: Path,
+                                             scons_cache: Path) -> None:
+    board = BoardCatalog().load(board_name)
+    proc = _build("--board", board_name, "--model", "ad", "--model-dir", str(model_dir), "--out", "fw",
+                  cwd=tmp_path, cache=scons_cache)
+    assert proc.returncode == 0, proc.stderr
+    elf = tmp_path / "fw" / "build" / "firmware.elf"
+    for suffix in ("bin", "hex", "map"):
+        assert (tmp_path / "fw" / "build" / f"firmware.{suffix}").is_file()
+    sections = _sections(elf)
+    names = {s[0] for s in sections}
+    assert {".isr_vector", ".text", ".bss", ".stack"} <= names
+    flash, ram = board.memory.flash, board.memory.ram
+    for name, addr, size, kind in sections:
+        in_flash = flash.origin <= addr and addr + size <= flash.end
+        in_ram = ram.origin <= addr and addr + size <= ram.end
+        assert in_flash or in_ram, f"{name} at {addr:#x}+{size} outside {board_name}'s regions"
+        if name in (".isr_vector", ".text"):
+            assert in_flash
+        if kind == "NOBITS":
+            assert in_ram
+    vectors = next(s for s in sections if s[0] == ".isr_vector")
+    assert vectors[1] == flash.origin        # the vector table is where the core boots from
+    # the initial stack pointer (word 0) points at the top of the stack in RAM
+    words = subprocess.run(["arm-none-eabi-objdump", "-s", "-j", ".isr_vector", str(elf)], capture_output=True,
+                           text=True, check=True).stdout.splitlines()
+    first = next(line for line in words if line.strip().startswith(f"{flash.origin:08x}"[-4:]) or
+                 line.strip().startswith(f"{flash.origin:x}"))
+    sp = int.from_bytes(bytes.fromhex(first.split()[1]), "little")
+    assert ram.origin < sp <= ram.end
+
+
+def _small_board(tmp_path: Path, flash: str, ram: str) -> Path:
+    text = (REPO / "boards" / "mps2-an386.yaml").read_text().replace("name: mps2-an386", "name: tiny")
+    text = text.replace("flash: {origin: 0x00000000, size: 4M}", f"flash: {{origin: 0x00000000, size: {flash}}}")
+    text = text.replace("ram: {origin: 0x20000000, size: 4M}", f"ram: {{origin: 0x20000000, size: {ram}}}")
+    text = text.replace("stack_size: 16K", "stack_size: 2K")
+    boards = tmp_path / "boards"
+    boards.mkdir()
+    (boards / "tiny.yaml").write_text(text)
+    return boards
+
+
+def test_ram_overflow_found_before_compiling(model_dir: Path, tmp_path: Path, scons_cache: Path) -> None:
+    boards = _small_board(tmp_path, "4M", "4K")
+    proc = _build("--board", "tiny", "--board-dir", str(boards), "--model", "ad", "--model-dir", str(model_dir),
+                  cwd=tmp_path, cache=scons_cache)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert re.search(r"region RAM overflowed by \d+ bytes", proc.stderr)
+    assert not list(tmp_path.rglob("*.o"))     # nothing was compiled
+
+
+def test_flash_overflow_reported_by_the_linker(model_dir: Path, tmp_path: Path, scons_cache: Path) -> None:
+    boards = _small_board(tmp_path, "272K", "64K")   # weights (270,880 B) fit, the program does not
+    proc = _build("--board", "tiny", "--board-dir", str(boards), "--model", "ad", "--model-dir", str(model_dir),
+                  cwd=tmp_path, cache=scons_cache)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    m = re.search(r"region FLASH overflowed by (\d+) bytes", proc.stderr)
+    assert m and 0 < int(m.group(1)) < 64 * 1024
+
+
+def test_unsupported_operator_names_operator(model_dir: Path, tmp_path: Path, scons_cache: Path) -> None:
+    import tflite
+
+    data = bytearray((model_dir / "ad01_int8.tflite").read_bytes())
+    model = tflite.Model.GetRootAsModel(data, 0)
+    code = model.OperatorCodes(0)
+    for field in (4, 10):      # deprecated_builtin_code (int8), builtin_code (int32)
+        offset = code._tab.Offset(field)
+        if offset:
+            data[code._tab.Pos + offset] = 28     # FULLY_CONNECTED -> TANH
+    patched = tmp_path / "tanh.tflite"
+    patched.write_bytes(bytes(data))
+    proc = _build("--board", "mps2-an386", "--model", str(patched), cwd=tmp_path, cache=scons_cache)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "operator TANH (node 0) is not supported" in proc.stderr
+
+
+def test_corrupt_model_is_a_clear_error(tmp_path: Path, scons_cache: Path) -> None:
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"\x00" * 64)
+    proc = _build("--board", "mps2-an386", "--model", str(bad), cwd=tmp_path, cache=scons_cache)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "not a TFLite model" in proc.stderr

@@ -1,0 +1,106 @@
+"""End to end on emulated boards: real firmware, real cross compiler, QEMU, the real serial protocol."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import serial
+
+from ..conftest import EMULATED_BOARDS, REPO, qemu_processes_mentioning
+
+pytestmark = pytest.mark.qemu
+
+
+def tinyflash(*args: str, cwd: Path, env_extra: dict[str, str] | None = None,
+              timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, **(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "tinyflash", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bench")
+
+
+@pytest.mark.parametrize("board", EMULATED_BOARDS)
+def test_bench_ad_verifies_and_repeats(board: str, model_dir: Path, qemu: None, workdir: Path,
+                                       scons_cache: Path) -> None:
+    env = {"TINYFLASH_CACHE_DIR": str(scons_cache)}
+    runs = []
+    for _ in range(2):
+        proc = tinyflash("bench", "--board", board, "--model", "ad", "--model-dir", str(model_dir), "--json",
+                         cwd=workdir, env_extra=env)
+        assert proc.returncode == 0, proc.stderr
+        runs.append(json.loads(proc.stdout))
+    first, second = runs
+    assert first["board"] == board and first["model"] == "ad" and first["runtime"] == "aot"
+    assert first["emulated"] is True
+    assert first["verification"]["passed"] is True
+    assert first["verification"]["max_abs_diff"] <= 1
+    # generated inputs and windows of the shipped ad01 sample file were both checked
+    labels = [s["input"] for s in first["verification"]["samples"]]
+    assert any(label.startswith("generated") for label in labels)
+    assert any(label.startswith("ad01_normal_id_01") for label in labels)
+    assert first["size"]["flash_bytes"] > first["size"]["weight_bytes"] > 270_000
+    assert 0 < first["size"]["ram_bytes"] < first["size"]["ram_region_bytes"]
+    perf = first["performance"]
+    assert perf["instructions"] > 264_192            # at least one instruction per MAC
+    assert perf["latency_us"] > 0 and perf["throughput_ips"] > 0
+    assert "emulated" in perf["timing"]
+    assert second["performance"]["instructions"] == perf["instructions"]
+    assert Path(workdir, first["results_file"]).is_file()
+    log = Path(workdir, first["serial_log"]).read_text()
+    assert "> name%" in log and "< m-name-dut-[tinyflash " in log
+    assert not qemu_processes_mentioning(str(workdir))
+
+
+def test_hung_device_times_out_and_leaves_no_qemu(model_dir: Path, qemu: None, tmp_path: Path,
+                                                  scons_cache: Path) -> None:
+    started = time.monotonic()
+    proc = tinyflash("bench", "--board", "mps2-an386", "--model", "ad", "--model-dir", str(model_dir),
+                     "-D", "TF_FAULT_HANG_IN_INFER", "--timeout", "2", cwd=tmp_path,
+                     env_extra={"TINYFLASH_CACHE_DIR": str(scons_cache)})
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "within 2.0 s" in proc.stderr
+    assert "m-infer-start-1" in proc.stderr and "m-lap-us-" in proc.stderr   # the last lines received
+    assert "serial log:" in proc.stderr
+    assert elapsed < 60
+    assert not qemu_processes_mentioning(str(tmp_path))
+
+
+def test_emulate_serves_any_serial_client(model_dir: Path, qemu: None, tmp_path: Path,
+                                          scons_cache: Path) -> None:
+    env = dict(os.environ, TINYFLASH_CACHE_DIR=str(scons_cache))
+    proc = subprocess.Popen([sys.executable, "-m", "tinyflash", "emulate", "--board", "netduinoplus2",
+                             "--model", "ad", "--model-dir", str(model_dir), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    try:
+        line = proc.stdout.readline()
+        assert "UART on socket://127.0.0.1:" in line, proc.stderr.read() if proc.poll() is not None else line
+        url = line.split("UART on ")[1].split(" ")[0]
+        for _ in range(2):   # the official runner opens the port more than once
+            port = serial.serial_for_url(url, timeout=2)
+            port.write(b"name%")
+            answer = b""
+            while not answer.endswith(b"m-ready\r\n"):
+                chunk = port.read(1)
+                assert chunk, f"no answer, got {answer!r}"
+                answer += chunk
+            # nothing unsolicited: the boot banner went out before we connected
+            assert answer == b"m-name-dut-[tinyflash netduinoplus2]\r\nm-ready\r\n"
+            port.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    assert proc.returncode in (0, 130)
+    assert not qemu_processes_mentioning(str(tmp_path))

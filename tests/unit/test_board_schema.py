@@ -1,0 +1,97 @@
+"""Board descriptors: every shipped board is valid; every broken one fails with a located error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tinyflash.board import BoardCatalog, load_board_file
+from tinyflash.errors import BoardFileError, BoardNotFoundError
+
+from ..conftest import DATA, EMULATED_BOARDS, REAL_BOARDS, REPO
+
+BAD = DATA / "bad_boards"
+
+# file -> (dotted key, line, words the message must contain)
+EXPECTED = {
+    "unknown_key": ("bogus_key", 8, "unknown key"),
+    "missing_core": ("core", None, "required key is missing"),
+    "uart_base_string": ("uart.base", 16, "integer address"),
+    "clock_not_int": ("clock_hz", 9, "expected an integer"),
+    "stack_overflow": ("stack_size", 13, "does not fit memory.ram"),
+    "ram_past_4g": ("memory.ram", 12, "4 GiB"),
+    "regions_overlap": ("memory", 10, "overlap"),
+    "fpu_wrong_for_core": ("fpu", 8, "no 'dp' FPU"),
+    "bad_flash_method": ("flash", 25, "'qemu' or 'pyocd'"),
+    "bad_size": ("memory.flash.size", 11, "expected a size"),
+    "not_yaml": ("", 2, "not valid YAML"),
+}
+
+
+def test_every_shipped_board_loads() -> None:
+    names = BoardCatalog().names()
+    for name in EMULATED_BOARDS + REAL_BOARDS:
+        assert name in names
+        board = BoardCatalog().load(name)
+        assert board.name == name
+        assert board.memory.flash.size > 0 and board.memory.ram.size > board.stack_size
+
+
+def test_corpus_is_complete() -> None:
+    assert {p.stem for p in BAD.glob("*.yaml")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("stem", sorted(EXPECTED))
+def test_bad_board_gives_located_error(stem: str) -> None:
+    key, line, words = EXPECTED[stem]
+    with pytest.raises(BoardFileError) as info:
+        load_board_file(BAD / f"{stem}.yaml")
+    err = info.value
+    assert err.key == key
+    if line is not None:
+        assert err.line == line
+    assert words in str(err)
+    assert str(err).startswith(f"{BAD / stem}.yaml:")
+
+
+@pytest.mark.parametrize("stem", ["unknown_key", "missing_core", "uart_base_string", "stack_overflow"])
+def test_cli_reports_bad_board_without_traceback(stem: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "tinyflash", "boards", "show", stem, "--board-dir", str(BAD)],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert f"{stem}.yaml:" in proc.stderr and EXPECTED[stem][0] in proc.stderr
+
+
+def test_name_must_match_file(tmp_path: Path) -> None:
+    text = (REPO / "boards" / "mps2-an386.yaml").read_text()
+    (tmp_path / "other.yaml").write_text(text)
+    with pytest.raises(BoardFileError, match="differs from the file name"):
+        load_board_file(tmp_path / "other.yaml")
+
+
+def test_board_dir_adds_and_overrides(tmp_path: Path) -> None:
+    text = (REPO / "boards" / "mps2-an386.yaml").read_text()
+    (tmp_path / "my-m4.yaml").write_text(text.replace("name: mps2-an386", "name: my-m4"))
+    (tmp_path / "mps2-an386.yaml").write_text(text.replace("stack_size: 16K", "stack_size: 32K"))
+    catalog = BoardCatalog(extra_dirs=[tmp_path], environ={})
+    assert catalog.load("my-m4").core.value == "cortex-m4"
+    assert catalog.load("mps2-an386").stack_size == 32 * 1024
+    env_catalog = BoardCatalog(environ={"TINYFLASH_BOARD_PATH": str(tmp_path)})
+    assert "my-m4" in env_catalog.names()
+
+
+def test_unknown_board_suggests() -> None:
+    with pytest.raises(BoardNotFoundError, match="no board named 'an386'") as info:
+        BoardCatalog(environ={}).load("an386")
+    assert "mps2-an386" in str(info.value)
+
+
+def test_gcc_flags_follow_the_core() -> None:
+    catalog = BoardCatalog(environ={})
+    assert catalog.load("mps2-an500").gcc_cpu_flags() == ("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-d16",
+                                                          "-mfloat-abi=hard")
+    assert catalog.load("mps3-an547").gcc_cpu_flags()[0] == "-mcpu=cortex-m55"

@@ -1,0 +1,126 @@
+"""The host side of the MLPerf Tiny protocol: the pure parser on recorded transcripts, and the
+session driver against a scripted device on a loopback socket (deadlines, garbled lines, e-[...])."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tinyflash.errors import DeviceReportedError, DeviceTimeoutError, ProtocolError
+from tinyflash.run import protocol
+from tinyflash.run.link import SerialLink
+from tinyflash.run.session import DeviceSession, Timeouts
+
+from ..fake_device import FakeDevice
+
+# The spec's §1.6 example answer to 'infer 20 5'.
+INFER_TRANSCRIPT = [
+    "m-warmup-start-5", "m-warmup-done", "m-infer-start-20", "m-lap-us-8899717", "m-lap-us-20947668",
+    "m-infer-done", "m-results-[0.000,0.004,0.996,]",
+]
+
+
+def test_parse_infer_transcript() -> None:
+    r = protocol.parse_infer(INFER_TRANSCRIPT)
+    assert (r.iterations, r.warmups) == (20, 5)
+    assert r.elapsed_us == 20947668 - 8899717
+    assert r.results == (0.0, 0.004, 0.996)   # the trailing comma is tolerated, as by the runner
+
+
+@pytest.mark.parametrize("drop, words", [
+    ("m-lap-us-20947668", "two m-lap-us"),
+    ("m-infer-done", "m-infer-done"),
+    ("m-results-[0.000,0.004,0.996,]", "m-results"),
+])
+def test_parse_infer_detects_missing_lines(drop: str, words: str) -> None:
+    with pytest.raises(ProtocolError, match=words):
+        protocol.parse_infer([line for line in INFER_TRANSCRIPT if line != drop])
+
+
+def test_parse_infer_rejects_garbled_results_and_backwards_time() -> None:
+    garbled = INFER_TRANSCRIPT[:-1] + ["m-results-[0.0x0,0.004"]
+    with pytest.raises(ProtocolError):
+        protocol.parse_infer(garbled)
+    backwards = INFER_TRANSCRIPT[:3] + ["m-lap-us-200", "m-lap-us-100"] + INFER_TRANSCRIPT[5:]
+    with pytest.raises(ProtocolError, match="backwards"):
+        protocol.parse_infer(backwards)
+
+
+def test_error_line_becomes_device_reported_error() -> None:
+    with pytest.raises(DeviceReportedError, match="Inference iterations must be >0"):
+        protocol.parse_infer(["e-[Inference iterations must be >0]"])
+
+
+def test_tf_extensions() -> None:
+    assert protocol.parse_tf_output(["m-tf-output-0-0102ff", "m-tf-output-3-80"], 4) == b"\x01\x02\xff\x80"
+    with pytest.raises(ProtocolError, match="gap"):
+        protocol.parse_tf_output(["m-tf-output-0-01", "m-tf-output-5-02"])
+    assert protocol.parse_tf_cycles(["m-tf-cycles-123456-10"]) == (123456, 10)
+    info = protocol.parse_tf_info(["m-tf-runtime-[aot]", "m-tf-arena-bytes-1408"])
+    assert info == {"runtime": "aot", "arena-bytes": 1408}
+
+
+def _session(device: FakeDevice, command: float = 1.0) -> tuple[SerialLink, DeviceSession]:
+    link = SerialLink(device.url).open()
+    return link, DeviceSession(link, timeouts=Timeouts(boot=1.0, command=command, infer=command))
+
+
+def test_session_against_scripted_device() -> None:
+    device = FakeDevice({
+        "name": b"m-name-dut-[scripted]\r\nm-ready\r\n",
+        "profile": b"m-profile-[ULPMark for tinyML Firmware V0.0.1]\r\nm-model-[kws01]\r\nm-ready\r\n",
+        "db load 40": b"m-[Expecting 40 bytes]\r\nm-ready\r\n",
+        "db *": lambda cmd: (b"m-load-done\r\nm-ready\r\n" if len(cmd) < 60 else b"m-ready\r\n"),
+        "infer 20 5": ("\r\n".join(INFER_TRANSCRIPT) + "\r\nm-ready\r\n").encode(),
+    })
+    link, session = _session(device)
+    try:
+        assert session.name() == "scripted"
+        assert session.profile() == ("ULPMark for tinyML Firmware V0.0.1", "kws01")
+        session.load(bytes(range(40)))
+        assert device.received[3] == "db " + bytes(range(31)).hex()   # 31 bytes per chunk, as the runner
+        assert session.infer(20, 5).iterations == 20
+    finally:
+        link.close()
+        device.close()
+
+
+def test_missing_load_done_is_detected() -> None:
+    device = FakeDevice({"db load 10": b"m-[Expecting 10 bytes]\r\nm-ready\r\n", "db *": b"m-ready\r\n"})
+    link, session = _session(device)
+    try:
+        with pytest.raises(ProtocolError, match="no m-load-done"):
+            session.load(bytes(10))
+    finally:
+        link.close()
+        device.close()
+
+
+def test_silent_device_times_out_with_last_lines(tmp_path) -> None:
+    device = FakeDevice({"name": b"m-name-dut-[x]\r\nm-ready\r\n", "infer 1 0": b"m-warmup-start-0\r\n"})
+    link = SerialLink(device.url, log_path=tmp_path / "serial.log").open()
+    session = DeviceSession(link, timeouts=Timeouts(command=0.5, infer=0.5))
+    try:
+        session.name()
+        started = time.monotonic()
+        with pytest.raises(DeviceTimeoutError) as info:
+            session.infer(1, 0)
+        assert time.monotonic() - started < 2.0
+        assert info.value.last_lines[-1] == "m-warmup-start-0"
+        assert "serial.log" in str(info.value)
+        assert "< m-warmup-start-0" in (tmp_path / "serial.log").read_text()
+    finally:
+        link.close()
+        device.close()
+
+
+def test_garbled_ready_line_is_a_protocol_error() -> None:
+    device = FakeDevice({"name": b"m-name-dut-[x]\r\nm-readyy\r\n"})
+    link, session = _session(device)
+    try:
+        with pytest.raises(ProtocolError, match="garbled"):
+            session.name()
+    finally:
+        link.close()
+        device.close()
