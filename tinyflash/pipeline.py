@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 from tinyflash.board.schema import Board, QemuFlash
 from tinyflash.build.scons import Firmware, build_firmware
-from tinyflash.errors import FlashError
+from tinyflash.flash.base import Flasher
 from tinyflash.flash.qemu import QemuFlasher, QemuOptions
 from tinyflash.generate.project import BuildOptions, generate_project
 from tinyflash.model import read_graph
@@ -47,23 +47,32 @@ def build(board: Board, spec: ModelSpec, *, runtime: str = "aot", out_dir: Optio
     return build_firmware(project, cache_dir=cache_dir, on_line=lambda line: None)
 
 
+def make_flasher(board: Board, *, probe: Optional[str] = None, port: Optional[str] = None) -> Flasher:
+    """The flasher for a board: QEMU for emulated boards, pyOCD for real ones."""
+    if isinstance(board.flash, QemuFlash):
+        return QemuFlasher(board, QemuOptions())
+    from tinyflash.flash.pyocd_flasher import PyocdFlasher
+
+    return PyocdFlasher(board, probe_uid=probe, port=port)
+
+
 @contextlib.contextmanager
 def started_board(board: Board, firmware_elf: Path, *, log_path: Optional[Path] = None,
-                  timeouts: Timeouts = Timeouts(), port: Optional[str] = None) -> Iterator[DeviceSession]:
+                  timeouts: Timeouts = Timeouts(), probe: Optional[str] = None,
+                  port: Optional[str] = None) -> Iterator[DeviceSession]:
     """Program the board, open its UART, reset it, and read the boot banner.
 
     Order matters: the link is open before the reset, so the banner cannot be lost."""
-    if not isinstance(board.flash, QemuFlash):
-        raise FlashError(f"board {board.name} is flashed with pyOCD, which this version of tinyflash "
-                         "does not drive yet", hint="use an emulated board (tinyflash boards), or flash "
-                         f"{firmware_elf} yourself with 'pyocd load -t {board.flash.target}'")
-    with QemuFlasher(board, QemuOptions()) as flasher:
+    flasher = make_flasher(board, probe=probe, port=port)
+    try:
         flasher.program(firmware_elf)
         with SerialLink(port or flasher.serial_url(), baudrate=board.uart.baud, log_path=log_path) as link:
             flasher.reset()
             session = DeviceSession(link, timeouts=timeouts, multiplier=board.timeout_multiplier)
             session.wait_boot()
             yield session
+    finally:
+        flasher.close()
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,7 @@ def verification_samples(spec: ModelSpec, firmware: Firmware, count: int,
 
 def run(board: Board, spec: ModelSpec, firmware: Firmware, *, verify_count: int = 3,
         sample_dir: Sequence[Path] = (), timeouts: Timeouts = Timeouts(), log_path: Optional[Path] = None,
-        progress: Progress = _quiet) -> RunResult:
+        probe: Optional[str] = None, port: Optional[str] = None, progress: Progress = _quiet) -> RunResult:
     io = firmware.project.io
     samples = verification_samples(spec, firmware, verify_count, sample_dir)
     golden = Golden(spec.path)
@@ -98,7 +107,8 @@ def run(board: Board, spec: ModelSpec, firmware: Firmware, *, verify_count: int 
     if log_path.exists():
         log_path.unlink()
     progress(f"starting {board.name}" + (" in QEMU" if board.emulated else ""))
-    with started_board(board, firmware.elf, log_path=log_path, timeouts=timeouts) as session:
+    with started_board(board, firmware.elf, log_path=log_path, timeouts=timeouts, probe=probe,
+                       port=port) as session:
         name = session.name()
         _, model = session.profile()
         info = session.tf_info()

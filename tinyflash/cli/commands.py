@@ -93,7 +93,8 @@ def _run(args: argparse.Namespace, build_always: bool) -> int:
     with console.progress("benchmarking") as progress:
         board, spec, firmware = _build(args, console)
         result = pipeline.run(board, spec, firmware, verify_count=args.verify_count, sample_dir=args.sample_dir,
-                              timeouts=_timeouts(args), progress=progress.step)
+                              timeouts=_timeouts(args), probe=args.probe, port=args.serial_port,
+                              progress=progress.step)
     data = result_dict(spec, result)
     results_path = firmware.project.directory / "results.json"
     write_json_atomic(results_path, data)
@@ -116,6 +117,56 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     return _run(args, build_always=True)
+
+
+def cmd_flash(args: argparse.Namespace) -> int:
+    from tinyflash import pipeline
+    from tinyflash.errors import FlashError
+    from tinyflash.model import resolve_model
+
+    console = Console()
+    board = _catalog(args).load(args.board)
+    flasher = pipeline.make_flasher(board, probe=args.probe, port=args.serial_port)
+    try:
+        if board.emulated:
+            raise FlashError(f"board {board.name} is emulated: there is nothing to flash",
+                             hint="use 'tinyflash emulate' or 'tinyflash bench' for QEMU boards")
+        # find the probe first: with none attached this fails at once, before any build
+        open_session = getattr(flasher, "open", None)
+        if open_session:
+            open_session()
+        if args.firmware:
+            elf = args.firmware
+        elif args.model:
+            spec = resolve_model(args.model, args.model_dir)
+            with console.progress("building"):
+                elf = pipeline.build(board, spec, runtime=args.runtime, progress=console.step).elf
+        else:
+            raise FlashError("nothing to flash", hint="pass --model M or --firmware ELF")
+        with console.progress(f"flashing {elf}"):
+            flasher.program(elf)
+            flasher.reset()
+        print(f"{board.name}: flashed {elf} and reset")
+        return 0
+    finally:
+        flasher.close()
+
+
+def cmd_probes(args: argparse.Namespace) -> int:
+    from tinyflash.flash.discovery import list_probes
+
+    probes = list_probes()
+    if args.json:
+        Console().emit_json([p.__dict__ for p in probes])
+        return 0
+    if not probes:
+        print("no debug probe found (connect a board's debug USB port; check udev permissions on Linux)")
+        return 0
+    for p in probes:
+        ports = ", ".join(p.ports) or "no serial port found"
+        print(f"{p.unique_id}  {p.vendor} {p.product}  board: {p.board_name or '?'} ({p.board_target or '?'})  "
+              f"ports: {ports}")
+    return 0
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:

@@ -49,6 +49,13 @@ def _add_run(p: argparse.ArgumentParser) -> None:
                    help="generated inputs checked against the golden (plus sample files; default 3)")
     p.add_argument("--sample-dir", action="append", type=Path, default=[], metavar="DIR",
                    help="extra directory of sample inputs (<benchmark>*.bin)")
+    _add_probe(p)
+
+
+def _add_probe(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--probe", metavar="UID", help="debug probe unique ID (real boards; see 'tinyflash probes')")
+    p.add_argument("--port", dest="serial_port", metavar="PORT|URL",
+                   help="serial port or pyserial URL of the board's UART (default: found from the probe)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         _add_board(p), _add_model(p), _add_build(p), _add_run(p)
         p.add_argument("--json", action="store_true", help="print one JSON object with the results")
+
+    p = sub.add_parser("flash", help="program a board and reset it",
+                       description="Program the firmware (built for MODEL, or an ELF) and reset the board.")
+    _add_board(p)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--model", "-m", help="build this model first (as 'tinyflash build')")
+    group.add_argument("--firmware", type=Path, help="an ELF built earlier (default: the last build for --model)")
+    p.add_argument("--model-dir", action="append", type=Path, default=[], metavar="DIR")
+    p.add_argument("--runtime", default="aot")
+    _add_probe(p)
+
+    p = sub.add_parser("probes", help="list attached debug probes and their serial ports",
+                       description="List debug probes (pyOCD) with the serial ports that belong to them.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("emulate", help="boot firmware in QEMU with its UART on a TCP port",
                        description="Boot a firmware on an emulated board and keep it up until interrupted; "

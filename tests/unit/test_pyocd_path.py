@@ -1,0 +1,149 @@
+"""The real-board path without hardware: pyOCD's real API answers "no probe"; a thin fake stands in
+for a pyOCD session only where a probe would be; port discovery runs on pyserial's own port-info
+objects; board descriptors are checked against pyOCD's target database."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from serial.tools.list_ports_common import ListPortInfo
+
+from tinyflash.board import BoardCatalog
+from tinyflash.board.schema import PyocdFlash
+from tinyflash.errors import FlashError
+from tinyflash.flash import discovery
+from tinyflash.flash.pyocd_flasher import PyocdFlasher
+
+from ..conftest import REPO
+
+
+def test_flash_without_probe_fails_fast_with_a_hint(tmp_path: Path) -> None:
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "tinyflash", "flash", "--board", "stm32h7",
+                           "--firmware", str(tmp_path / "missing.elf")],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=30)
+    assert time.monotonic() - started < 5.0
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "no debug probe found" in proc.stderr and "hint:" in proc.stderr
+
+
+class FakeTarget:
+    def __init__(self) -> None:
+        self.resets: list[Any] = []
+
+    def reset(self, kind: Any = None) -> None:
+        self.resets.append(kind)
+
+
+class FakeSession:
+    def __init__(self) -> None:
+        self.target = FakeTarget()
+        self.opened = self.closed = False
+
+    def open(self) -> None:
+        self.opened = True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_pyocd_flasher_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import pyocd.flash.file_programmer as fp
+    from pyocd.core.target import Target
+
+    calls: dict[str, Any] = {}
+    session = FakeSession()
+
+    def connect(**kwargs: Any) -> FakeSession:
+        calls["connect"] = kwargs
+        return session
+
+    class RecordingProgrammer:
+        def __init__(self, sess: Any, **kwargs: Any) -> None:
+            calls["programmer"] = (sess, kwargs)
+
+        def program(self, path: str) -> None:
+            calls["program"] = path
+
+    monkeypatch.setattr(fp, "FileProgrammer", RecordingProgrammer)
+    board = BoardCatalog().load("stm32h7")
+    flasher = PyocdFlasher(board, probe_uid="066DFF485457725187092317", port="/dev/ttyACM7", connect=connect)
+    flasher.program(tmp_path / "fw.elf")
+    flasher.reset()
+    assert flasher.serial_url() == "/dev/ttyACM7"
+    flasher.close()
+    kwargs = calls["connect"]
+    assert kwargs["unique_id"] == "066DFF485457725187092317" and kwargs["blocking"] is False
+    assert kwargs["options"]["target_override"] == "stm32h743xx"
+    assert kwargs["options"]["frequency"] == 4_000_000
+    assert calls["programmer"][0] is session and calls["programmer"][1]["chip_erase"] == "sector"
+    assert calls["program"] == str(tmp_path / "fw.elf")
+    assert session.target.resets == [Target.ResetType.HARDWARE]
+    assert session.opened and session.closed
+
+
+def test_missing_probe_uid_is_an_error() -> None:
+    flasher = PyocdFlasher(BoardCatalog().load("stm32h7"), probe_uid="nope", connect=lambda **kw: None)
+    with pytest.raises(FlashError, match="no debug probe with unique ID 'nope'"):
+        flasher.program(Path("fw.elf"))
+
+
+def _port(device: str, serial: str | None, vid: int = 0x0483, pid: int = 0x374E) -> ListPortInfo:
+    info = ListPortInfo(device, skip_link_detection=True)
+    info.serial_number, info.vid, info.pid = serial, vid, pid
+    return info
+
+
+class FakeProbe:
+    def __init__(self, uid: str, target: str) -> None:
+        self.unique_id, self.vendor_name, self.product_name = uid, "STMicroelectronics", "STLINK-V3"
+        self.associated_board_info = type("Info", (), {"name": "NUCLEO-H743ZI2", "target": target})()
+
+
+def test_probe_to_port_by_usb_serial_number() -> None:
+    ports = [_port("/dev/ttyACM0", "0670FF3231"), _port("/dev/ttyACM1", "066DFF485457725187092317"),
+             _port("/dev/ttyS0", None)]
+    probes = discovery.list_probes(probes=lambda: [FakeProbe("066DFF485457725187092317", "stm32h743xx")],
+                                   ports=lambda: ports)
+    assert probes[0].ports == ("/dev/ttyACM1",)
+    assert probes[0].board_target == "stm32h743xx"
+    assert discovery.port_for_probe("066DFF485457725187092317", "stm32h7", ports=lambda: ports) == "/dev/ttyACM1"
+    with pytest.raises(FlashError, match="pass --port"):
+        discovery.port_for_probe("FFFF", "stm32h7", ports=lambda: ports)
+
+
+def _pyocd_memory_map(target: str) -> Any:
+    from pyocd.core.memory_map import MemoryMap
+    from pyocd.target import TARGET
+
+    for klass in TARGET[target].__mro__:
+        for value in vars(klass).values():
+            if isinstance(value, MemoryMap):
+                return value
+    return None
+
+
+@pytest.mark.parametrize("name", [n for n in BoardCatalog().names()
+                                  if isinstance(BoardCatalog().load(n).flash, PyocdFlash)])
+def test_board_matches_pyocd_target(name: str) -> None:
+    from pyocd.core.memory_map import MemoryType
+    from pyocd.target import TARGET
+
+    board = BoardCatalog().load(name)
+    assert isinstance(board.flash, PyocdFlash)
+    target = board.flash.target
+    if target not in TARGET:
+        # not builtin: the board must say which CMSIS pack provides it
+        assert board.flash.pack, f"{name}: target {target} is not builtin and no pack is declared"
+        return
+    memory = _pyocd_memory_map(target)
+    assert memory is not None
+    flash = board.memory.flash
+    regions = [r for r in memory if r.type == MemoryType.FLASH]
+    covered = sum(max(0, min(r.end + 1, flash.end) - max(r.start, flash.origin)) for r in regions)
+    assert covered == flash.size, f"{name}: flash {flash.origin:#x}+{flash.size} not inside pyOCD's flash"

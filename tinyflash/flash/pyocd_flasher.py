@@ -1,0 +1,125 @@
+"""Real boards: program and reset through pyOCD's Python API, behind the same seam as QEMU.
+
+Calls follow shared docs ecosystem.md §1.4/§8: the full probe UID, blocking=False (never wait for a
+probe, never prompt), an explicit target_override from the board YAML, FileProgrammer for the ELF
+(addresses included), then an explicit reset because program() does not reset.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from tinyflash.board.schema import Board, PyocdFlash, ResetKind
+from tinyflash.errors import FlashError
+
+log = logging.getLogger(__name__)
+
+
+class PyocdFlasher:
+    def __init__(self, board: Board, *, probe_uid: Optional[str] = None, port: Optional[str] = None,
+                 packs: tuple[str, ...] = (), progress: Optional[Callable[[float], None]] = None,
+                 connect: Optional[Callable[..., Any]] = None) -> None:
+        if not isinstance(board.flash, PyocdFlash):
+            raise FlashError(f"board {board.name} is not flashed with pyOCD")
+        self.board = board
+        self.config: PyocdFlash = board.flash
+        self.probe_uid = probe_uid
+        self.port = port
+        self.packs = packs
+        self.progress = progress
+        self._connect = connect      # injected in tests; pyOCD's ConnectHelper otherwise
+        self._session: Any = None
+
+    def _choose_probe(self) -> str:
+        from tinyflash.flash.discovery import list_probes
+
+        if self.probe_uid:
+            return self.probe_uid
+        probes = list_probes()
+        if not probes:
+            raise FlashError(f"no debug probe found for board {self.board.name}",
+                             hint="connect the board's USB (debug) port and check 'tinyflash probes'; on Linux "
+                                  "the udev rules of your probe (ST-LINK, CMSIS-DAP, J-Link) must allow access")
+        matching = [p for p in probes if p.board_target == self.config.target] or probes
+        if len(matching) > 1:
+            uids = ", ".join(p.unique_id for p in matching)
+            raise FlashError(f"{len(matching)} probes attached and none chosen ({uids})",
+                             hint="pass --probe UID (see 'tinyflash probes')")
+        return matching[0].unique_id
+
+    def open(self) -> Any:
+        if self._session is not None:
+            return self._session
+        uid = self._choose_probe()
+        options = {"target_override": self.config.target, "frequency": self.config.frequency,
+                   "connect_mode": self.config.connect_mode, "hide_programming_progress": True,
+                   "resume_on_disconnect": True}
+        if self.packs:
+            options["pack"] = list(self.packs)
+        connect = self._connect
+        if connect is None:
+            from pyocd.core.helpers import ConnectHelper
+
+            connect = ConnectHelper.session_with_chosen_probe
+        log.info("pyOCD session: unique_id=%s options=%s", uid, options)
+        try:
+            session = connect(unique_id=uid, blocking=False, return_first=False, options=options)
+        except Exception as exc:
+            raise self._translate(exc) from None
+        if session is None:
+            raise FlashError(f"no debug probe with unique ID '{uid}' is attached",
+                             hint="check the cable and 'tinyflash probes'")
+        try:
+            session.open()
+        except Exception as exc:
+            raise self._translate(exc) from None
+        self._session = session
+        return session
+
+    def _translate(self, exc: Exception) -> FlashError:
+        text = str(exc)
+        if "not recognized" in text.lower() or "target type" in text.lower() or "pack" in text.lower():
+            return FlashError(f"pyOCD does not know target '{self.config.target}': {text}",
+                              hint=f"install its CMSIS pack once (online): pyocd pack install {self.config.target}")
+        return FlashError(f"pyOCD failed ({type(exc).__name__}): {text}",
+                          hint="retry with a lower frequency in the board YAML or connect_mode: under-reset")
+
+    # -- Flasher ------------------------------------------------------------------------------
+    def program(self, elf: Path) -> None:
+        session = self.open()
+        from pyocd.flash.file_programmer import FileProgrammer
+
+        try:
+            FileProgrammer(session, progress=self.progress, chip_erase="sector", smart_flash=True).program(str(elf))
+        except Exception as exc:
+            raise FlashError(f"programming {elf} failed: {exc}",
+                             hint="check the ELF fits the board (tinyflash build reports it) and the probe "
+                                  "can halt the core (connect_mode: under-reset)") from None
+
+    def reset(self) -> None:
+        session = self.open()
+        from pyocd.core.exceptions import TransferError
+        from pyocd.core.target import Target
+
+        kind = {ResetKind.HARDWARE: Target.ResetType.HARDWARE, ResetKind.SOFTWARE: Target.ResetType.SYSTEM}.get(
+            self.config.reset, Target.ResetType.HARDWARE)
+        try:
+            session.target.reset(kind)
+        except TransferError:
+            pass   # the core may drop the link while it resets; pyocd load treats this as harmless too
+
+    def serial_url(self) -> str:
+        if self.port:
+            return self.port
+        from tinyflash.flash.discovery import port_for_probe
+
+        return port_for_probe(self._choose_probe(), self.board.name)
+
+    def close(self) -> None:
+        if self._session is not None:
+            try:
+                self._session.close()
+            finally:
+                self._session = None
