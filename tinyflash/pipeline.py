@@ -24,6 +24,9 @@ from tinyflash.run.performance import Performance, measure
 from tinyflash.run.session import DeviceSession, Timeouts
 from tinyflash.run.verify import Verification, verify_on_device
 
+if False:  # typing only
+    from tinyflash.run.accuracy import AccuracyScore  # noqa: F401
+
 Progress = Callable[[str], None]
 
 
@@ -120,3 +123,49 @@ def run(board: Board, spec: ModelSpec, firmware: Firmware, *, verify_count: int 
         performance = measure(session, board, timeout_s=timeouts.infer, progress=progress)
     return RunResult(board, firmware, name, model, info, performance, verification, log_path,
                      tuple(s.label for s in samples))
+
+
+@dataclass(frozen=True)
+class AccuracyResult:
+    board: Board
+    firmware: Firmware
+    score: "AccuracyScore"
+    records: tuple[dict, ...]
+    serial_log: Path
+
+
+def run_accuracy(board: Board, spec: ModelSpec, firmware: Firmware, dataset: Path, *,
+                 timeouts: Timeouts = Timeouts(), log_path: Optional[Path] = None, probe: Optional[str] = None,
+                 port: Optional[str] = None, progress: Progress = _quiet) -> AccuracyResult:
+    from tinyflash.run.accuracy import run_accuracy as score_dataset
+
+    log_path = log_path or firmware.project.directory / "serial-accuracy.log"
+    if log_path.exists():
+        log_path.unlink()
+    progress(f"starting {board.name}")
+    with started_board(board, firmware.elf, log_path=log_path, timeouts=timeouts, probe=probe,
+                       port=port) as session:
+        session.name()
+        session.profile()
+        score, records = score_dataset(session, dataset, spec.benchmark_id, infer_timeout=timeouts.infer,
+                                       progress=lambda text: progress(f"accuracy {text}"))
+    return AccuracyResult(board, firmware, score, tuple(records), log_path)
+
+
+def provenance(spec: ModelSpec, firmware: Firmware) -> dict[str, object]:
+    """What a result was produced with: enough to reproduce it or to tell two results apart."""
+    import subprocess
+
+    from tinyflash import __version__
+
+    sha = None
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / ".git").exists():
+        proc = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True)
+        sha = proc.stdout.strip() or None
+    project = firmware.project
+    return {"tinyflash_version": __version__, "tinyflash_git_sha": sha, "toolchain": firmware.toolchain,
+            "board": project.board.name, "runtime": project.runtime, "model": spec.name,
+            "model_sha256": spec.sha256, "reference_model": spec.reference,
+            "flags": {"cpu": list(project.board.gcc_cpu_flags()), "optimization": project.options.optimization,
+                      "defines": list(project.options.defines), "kernels": project.options.kernels}}

@@ -89,6 +89,8 @@ def _run(args: argparse.Namespace, build_always: bool) -> int:
     from tinyflash.report.atomic import write_json_atomic
     from tinyflash.report.results import result_dict, table_rows
 
+    if args.mode == "accuracy":
+        return _run_accuracy(args)
     console = Console(json_mode=args.json)
     with console.progress("benchmarking") as progress:
         board, spec, firmware = _build(args, console)
@@ -99,6 +101,13 @@ def _run(args: argparse.Namespace, build_always: bool) -> int:
     results_path = firmware.project.directory / "results.json"
     write_json_atomic(results_path, data)
     data["results_file"] = str(results_path)
+    from tinyflash.report.submission import performance_records, performance_text, write_result_folder
+
+    folder = write_result_folder(firmware.project.directory / "results" / "performance",
+                                 serial_log=result.serial_log, results_text=performance_text(result.performance),
+                                 records=performance_records(result.performance),
+                                 provenance={**pipeline.provenance(spec, firmware), "summary": data})
+    data["submission_folder"] = str(folder)
     if args.json:
         console.emit_json(data)
     else:
@@ -108,6 +117,35 @@ def _run(args: argparse.Namespace, build_always: bool) -> int:
         print("tinyflash: error: the device's outputs differ from the golden beyond tolerance "
               f"(max {result.verification.max_abs_diff} step(s)); see {results_path}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _run_accuracy(args: argparse.Namespace) -> int:
+    from tinyflash import pipeline
+    from tinyflash.errors import TinyflashError
+    from tinyflash.report.submission import accuracy_text, write_result_folder
+
+    if args.dataset is None:
+        raise TinyflashError("accuracy mode needs --dataset DIR", hint="DIR/<benchmark>/y_labels.csv + .bin files")
+    console = Console(json_mode=args.json)
+    with console.progress("accuracy run") as progress:
+        board, spec, firmware = _build(args, console)
+        result = pipeline.run_accuracy(board, spec, firmware, args.dataset, timeouts=_timeouts(args),
+                                       probe=args.probe, port=args.serial_port, progress=progress.step)
+    score = result.score
+    summary = {"board": board.name, "model": spec.name, "runtime": firmware.project.runtime, "mode": "accuracy",
+               "files": score.files, "top1_percent": round(score.top1, 3), "auc": round(score.auc, 6)}
+    folder = write_result_folder(firmware.project.directory / "results" / "accuracy", serial_log=result.serial_log,
+                                 results_text=accuracy_text(score), records=result.records,
+                                 provenance={**pipeline.provenance(spec, firmware), "summary": summary,
+                                             "per_file": [list(x) for x in score.per_file]})
+    summary["submission_folder"] = str(folder)
+    if args.json:
+        console.emit_json(summary)
+    else:
+        console.table(f"tinyflash accuracy: {board.name} / {spec.name}",
+                      [("files", str(score.files)), ("Top 1%", f"{score.top1:.1f}"), ("AUC", f"{score.auc:.3f}"),
+                       ("results", str(folder))])
     return 0
 
 

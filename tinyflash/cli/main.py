@@ -75,10 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_board(p), _add_model(p), _add_build(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    for name, text in (("run", "flash the built firmware, verify it and measure performance"),
+    for name, text in (("run", "flash the firmware, verify it and measure performance (or accuracy)"),
                        ("bench", "build, flash, verify and measure: the whole pipeline")):
         p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         _add_board(p), _add_model(p), _add_build(p), _add_run(p)
+        p.add_argument("--mode", choices=["performance", "accuracy"], default="performance",
+                       help="performance (default; also verifies against the golden) or accuracy on --dataset")
+        p.add_argument("--dataset", type=Path, metavar="DIR",
+                       help="accuracy mode: DIR/<benchmark>/y_labels.csv with the .bin files beside it")
         p.add_argument("--json", action="store_true", help="print one JSON object with the results")
 
     p = sub.add_parser("flash", help="program a board and reset it",
