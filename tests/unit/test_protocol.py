@@ -124,3 +124,15 @@ def test_garbled_ready_line_is_a_protocol_error() -> None:
     finally:
         link.close()
         device.close()
+
+
+def test_device_reset_mid_run_is_detected() -> None:
+    banner = b"m-timestamp-mode-performance\r\nm-lap-us-12\r\nm-init-done\r\nm-ready\r\n"
+    device = FakeDevice({"infer 10 1": b"m-warmup-start-1\r\nm-warmup-done\r\n" + banner})
+    link, session = _session(device)
+    try:
+        with pytest.raises(ProtocolError, match="the device reset while answering 'infer 10 1'"):
+            session.infer(10, 1)
+    finally:
+        link.close()
+        device.close()

@@ -56,12 +56,14 @@ class UartFamily(str, enum.Enum):
     STM32_USART_V1 = "stm32-usart-v1"   # F1/F2/F4: SR/DR/BRR/CR1
     STM32_USART_V2 = "stm32-usart-v2"   # F7/H7/L4/G4: ISR/RDR/TDR, BRR = fck/baud
     STM32_LPUART = "stm32-lpuart"       # v2 registers, BRR = 256*fck/baud
+    NRF_UARTE = "nrf-uarte"             # nRF52 UART with EasyDMA
 
 
 class TimerFamily(str, enum.Enum):
     CMSDK_TIMER = "cmsdk-timer"
     SSE300_SYSCOUNTER = "sse300-syscounter"
     STM32_TIM = "stm32-tim"             # 32-bit general purpose timer (TIM2/TIM5)
+    NRF_TIMER = "nrf-timer"             # nRF52 TIMERn, 32-bit, power-of-two prescaler
 
 
 class FlashMethod(str, enum.Enum):
@@ -125,6 +127,15 @@ class Uart(_Strict):
     irq: Annotated[StrictInt, Field(ge=0, le=495)] = Field(description="NVIC interrupt number of RX")
     clock_hz: Hertz = Field(description="peripheral (kernel) clock feeding the baud generator")
     baud: Hertz = 115200
+    tx_pin: Optional[Annotated[StrictInt, Field(ge=0, le=63)]] = Field(
+        default=None, description="pin number, for families that route pins in the UART (nrf-uarte)")
+    rx_pin: Optional[Annotated[StrictInt, Field(ge=0, le=63)]] = None
+
+    @model_validator(mode="after")
+    def _pins(self) -> "Uart":
+        if self.family is UartFamily.NRF_UARTE and (self.tx_pin is None or self.rx_pin is None):
+            raise ValueError("tx_pin: nrf-uarte needs tx_pin and rx_pin (the UART routes its own pins)")
+        return self
 
 
 class Timer(_Strict):
@@ -139,7 +150,11 @@ class Timer(_Strict):
     def _needs_base(self) -> "Timer":
         if self.clock_hz % 1_000_000:
             raise ValueError("clock_hz: must be a whole number of MHz (µs timestamps divide by it exactly)")
-        if self.family in (TimerFamily.CMSDK_TIMER, TimerFamily.STM32_TIM) and self.irq is None:
+        if self.family is TimerFamily.NRF_TIMER:
+            ratio = self.clock_hz // 1_000_000
+            if ratio & (ratio - 1):
+                raise ValueError("clock_hz: nrf-timer prescales by powers of two; the clock must be 2^n MHz")
+        if self.family in (TimerFamily.CMSDK_TIMER, TimerFamily.STM32_TIM, TimerFamily.NRF_TIMER) and self.irq is None:
             raise ValueError(f"irq: required for timer family {self.family.value} (its wrap interrupt)")
         return self
 

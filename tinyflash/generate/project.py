@@ -26,11 +26,13 @@ UART_TEMPLATES = {
     UartFamily.STM32_USART_V1: "drivers/uart/stm32_usart_v1.c.j2",
     UartFamily.STM32_USART_V2: "drivers/uart/stm32_usart_v2.c.j2",
     UartFamily.STM32_LPUART: "drivers/uart/stm32_usart_v2.c.j2",
+    UartFamily.NRF_UARTE: "drivers/uart/nrf_uarte.c.j2",
 }
 TIMER_TEMPLATES = {
     TimerFamily.CMSDK_TIMER: "drivers/timer/cmsdk_timer.c.j2",
     TimerFamily.SSE300_SYSCOUNTER: "drivers/timer/sse300_syscounter.c.j2",
     TimerFamily.STM32_TIM: "drivers/timer/stm32_tim.c.j2",
+    TimerFamily.NRF_TIMER: "drivers/timer/nrf_timer.c.j2",
 }
 STATIC_FILES = {  # copied as they are
     "benchmark/tf_port.h": "tf_port.h",

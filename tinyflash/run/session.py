@@ -52,6 +52,12 @@ class DeviceSession:
                 break
             if line.startswith("m-ready"):
                 raise ProtocolError(f"garbled end of answer to '{text[:20]}': {line!r}", last_lines=lines + [line])
+            if line.startswith("m-timestamp-mode-") or line == "m-init-done":
+                # the boot banner in the middle of an answer: the device reset (watchdog, brown-out,
+                # a fault that rebooted it, DTR on some boards)
+                raise ProtocolError(f"the device reset while answering '{text[:20]}'", last_lines=lines + [line],
+                                    hint="check power and reset wiring; a board that resets on serial port open "
+                                         "(DTR) needs that disabled")
             if line:
                 lines.append(line)
         if check:
