@@ -57,8 +57,8 @@ def run_checks(model_dirs: Sequence[Path] = ()) -> list[Check]:
     from tinyflash.model.spec import BENCHMARKS, model_search_path
 
     dirs = model_search_path(model_dirs)
-    found = [b.filename for b in BENCHMARKS.values() if any((d / b.filename).is_file() for d in dirs)]
-    checks.append(Check("MLPerf Tiny models", bool(found),
-                        f"{len(found)}/{len(BENCHMARKS)} in {', '.join(map(str, dirs)) or 'no directory'}",
+    models = [b.filename for b in BENCHMARKS.values() if any((d / b.filename).is_file() for d in dirs)]
+    checks.append(Check("MLPerf Tiny models", bool(models),
+                        f"{len(models)}/{len(BENCHMARKS)} in {', '.join(map(str, dirs)) or 'no directory'}",
                         hint="pass --model-dir DIR or set TINYFLASH_MODEL_DIR", required=False))
     return checks

@@ -117,13 +117,13 @@ def validate_board_data(data: Any, path: Path, root: yaml.Node | None = None) ->
     try:
         board = Board.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
+        error: dict[str, Any] = dict(exc.errors()[0])
         loc = _clean_loc(error["loc"], data)
         problem, hint = _describe(error, loc)
         # model validators name the key in their message: "stack_size: ... "
         head, sep, rest = problem.partition(": ")
         if sep and head.replace("_", "").replace(".", "").isalnum() and " " not in head:
-            loc = loc + head.split(".")
+            loc = loc + list(head.split("."))
             problem = rest
         key = ".".join(str(p) for p in loc)
         more = len(exc.errors()) - 1

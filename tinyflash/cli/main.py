@@ -72,13 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="generate and compile the benchmark firmware",
                        description="Generate the benchmark application for BOARD and MODEL and compile it.")
-    _add_board(p), _add_model(p), _add_build(p)
+    _add_board(p)
+    _add_model(p)
+    _add_build(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     for name, text in (("run", "flash the firmware, verify it and measure performance (or accuracy)"),
                        ("bench", "build, flash, verify and measure: the whole pipeline")):
         p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
-        _add_board(p), _add_model(p), _add_build(p), _add_run(p)
+        _add_board(p)
+        _add_model(p)
+        _add_build(p)
+        _add_run(p)
         p.add_argument("--mode", choices=["performance", "accuracy"], default="performance",
                        help="performance (default; also verifies against the golden) or accuracy on --dataset")
         p.add_argument("--dataset", type=Path, metavar="DIR",

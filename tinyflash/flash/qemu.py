@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import BinaryIO, Optional
 
 from tinyflash.board.schema import Board, QemuFlash
 from tinyflash.deadline import Deadline
@@ -58,6 +58,7 @@ class QemuFlasher:
         self._listener: Optional[socket.socket] = None
         self._qmp: Optional[QmpClient] = None
         self._paused = False
+        self._stderr: Optional[BinaryIO] = None
         self.port = 0
 
     # -- Flasher ------------------------------------------------------------------------------
@@ -97,7 +98,7 @@ class QemuFlasher:
                 os.killpg(self._proc.pid, signal.SIGKILL)
                 self._proc.wait(timeout=5)
             self._proc = None
-        if getattr(self, "_stderr", None) is not None:
+        if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
         if self._listener is not None:

@@ -7,7 +7,7 @@ import collections
 import logging
 import socket
 from pathlib import Path
-from typing import Any, Deque, Optional
+from typing import Any, Deque, Optional, TextIO
 
 from tinyflash.deadline import Deadline
 from tinyflash.errors import DeviceError, DeviceTimeoutError
@@ -23,7 +23,7 @@ class SerialLink:
         self.log_path = log_path
         self._serial: Any = None
         self._buffer = b""
-        self._log = None
+        self._log: Optional[TextIO] = None
         self.last_lines: Deque[str] = collections.deque(maxlen=keep_lines)
 
     def open(self) -> "SerialLink":

@@ -28,7 +28,8 @@ def _check(ctx: EmitContext) -> None:
 
 def _emit(ctx: EmitContext) -> Emitted:
     inp, weights, bias, out = ctx.tensor(0), ctx.tensor(1), ctx.tensor(2), ctx.output()
-    assert inp is not None and weights is not None and inp.quantization and out.quantization
+    assert inp is not None and weights is not None and weights.quantization
+    assert inp.quantization is not None and out.quantization is not None
     out_depth, in_depth = weights.shape[0], weights.shape[-1]
     batches = inp.elements // in_depth
     w = weights.array().reshape(out_depth, in_depth)
