@@ -54,4 +54,63 @@ typedef struct {
 void tf_fully_connected_s8(const tf_fc_params_t *p, const int8_t *input, const int8_t *weights,
                            const int32_t *bias, int8_t *output);
 
+/* Spatial geometry shared by CONV_2D, DEPTHWISE_CONV_2D and the pools (NHWC, batch folded into
+ * 'batches'). pad_h/pad_w are the top/left paddings of TFLite's ComputePaddingHeightWidth. */
+typedef struct {
+    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
+    int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
+} tf_geom_t;
+
+/* CONV_2D / DEPTHWISE_CONV_2D, per-channel int8 weights (zero point 0).
+ * The bias is folded at generation time over ALL taps: bias[c] = b[c] - input_zp * sum(w[c]). A tap
+ * that falls in the padding then has to contribute input_zp * w (so that it cancels its share of the
+ * fold, i.e. contributes (zp - zp) * w = 0 as in TFLite, where padded inputs are skipped): kernels
+ * read padded positions as the value pad_value = input_zp. Requantisation per output channel:
+ * clamp(tf_requantize(acc, mult[c], shift[c]) + output_offset, act_min, act_max). */
+typedef struct {
+    tf_geom_t g;
+    int32_t depth_multiplier;          /* DEPTHWISE_CONV_2D only */
+    int32_t pad_value, output_offset, act_min, act_max;
+} tf_conv_params_t;
+
+/* weights OHWI [out_c][k_h][k_w][in_c] */
+void tf_conv_s8(const tf_conv_params_t *p, const int8_t *input, const int8_t *weights,
+                const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output);
+/* weights 1HWO [k_h][k_w][out_c], out_c = in_c * depth_multiplier */
+void tf_depthwise_conv_s8(const tf_conv_params_t *p, const int8_t *input, const int8_t *weights,
+                          const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output);
+
+/* AVERAGE_POOL_2D / MAX_POOL_2D int8 (input and output share scale and zero point). Only the taps
+ * inside the input count; the average divides rounding half away from zero, as TFLite does. */
+typedef struct {
+    tf_geom_t g;                       /* in_c == out_c, dil_* unused */
+    int32_t act_min, act_max;
+} tf_pool_params_t;
+
+void tf_avg_pool_s8(const tf_pool_params_t *p, const int8_t *input, int8_t *output);
+void tf_max_pool_s8(const tf_pool_params_t *p, const int8_t *input, int8_t *output);
+
+/* ADD int8, same shapes (TFLite's quantized add: both inputs shifted left by left_shift, rescaled to
+ * a common scale, summed, rescaled to the output). Shifts are <= 0 (right shifts). */
+typedef struct {
+    int32_t size;
+    int32_t in1_offset, in1_mult, in1_shift;
+    int32_t in2_offset, in2_mult, in2_shift;
+    int32_t left_shift, out_mult, out_shift, output_offset, act_min, act_max;
+} tf_add_params_t;
+
+void tf_add_s8(const tf_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+
+/* SOFTMAX int8 -> int8 (output scale 1/256, zero point -128): gemmlowp fixed-point exp, as TFLite's
+ * reference_ops::Softmax, with input_beta_multiplier/left_shift and diff_min from
+ * PreprocessSoftmaxScaling and CalculateInputRadius. */
+typedef struct {
+    int32_t outer, depth, input_multiplier, input_left_shift, diff_min;
+} tf_softmax_params_t;
+
+void tf_softmax_s8(const tf_softmax_params_t *p, const int8_t *input, int8_t *output);
+
+/* RESHAPE when it cannot alias its input: a byte copy. */
+void tf_copy_s8(int8_t *output, const int8_t *input, int32_t bytes);
+
 #endif

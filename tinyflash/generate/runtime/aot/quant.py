@@ -57,3 +57,64 @@ def activation_range(activation: str, scale: float, zero_point: int) -> tuple[in
     if activation == "RELU_N1_TO_1":
         return max(INT8_MIN, quantize(-1.0)), min(INT8_MAX, quantize(1.0))
     raise ValueError(activation)
+
+
+def wrap_int32(values: np.ndarray) -> np.ndarray:
+    """int64 values reduced modulo 2^32 to int32, as the device's int32 arithmetic wraps."""
+    return ((np.asarray(values, dtype=np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
+
+
+def quantize_multiplier_smaller_than_one(real: float) -> tuple[int, int]:
+    """QuantizeMultiplierSmallerThanOneExp: as quantize_multiplier, the shift must be <= 0."""
+    multiplier, shift = quantize_multiplier(real)
+    if shift > 0:
+        raise ValueError(f"multiplier {real} is not smaller than one")
+    return multiplier, shift
+
+
+def compute_out_size(padding: str, in_size: int, filter_size: int, stride: int, dilation: int = 1) -> int:
+    """TFLite's ComputeOutSize."""
+    effective = (filter_size - 1) * dilation + 1
+    if padding == "SAME":
+        return (in_size + stride - 1) // stride
+    if padding == "VALID":
+        return (in_size + stride - effective) // stride
+    raise ValueError(padding)
+
+
+def compute_padding(stride: int, dilation: int, in_size: int, filter_size: int, out_size: int) -> int:
+    """TFLite's ComputePaddingWithOffset: the leading (top/left) padding; the odd remainder (offset)
+    goes to the trailing side, which the kernels never need explicitly."""
+    effective = (filter_size - 1) * dilation + 1
+    total = max(0, (out_size - 1) * stride + effective - in_size)
+    return total // 2
+
+
+def add_params(input1_scale: float, input2_scale: float, output_scale: float,
+               left_shift: int = 20) -> dict[str, int]:
+    """TFLM add_common.cc CalculateOpDataAdd for int8 (left_shift 20): multipliers from the doubled
+    larger input scale, all in double from the float32 scales."""
+    s1, s2, so = (float(np.float32(s)) for s in (input1_scale, input2_scale, output_scale))
+    twice_max = 2.0 * max(s1, s2)
+    m1, sh1 = quantize_multiplier_smaller_than_one(s1 / twice_max)
+    m2, sh2 = quantize_multiplier_smaller_than_one(s2 / twice_max)
+    mo, sho = quantize_multiplier_smaller_than_one(twice_max / ((1 << left_shift) * so))
+    return {"left_shift": left_shift, "in1_mult": m1, "in1_shift": sh1, "in2_mult": m2, "in2_shift": sh2,
+            "out_mult": mo, "out_shift": sho}
+
+
+SOFTMAX_SCALED_DIFF_INTEGER_BITS = 5
+
+
+def softmax_params(beta: float, input_scale: float) -> tuple[int, int, int]:
+    """(input_multiplier, input_left_shift, diff_min) as TFLM's CalculateSoftmaxParams for int8:
+    PreprocessSoftmaxScaling (double-rounding build) and CalculateInputRadius."""
+    bits = SOFTMAX_SCALED_DIFF_INTEGER_BITS
+    max_real = float((1 << 31) - 1)
+    real = min(float(np.float32(beta)) * float(np.float32(input_scale)) * float(1 << (31 - bits)), max_real)
+    multiplier, left_shift = quantize_multiplier(real)
+    if left_shift < 0:
+        raise ValueError(f"softmax input multiplier {real} is smaller than one")
+    max_input_rescaled = 1.0 * ((1 << bits) - 1) * (1 << (31 - bits)) / (1 << left_shift)
+    diff_min = -int(math.floor(max_input_rescaled))
+    return multiplier, left_shift, diff_min

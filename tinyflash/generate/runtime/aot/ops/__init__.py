@@ -8,10 +8,22 @@ templates/runtime/aot/kernels/.
 from __future__ import annotations
 
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport
+from tinyflash.generate.runtime.aot.ops.add import ADD
+from tinyflash.generate.runtime.aot.ops.conv import CONV_2D, DEPTHWISE_CONV_2D
 from tinyflash.generate.runtime.aot.ops.fully_connected import FULLY_CONNECTED
+from tinyflash.generate.runtime.aot.ops.pooling import AVERAGE_POOL_2D, MAX_POOL_2D
+from tinyflash.generate.runtime.aot.ops.reshape import RESHAPE
+from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
 
 SUPPORTED: dict[str, OpSupport] = {
+    "ADD": ADD,
+    "AVERAGE_POOL_2D": AVERAGE_POOL_2D,
+    "CONV_2D": CONV_2D,
+    "DEPTHWISE_CONV_2D": DEPTHWISE_CONV_2D,
     "FULLY_CONNECTED": FULLY_CONNECTED,
+    "MAX_POOL_2D": MAX_POOL_2D,
+    "RESHAPE": RESHAPE,
+    "SOFTMAX": SOFTMAX,
 }
 
 __all__ = ["EmitContext", "Emitted", "OpSupport", "SUPPORTED"]

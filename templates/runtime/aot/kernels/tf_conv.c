@@ -1,0 +1,147 @@
+/* CONV_2D and DEPTHWISE_CONV_2D int8, per-channel weights (see tf_kernels.h for the arithmetic
+ * contract: folded bias, padded taps read as pad_value = input zero point). */
+#include <string.h>
+#include "tf_kernels.h"
+
+static inline int8_t finish(const tf_conv_params_t *p, int32_t acc, int32_t mult, int32_t shift)
+{
+    return tf_clamp_s8(tf_requantize(acc, mult, shift) + p->output_offset, p->act_min, p->act_max);
+}
+
+#if TF_USE_DSP
+#include <arm_acle.h>
+
+static inline int16x2_t sxtb16_ror8(uint32_t x)
+{
+    int16x2_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+static inline uint32_t load32(const int8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline int32_t dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t acc)
+{
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t a = load32(x + i), b = load32(w + i);
+        acc = __smlad(__sxtb16(a), __sxtb16(b), acc);
+        acc = __smlad(sxtb16_ror8(a), sxtb16_ror8(b), acc);
+    }
+    for (; i < n; ++i) {
+        acc += (int32_t)x[i] * (int32_t)w[i];
+    }
+    return acc;
+}
+
+#else
+
+static inline int32_t dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t acc)
+{
+    for (int32_t i = 0; i < n; ++i) {
+        acc += (int32_t)x[i] * (int32_t)w[i];
+    }
+    return acc;
+}
+
+#endif
+
+static inline int32_t sum_s8(const int8_t *w, int32_t n)
+{
+    int32_t s = 0;
+    for (int32_t i = 0; i < n; ++i) {
+        s += w[i];
+    }
+    return s;
+}
+
+void tf_conv_s8(const tf_conv_params_t *p, const int8_t *input, const int8_t *weights,
+                const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output)
+{
+    const tf_geom_t *g = &p->g;
+    const int32_t ic = g->in_c, kh = g->k_h, kw = g->k_w;
+    const int32_t filter_size = kh * kw * ic;
+    for (int32_t b = 0; b < g->batches; ++b) {
+        const int8_t *in_b = input + b * g->in_h * g->in_w * ic;
+        for (int32_t oy = 0; oy < g->out_h; ++oy) {
+            const int32_t iy0 = oy * g->stride_h - g->pad_h;
+            for (int32_t ox = 0; ox < g->out_w; ++ox) {
+                const int32_t ix0 = ox * g->stride_w - g->pad_w;
+                int8_t *out = output + ((b * g->out_h + oy) * g->out_w + ox) * g->out_c;
+                const int interior = iy0 >= 0 && iy0 + (kh - 1) * g->dil_h < g->in_h &&
+                                     ix0 >= 0 && ix0 + (kw - 1) * g->dil_w < g->in_w;
+                if (interior && g->dil_w == 1) {
+                    /* each filter row reads kw * ic contiguous input bytes */
+                    for (int32_t o = 0; o < g->out_c; ++o) {
+                        const int8_t *w = weights + o * filter_size;
+                        int32_t acc = bias[o];
+                        for (int32_t ky = 0; ky < kh; ++ky) {
+                            const int8_t *row = in_b + ((iy0 + ky * g->dil_h) * g->in_w + ix0) * ic;
+                            acc = dot_s8(row, w + ky * kw * ic, kw * ic, acc);
+                        }
+                        out[o] = finish(p, acc, mult[o], shift[o]);
+                    }
+                    continue;
+                }
+                for (int32_t o = 0; o < g->out_c; ++o) {
+                    const int8_t *w = weights + o * filter_size;
+                    int32_t acc = bias[o];
+                    for (int32_t ky = 0; ky < kh; ++ky) {
+                        const int32_t iy = iy0 + ky * g->dil_h;
+                        for (int32_t kx = 0; kx < kw; ++kx) {
+                            const int32_t ix = ix0 + kx * g->dil_w;
+                            const int8_t *wt = w + (ky * kw + kx) * ic;
+                            if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
+                                acc = dot_s8(in_b + (iy * g->in_w + ix) * ic, wt, ic, acc);
+                            } else {
+                                acc += p->pad_value * sum_s8(wt, ic);
+                            }
+                        }
+                    }
+                    out[o] = finish(p, acc, mult[o], shift[o]);
+                }
+            }
+        }
+    }
+}
+
+void tf_depthwise_conv_s8(const tf_conv_params_t *p, const int8_t *input, const int8_t *weights,
+                          const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output)
+{
+    const tf_geom_t *g = &p->g;
+    const int32_t ic = g->in_c, oc = g->out_c, dm = p->depth_multiplier;
+    for (int32_t b = 0; b < g->batches; ++b) {
+        const int8_t *in_b = input + b * g->in_h * g->in_w * ic;
+        for (int32_t oy = 0; oy < g->out_h; ++oy) {
+            const int32_t iy0 = oy * g->stride_h - g->pad_h;
+            for (int32_t ox = 0; ox < g->out_w; ++ox) {
+                const int32_t ix0 = ox * g->stride_w - g->pad_w;
+                int8_t *out = output + ((b * g->out_h + oy) * g->out_w + ox) * oc;
+                for (int32_t c = 0; c < ic; ++c) {
+                    for (int32_t m = 0; m < dm; ++m) {
+                        const int32_t o = c * dm + m;
+                        int32_t acc = bias[o];
+                        for (int32_t ky = 0; ky < g->k_h; ++ky) {
+                            const int32_t iy = iy0 + ky * g->dil_h;
+                            const int row_in = iy >= 0 && iy < g->in_h;
+                            for (int32_t kx = 0; kx < g->k_w; ++kx) {
+                                const int32_t ix = ix0 + kx * g->dil_w;
+                                const int32_t wv = weights[(ky * g->k_w + kx) * oc + o];
+                                const int32_t xv = (row_in && ix >= 0 && ix < g->in_w)
+                                                       ? in_b[(iy * g->in_w + ix) * ic + c]
+                                                       : p->pad_value;
+                                acc += xv * wv;
+                            }
+                        }
+                        out[o] = finish(p, acc, mult[o], shift[o]);
+                    }
+                }
+            }
+        }
+    }
+}

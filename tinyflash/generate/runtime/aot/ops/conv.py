@@ -1,0 +1,147 @@
+"""CONV_2D and DEPTHWISE_CONV_2D, int8 activations and per-channel (or per-tensor) int8 weights
+(TFLM reference_integer_ops::ConvPerChannel / DepthwiseConvPerChannel semantics)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
+from tinyflash.generate.runtime.aot.quant import (activation_range, compute_out_size, compute_padding,
+                                                  per_channel_real_multiplier, quantize_multiplier,
+                                                  wrap_int32)
+
+ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+KERNEL = "tf_conv.c"
+
+
+def check_spatial(ctx: EmitContext, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
+                  k_h: int, k_w: int, dil_h: int = 1, dil_w: int = 1) -> None:
+    """Shared by the convolutions and pools: NHWC shapes, positive strides, TFLite's output size."""
+    o = ctx.op.options
+    if len(in_shape) != 4 or len(out_shape) != 4:
+        raise ctx.unsupported(f"input {in_shape} and output {out_shape} must both be 4-D (NHWC)")
+    if o.get("padding") not in ("SAME", "VALID"):
+        raise ctx.unsupported(f"padding {o.get('padding')!r} is not supported")
+    for key, value in (("stride_h", o.get("stride_h", 0)), ("stride_w", o.get("stride_w", 0)),
+                       ("dilation_h", dil_h), ("dilation_w", dil_w), ("filter_h", k_h), ("filter_w", k_w)):
+        if not isinstance(value, int) or value < 1:
+            raise ctx.unsupported(f"{key} = {value} is not supported (must be >= 1)")
+    if o.get("activation", "NONE") not in ACTIVATIONS:
+        raise ctx.unsupported(f"fused activation {o.get('activation')} is not supported")
+    if in_shape[0] != out_shape[0]:
+        raise ctx.unsupported(f"batch of input {in_shape} and output {out_shape} differ")
+    exp_h = compute_out_size(o["padding"], in_shape[1], k_h, o["stride_h"], dil_h)
+    exp_w = compute_out_size(o["padding"], in_shape[2], k_w, o["stride_w"], dil_w)
+    if (exp_h, exp_w) != tuple(out_shape[1:3]) or exp_h < 1 or exp_w < 1:
+        raise ctx.unsupported(f"output {out_shape[1:3]} does not match the {o['padding']} output size "
+                              f"({exp_h}, {exp_w}) of input {in_shape}")
+
+
+def geometry(ctx: EmitContext, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
+             k_h: int, k_w: int, dil_h: int = 1, dil_w: int = 1) -> dict[str, Any]:
+    o = ctx.op.options
+    return {"batches": in_shape[0], "in_h": in_shape[1], "in_w": in_shape[2], "in_c": in_shape[3],
+            "out_h": out_shape[1], "out_w": out_shape[2], "out_c": out_shape[3],
+            "k_h": k_h, "k_w": k_w, "stride_h": o["stride_h"], "stride_w": o["stride_w"],
+            "dil_h": dil_h, "dil_w": dil_w,
+            "pad_h": compute_padding(o["stride_h"], dil_h, in_shape[1], k_h, out_shape[1]),
+            "pad_w": compute_padding(o["stride_w"], dil_w, in_shape[2], k_w, out_shape[2])}
+
+
+def _check_common(ctx: EmitContext, depthwise: bool) -> None:
+    require_int8(ctx, 0, 1)
+    inp, weights, bias, out = ctx.tensor(0), ctx.tensor(1), ctx.tensor(2), ctx.output()
+    if inp is None or inp.is_constant:
+        raise ctx.unsupported("the input must be an activation tensor")
+    if weights is None or not weights.is_constant:
+        raise ctx.unsupported("weights must be a constant tensor")
+    if len(weights.shape) != 4:
+        raise ctx.unsupported(f"weights {weights.shape} must be 4-D")
+    for t, what in ((inp, "input"), (weights, "weights"), (out, "output")):
+        if t.quantization is None:
+            raise ctx.unsupported(f"{what} '{t.name}' is not quantised")
+    q = weights.quantization
+    assert q is not None
+    if any(z != 0 for z in q.zero_points):
+        raise ctx.unsupported("weights with a non-zero zero point are not supported")
+    if inp.quantization.per_channel or out.quantization.per_channel:   # type: ignore[union-attr]
+        raise ctx.unsupported("per-channel activations are not supported")
+    channel_axis = 3 if depthwise else 0
+    out_c = weights.shape[channel_axis]
+    if q.per_channel and (q.axis != channel_axis or len(q.scales) != out_c):
+        raise ctx.unsupported(f"per-channel weight quantisation on axis {q.axis} with {len(q.scales)} "
+                              f"scales; expected axis {channel_axis} with {out_c}")
+    if bias is not None:
+        if bias.dtype != "int32" or not bias.is_constant:
+            raise ctx.unsupported(f"bias '{bias.name}' must be a constant int32 tensor")
+        if bias.elements != out_c:
+            raise ctx.unsupported(f"bias has {bias.elements} values for {out_c} output channels")
+    o = ctx.op.options
+    dil_h, dil_w = o.get("dilation_h", 1), o.get("dilation_w", 1)
+    k_h, k_w = weights.shape[1], weights.shape[2]
+    check_spatial(ctx, inp.shape, out.shape, k_h, k_w, dil_h, dil_w)
+    if out.shape[3] != out_c:
+        raise ctx.unsupported(f"output depth {out.shape[3]} differs from the weights' {out_c} channels")
+    if depthwise:
+        if weights.shape[0] != 1:
+            raise ctx.unsupported(f"depthwise weights {weights.shape} must have a leading 1")
+        dm = o.get("depth_multiplier", 1)
+        if dm < 1 or inp.shape[3] * dm != out_c:
+            raise ctx.unsupported(f"depth_multiplier {dm} with input depth {inp.shape[3]} does not give "
+                                  f"{out_c} output channels")
+    elif weights.shape[3] != inp.shape[3]:
+        raise ctx.unsupported(f"grouped convolution (filter depth {weights.shape[3]}, input depth "
+                              f"{inp.shape[3]}) is not supported")
+
+
+def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
+    inp, weights, bias, out = ctx.tensor(0), ctx.tensor(1), ctx.tensor(2), ctx.output()
+    assert inp is not None and weights is not None
+    assert inp.quantization and weights.quantization and out.quantization
+    o = ctx.op.options
+    dil_h, dil_w = o.get("dilation_h", 1), o.get("dilation_w", 1)
+    k_h, k_w = weights.shape[1], weights.shape[2]
+    geom = geometry(ctx, inp.shape, out.shape, k_h, k_w, dil_h, dil_w)
+    out_c = geom["out_c"]
+    w = weights.array()
+    if depthwise:
+        per_channel_sum = w.astype(np.int64).reshape(-1, out_c).sum(axis=0)     # [1,kh,kw,oc]
+    else:
+        per_channel_sum = w.astype(np.int64).reshape(out_c, -1).sum(axis=1)     # [oc,kh,kw,ic]
+    b = bias.array().astype(np.int64) if bias is not None else np.zeros(out_c, np.int64)
+    in_zp = inp.quantization.zero_point
+    # fold the input offset over all taps; padded taps read in_zp so they cancel their share
+    folded = wrap_int32(b - in_zp * per_channel_sum)
+    scales = weights.quantization.scales
+    if len(scales) == 1:
+        scales = scales * out_c
+    pairs = [quantize_multiplier(per_channel_real_multiplier(inp.quantization.scale, s, out.quantization.scale))
+             for s in scales]
+    mult = np.array([m for m, _ in pairs], dtype=np.int32)
+    shift = np.array([s for _, s in pairs], dtype=np.int32)
+    act_min, act_max = activation_range(o.get("activation", "NONE"), out.quantization.scale,
+                                        out.quantization.zero_point)
+    name = f"tf_n{ctx.op.index}_params"
+    ginit = ", ".join(f".{k} = {int(v)}" for k, v in geom.items())
+    ctx.constants.append(
+        f"static const tf_conv_params_t {name} = {{.g = {{{ginit}}}, "
+        f".depth_multiplier = {int(o.get('depth_multiplier', 1)) if depthwise else 1}, "
+        f".pad_value = {in_zp}, .output_offset = {out.quantization.zero_point}, "
+        f".act_min = {act_min}, .act_max = {act_max}}};")
+    w_name = ctx.constant("weights", np.ascontiguousarray(w))
+    b_name = ctx.constant("bias", folded)
+    m_name = ctx.constant("mult", mult)
+    s_name = ctx.constant("shift", shift)
+    fn = "tf_depthwise_conv_s8" if depthwise else "tf_conv_s8"
+    code = (f"{fn}(&{name}, {ctx.pointer(inp.index)}, {w_name}, {b_name}, {m_name}, {s_name}, "
+            f"{ctx.pointer(out.index)});")
+    spatial = geom["batches"] * geom["out_h"] * geom["out_w"] * out_c * k_h * k_w
+    macs = spatial if depthwise else spatial * geom["in_c"]
+    return Emitted(code, frozenset({KERNEL}), macs=macs)
+
+
+CONV_2D = OpSupport(emit=lambda ctx: _emit_common(ctx, False), check=lambda ctx: _check_common(ctx, False))
+DEPTHWISE_CONV_2D = OpSupport(emit=lambda ctx: _emit_common(ctx, True),
+                              check=lambda ctx: _check_common(ctx, True))
