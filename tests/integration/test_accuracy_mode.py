@@ -88,3 +88,31 @@ def test_performance_folder_has_the_median_line(model_dir: Path, qemu: None, tmp
     assert float(CHECKER["throughput"].search(text).group(1)) == pytest.approx(
         data["performance"]["throughput_ips"], rel=1e-3)
     assert len(data["performance"]["windows"]) == 5
+
+
+def test_kws_accuracy_agrees_with_host_reference(model_dir: Path, qemu: None, tmp_path: Path,
+                                                 scons_cache: Path) -> None:
+    """Random kws inputs labelled by the host reference (TFLM kernels): the device must agree on all."""
+    spec = resolve_model("kws", [model_dir], environ={})
+    io = ModelIO.of(spec, read_graph(spec.path))
+    golden = Golden(spec.path)
+    rng = np.random.default_rng(11)
+    folder = tmp_path / "data" / "kws01"
+    folder.mkdir(parents=True)
+    lines = []
+    for i in range(24):
+        data = rng.integers(0, 256, io.upload_bytes, dtype=np.uint8).tobytes()
+        label = int(np.argmax(golden.run(device_input(io, data))))
+        (folder / f"tst_{i:06d}.bin").write_bytes(data)
+        lines.append(f"tst_{i:06d}.bin,12,{label}\n")
+    (folder / "y_labels.csv").write_text("".join(lines))
+    env = dict(os.environ, TINYFLASH_CACHE_DIR=str(scons_cache))
+    proc = subprocess.run([sys.executable, "-m", "tinyflash", "run", "--board", "mps2-an500", "--model", "kws",
+                           "--model-dir", str(model_dir), "--mode", "accuracy", "--dataset", str(tmp_path / "data"),
+                           "--json"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["files"] == 24 and summary["top1_percent"] == 100.0
+    text = (Path(tmp_path, summary["submission_folder"]) / "results.txt").read_text()
+    assert float(CHECKER["top1"].search(text).group(1)) == 100.0
+    assert CHECKER["auc"].search(text)

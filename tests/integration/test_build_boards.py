@@ -119,3 +119,14 @@ def test_corrupt_model_is_a_clear_error(tmp_path: Path, scons_cache: Path) -> No
     proc = _build("--board", "mps2-an386", "--model", str(bad), cwd=tmp_path, cache=scons_cache)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "not a TFLite model" in proc.stderr
+
+
+@pytest.mark.parametrize("board_name", REAL_BOARDS)
+def test_real_board_links_vww(board_name: str, model_dir: Path, tmp_path: Path, scons_cache: Path) -> None:
+    proc = _build("--board", board_name, "--model", "vww", "--model-dir", str(model_dir), "--json",
+                  cwd=tmp_path, cache=scons_cache)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    size = json.loads(proc.stdout)["size"]
+    assert size["flash_bytes"] > size["weight_bytes"] and size["ram_bytes"] > size["activation_bytes"]

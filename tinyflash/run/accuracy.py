@@ -117,8 +117,11 @@ def score(rows: Sequence[LabelRow], predictions: dict[str, list[list[float]]]) -
     if matrix.shape[1] == 2:
         auc = auc_binary(labels == 1, matrix[:, 1])
     else:
+        # sklearn (the runner) refuses ovr AUC unless every class is in the truth file; the official
+        # datasets have them all. For smaller sets, classes without positives are left out.
         aucs = [auc_binary(labels == k, matrix[:, k]) for k in range(matrix.shape[1])]
-        auc = float(np.mean(aucs))
+        defined = [a for a in aucs if a == a]
+        auc = float(np.mean(defined)) if defined else float("nan")
     return AccuracyScore(top1, auc, len(rows), tuple(per_file))
 
 
