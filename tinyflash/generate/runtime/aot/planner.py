@@ -35,6 +35,11 @@ class MemoryPlan:
     def offset(self, tensor: int) -> int:
         return self.placements[tensor].offset
 
+    def step_live_bound(self) -> int:
+        """The most memory alive during any one operator (a lower bound for every plan)."""
+        return _step_live_bound({t: p.size for t, p in self.placements.items()},
+                                {t: (p.first, p.last) for t, p in self.placements.items()})
+
     def peak_live_pair_bound(self) -> int:
         """The two largest tensors alive at the same time, aligned: a bound the plan must meet
         for chain-shaped graphs."""
@@ -60,18 +65,13 @@ def plan_memory(sizes: Mapping[int, int], lifetimes: Mapping[int, tuple[int, int
         a0, a1 = life.pop(alias)
         t0, t1 = life[root]
         life[root] = (min(a0, t0), max(a1, t1))
-    order = sorted(life, key=lambda t: (-sizes[t], life[t][0], t))
-    placed: list[Placement] = []
-    for tensor in order:
-        first, last = life[tensor]
-        size = _align(sizes[tensor])
-        conflicts = sorted((p for p in placed if p.first <= last and first <= p.last), key=lambda p: p.offset)
-        offset = 0
-        for p in conflicts:
-            if offset + size <= p.offset:
-                break
-            offset = max(offset, p.offset + _align(p.size))
-        placed.append(Placement(tensor, offset, sizes[tensor], first, last))
+    candidates = [_greedy_by_size(sizes, life)]
+    bound = _step_live_bound(sizes, life)
+    for limit in (bound, bound + bound // 4):
+        pingpong = _ping_pong(sizes, life, limit)
+        if pingpong is not None:
+            candidates.append(pingpong)
+    placed = min(candidates, key=_extent)
     placements = {p.tensor: p for p in placed}
     for alias, target in aliases.items():
         root = target
@@ -79,5 +79,66 @@ def plan_memory(sizes: Mapping[int, int], lifetimes: Mapping[int, tuple[int, int
             root = aliases[root]
         p = placements[root]
         placements[alias] = Placement(alias, p.offset, sizes[alias], p.first, p.last)
-    arena = max((p.offset + _align(p.size) for p in placed), default=0)
-    return MemoryPlan(placements, arena)
+    return MemoryPlan(placements, _extent(placed))
+
+
+def _extent(placed: list[Placement]) -> int:
+    return max((p.offset + _align(p.size) for p in placed), default=0)
+
+
+def _conflicts(placed: list[Placement], first: int, last: int) -> list[Placement]:
+    return sorted((p for p in placed if p.first <= last and first <= p.last), key=lambda p: p.offset)
+
+
+def _lowest(conflicts: list[Placement], size: int) -> int:
+    offset = 0
+    for p in conflicts:
+        if offset + size <= p.offset:
+            break
+        offset = max(offset, p.offset + _align(p.size))
+    return offset
+
+
+def _highest(conflicts: list[Placement], size: int, limit: int) -> int | None:
+    top = limit
+    for p in sorted(conflicts, key=lambda p: -(p.offset + _align(p.size))):
+        end = p.offset + _align(p.size)
+        if end + size <= top:
+            break
+        top = min(top, p.offset)
+    return top - size if top - size >= 0 else None
+
+
+def _greedy_by_size(sizes: Mapping[int, int], life: Mapping[int, tuple[int, int]]) -> list[Placement]:
+    placed: list[Placement] = []
+    for tensor in sorted(life, key=lambda t: (-sizes[t], life[t][0], t)):
+        first, last = life[tensor]
+        offset = _lowest(_conflicts(placed, first, last), _align(sizes[tensor]))
+        placed.append(Placement(tensor, offset, sizes[tensor], first, last))
+    return placed
+
+
+def _ping_pong(sizes: Mapping[int, int], life: Mapping[int, tuple[int, int]], limit: int) -> list[Placement] | None:
+    """In production order, alternate the ends of an arena of ``limit`` bytes: a chain's output goes
+    to the other end from its input, which is optimal for chains (the greedy order fragments them)."""
+    placed: list[Placement] = []
+    low_side = True
+    for tensor in sorted(life, key=lambda t: (life[t][0], t)):
+        first, last = life[tensor]
+        size = _align(sizes[tensor])
+        conflicts = _conflicts(placed, first, last)
+        high = _highest(conflicts, size, limit)
+        low = _lowest(conflicts, size)
+        if low_side or high is None:
+            offset = low
+        else:
+            offset = high
+        low_side = not low_side
+        placed.append(Placement(tensor, offset, sizes[tensor], first, last))
+    return placed
+
+
+def _step_live_bound(sizes: Mapping[int, int], life: Mapping[int, tuple[int, int]]) -> int:
+    """The most memory alive at any one operator: no plan can be smaller."""
+    steps = {s for first, last in life.values() for s in (first, last)}
+    return max((sum(_align(sizes[t]) for t, (f, l) in life.items() if f <= s <= l) for s in steps), default=0)
