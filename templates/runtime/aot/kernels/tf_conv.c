@@ -11,27 +11,15 @@ static inline int8_t finish(const tf_conv_params_t *p, int32_t acc, int32_t mult
 #if TF_USE_DSP
 #include <arm_acle.h>
 
-static inline int16x2_t sxtb16_ror8(uint32_t x)
-{
-    int16x2_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-    return r;
-}
 
-static inline uint32_t load32(const int8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
 
 static inline int32_t dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t acc)
 {
     int32_t i = 0;
     for (; i + 4 <= n; i += 4) {
-        uint32_t a = load32(x + i), b = load32(w + i);
+        uint32_t a = tf_load32(x + i), b = tf_load32(w + i);
         acc = __smlad(__sxtb16(a), __sxtb16(b), acc);
-        acc = __smlad(sxtb16_ror8(a), sxtb16_ror8(b), acc);
+        acc = __smlad(tf_sxtb16_ror8(a), tf_sxtb16_ror8(b), acc);
     }
     for (; i < n; ++i) {
         acc += (int32_t)x[i] * (int32_t)w[i];

@@ -10,21 +10,7 @@ static inline int32_t finish(const tf_fc_params_t *p, int32_t acc)
 #if TF_USE_DSP
 #include <arm_acle.h>
 
-/* SXTB16 with its built-in rotation: bytes 1 and 3 as two int16 in one instruction (GCC does not
- * fold a separate ROR into it). */
-static inline int16x2_t sxtb16_ror8(uint32_t x)
-{
-    int16x2_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-    return r;
-}
 
-static inline uint32_t load32(const int8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
 
 /* Four output rows at a time share each expanded input word: per 16 MACs one input load and two
  * SXTB16, then per row one load, two SXTB16 and two SMLAD. */
@@ -34,20 +20,20 @@ static void rows4(const int8_t *in, const int8_t *w, int32_t n, const int32_t *b
     int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
     int32_t i = 0;
     for (; i + 4 <= n; i += 4) {
-        uint32_t x = load32(in + i);
-        int16x2_t x02 = __sxtb16(x), x13 = sxtb16_ror8(x);
-        uint32_t v = load32(w0 + i);
+        uint32_t x = tf_load32(in + i);
+        int16x2_t x02 = __sxtb16(x), x13 = tf_sxtb16_ror8(x);
+        uint32_t v = tf_load32(w0 + i);
         a0 = __smlad(x02, __sxtb16(v), a0);
-        a0 = __smlad(x13, sxtb16_ror8(v), a0);
-        v = load32(w1 + i);
+        a0 = __smlad(x13, tf_sxtb16_ror8(v), a0);
+        v = tf_load32(w1 + i);
         a1 = __smlad(x02, __sxtb16(v), a1);
-        a1 = __smlad(x13, sxtb16_ror8(v), a1);
-        v = load32(w2 + i);
+        a1 = __smlad(x13, tf_sxtb16_ror8(v), a1);
+        v = tf_load32(w2 + i);
         a2 = __smlad(x02, __sxtb16(v), a2);
-        a2 = __smlad(x13, sxtb16_ror8(v), a2);
-        v = load32(w3 + i);
+        a2 = __smlad(x13, tf_sxtb16_ror8(v), a2);
+        v = tf_load32(w3 + i);
         a3 = __smlad(x02, __sxtb16(v), a3);
-        a3 = __smlad(x13, sxtb16_ror8(v), a3);
+        a3 = __smlad(x13, tf_sxtb16_ror8(v), a3);
     }
     for (; i < n; ++i) {
         int32_t x = in[i];
@@ -63,9 +49,9 @@ static int32_t row1(const int8_t *in, const int8_t *w, int32_t n, int32_t acc)
 {
     int32_t i = 0;
     for (; i + 4 <= n; i += 4) {
-        uint32_t x = load32(in + i), v = load32(w + i);
+        uint32_t x = tf_load32(in + i), v = tf_load32(w + i);
         acc = __smlad(__sxtb16(x), __sxtb16(v), acc);
-        acc = __smlad(sxtb16_ror8(x), sxtb16_ror8(v), acc);
+        acc = __smlad(tf_sxtb16_ror8(x), tf_sxtb16_ror8(v), acc);
     }
     for (; i < n; ++i) {
         acc += (int32_t)in[i] * w[i];
