@@ -8,37 +8,6 @@ static inline int8_t finish(const tf_conv_params_t *p, int32_t acc, int32_t mult
     return tf_clamp_s8(tf_requantize(acc, mult, shift) + p->output_offset, p->act_min, p->act_max);
 }
 
-#if TF_USE_DSP
-#include <arm_acle.h>
-
-
-
-static inline int32_t dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t acc)
-{
-    int32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        uint32_t a = tf_load32(x + i), b = tf_load32(w + i);
-        acc = __smlad(__sxtb16(a), __sxtb16(b), acc);
-        acc = __smlad(tf_sxtb16_ror8(a), tf_sxtb16_ror8(b), acc);
-    }
-    for (; i < n; ++i) {
-        acc += (int32_t)x[i] * (int32_t)w[i];
-    }
-    return acc;
-}
-
-#else
-
-static inline int32_t dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t acc)
-{
-    for (int32_t i = 0; i < n; ++i) {
-        acc += (int32_t)x[i] * (int32_t)w[i];
-    }
-    return acc;
-}
-
-#endif
-
 static inline int32_t sum_s8(const int8_t *w, int32_t n)
 {
     int32_t s = 0;
@@ -64,13 +33,25 @@ void tf_conv_s8(const tf_conv_params_t *p, const int8_t *input, const int8_t *we
                 const int interior = iy0 >= 0 && iy0 + (kh - 1) * g->dil_h < g->in_h &&
                                      ix0 >= 0 && ix0 + (kw - 1) * g->dil_w < g->in_w;
                 if (interior && g->dil_w == 1) {
-                    /* each filter row reads kw * ic contiguous input bytes */
-                    for (int32_t o = 0; o < g->out_c; ++o) {
+                    /* each filter row reads kw * ic contiguous input bytes; four output channels
+                     * at a time share the input */
+                    int32_t o = 0;
+                    for (; o + 4 <= g->out_c; o += 4) {
+                        int32_t acc[4] = {bias[o], bias[o + 1], bias[o + 2], bias[o + 3]};
+                        for (int32_t ky = 0; ky < kh; ++ky) {
+                            const int8_t *row = in_b + ((iy0 + ky * g->dil_h) * g->in_w + ix0) * ic;
+                            tf_dot4_s8(row, weights + o * filter_size + ky * kw * ic, filter_size, kw * ic, acc);
+                        }
+                        for (int k = 0; k < 4; ++k) {
+                            out[o + k] = finish(p, acc[k], mult[o + k], shift[o + k]);
+                        }
+                    }
+                    for (; o < g->out_c; ++o) {
                         const int8_t *w = weights + o * filter_size;
                         int32_t acc = bias[o];
                         for (int32_t ky = 0; ky < kh; ++ky) {
                             const int8_t *row = in_b + ((iy0 + ky * g->dil_h) * g->in_w + ix0) * ic;
-                            acc = dot_s8(row, w + ky * kw * ic, kw * ic, acc);
+                            acc = tf_dot_s8(row, w + ky * kw * ic, kw * ic, acc);
                         }
                         out[o] = finish(p, acc, mult[o], shift[o]);
                     }
@@ -85,7 +66,7 @@ void tf_conv_s8(const tf_conv_params_t *p, const int8_t *input, const int8_t *we
                             const int32_t ix = ix0 + kx * g->dil_w;
                             const int8_t *wt = w + (ky * kw + kx) * ic;
                             if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
-                                acc = dot_s8(in_b + (iy * g->in_w + ix) * ic, wt, ic, acc);
+                                acc = tf_dot_s8(in_b + (iy * g->in_w + ix) * ic, wt, ic, acc);
                             } else {
                                 acc += p->pad_value * sum_s8(wt, ic);
                             }

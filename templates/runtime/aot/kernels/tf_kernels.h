@@ -65,6 +65,59 @@ static inline int8_t tf_clamp_s8(int32_t v, int32_t lo, int32_t hi)
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
+/* One dot product x[n] . w[n] added to acc (SMLAD pairs on DSP cores). */
+static inline int32_t tf_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t acc)
+{
+    int32_t i = 0;
+#if TF_USE_DSP
+    for (; i + 4 <= n; i += 4) {
+        uint32_t a = tf_load32(x + i), b = tf_load32(w + i);
+        acc = __smlad(__sxtb16(a), __sxtb16(b), acc);
+        acc = __smlad(tf_sxtb16_ror8(a), tf_sxtb16_ror8(b), acc);
+    }
+#endif
+    for (; i < n; ++i) {
+        acc += (int32_t)x[i] * (int32_t)w[i];
+    }
+    return acc;
+}
+
+/* Four dot products of one int8 vector x[n] with four weight rows w, w+stride, w+2*stride, w+3*stride,
+ * added to acc[0..3]. On DSP cores the expanded input word is shared by the four rows: per 16 MACs
+ * one input load and two SXTB16, then per row one load, two SXTB16 and two SMLAD. */
+static inline void tf_dot4_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t n, int32_t acc[4])
+{
+    const int8_t *w0 = w, *w1 = w + stride, *w2 = w + 2 * stride, *w3 = w + 3 * stride;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t i = 0;
+#if TF_USE_DSP
+    for (; i + 4 <= n; i += 4) {
+        uint32_t v = tf_load32(x + i);
+        int16x2_t x02 = __sxtb16(v), x13 = tf_sxtb16_ror8(v);
+        v = tf_load32(w0 + i);
+        a0 = __smlad(x02, __sxtb16(v), a0);
+        a0 = __smlad(x13, tf_sxtb16_ror8(v), a0);
+        v = tf_load32(w1 + i);
+        a1 = __smlad(x02, __sxtb16(v), a1);
+        a1 = __smlad(x13, tf_sxtb16_ror8(v), a1);
+        v = tf_load32(w2 + i);
+        a2 = __smlad(x02, __sxtb16(v), a2);
+        a2 = __smlad(x13, tf_sxtb16_ror8(v), a2);
+        v = tf_load32(w3 + i);
+        a3 = __smlad(x02, __sxtb16(v), a3);
+        a3 = __smlad(x13, tf_sxtb16_ror8(v), a3);
+    }
+#endif
+    for (; i < n; ++i) {
+        int32_t xv = x[i];
+        a0 += xv * w0[i];
+        a1 += xv * w1[i];
+        a2 += xv * w2[i];
+        a3 += xv * w3[i];
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
 /* FULLY_CONNECTED, per-tensor weights (zero point 0). The input offset is folded into the bias at
  * generation time: bias[o] = b[o] - input_zp * sum_d w[o][d], so the loop is a plain dot product. */
 typedef struct {
