@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tinyflash.cli.output import Console
+from tinyflash.farm.cli import cmd_farm, cmd_report  # noqa: F401  (the farm's subcommands)
 
 
 def _catalog(args: argparse.Namespace):

@@ -119,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Check what tinyflash needs and say how to install what is missing.")
     p.add_argument("--model-dir", action="append", type=Path, default=[], metavar="DIR")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    from tinyflash.farm.cli import add_parsers as add_farm_parsers
+
+    add_farm_parsers(sub)
     return parser
 
 

@@ -87,7 +87,7 @@ class QemuFlasher:
         if self._qmp is not None:
             try:
                 self._qmp.execute("quit")
-            except EmulatorError:
+            except (EmulatorError, OSError):   # QEMU already gone (killed, crashed): nothing to ask
                 pass
             self._qmp.close()
             self._qmp = None

@@ -1,0 +1,79 @@
+"""Labgrid places through labgrid-client (a fake client here: labgrid is an optional extra): acquire by
+name or by tags, use the exported RFC 2217 port, always release -- and the core farm never imports labgrid."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tinyflash.farm.errors import PlaceError
+from tinyflash.farm.inventory import load_inventory
+from tinyflash.farm.labgrid_unit import acquired_place
+
+ENV = """\
+targets:
+  main:
+    resources:
+    - RemotePlace: {name: stm32h7-01}
+    - NetworkSerialPort: {host: 10.0.0.5, port: 50965, speed: 115200}
+"""
+
+
+class FakeClient:
+    def __init__(self, fail_on: str = "") -> None:
+        self.calls: list[tuple[list[str], str | None]] = []
+        self.fail_on = fail_on
+
+    def __call__(self, cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        args = cmd[3:] if cmd[1] == "-x" else cmd[1:]
+        self.calls.append((args, kw["env"].get("LG_TOKEN")))
+        out = {"reserve": "export LG_TOKEN=TOK123\n", "env": ENV}.get(args[-1] if args[0] == "-p" else args[0], "")
+        rc = 1 if self.fail_on and self.fail_on in args else 0
+        return subprocess.CompletedProcess(cmd, rc, out, "boom" if rc else "")
+
+
+def unit(tmp_path: Path, labgrid: str) -> Any:
+    path = tmp_path / "farm.yaml"
+    path.write_text(f"schema_version: 1\nunits:\n  - id: h7\n    board: stm32h7\n    probe: UID1\n"
+                    f"    labgrid: {labgrid}\n")
+    return load_inventory(path).units[0]
+
+
+def test_acquire_by_tags_uses_the_rfc2217_port_and_releases(tmp_path: Path) -> None:
+    fake = FakeClient()
+    u = unit(tmp_path, "{coordinator: '10.0.0.5:20408', tags: {board: stm32h7}}")
+    with acquired_place(u, run=fake, client="labgrid-client") as lease:
+        assert lease.port == "rfc2217://10.0.0.5:50965?ign_set_control&timeout=3.0"
+        assert lease.probe == "UID1"
+    assert [c[0] for c in fake.calls] == [["reserve", "--shell", "board=stm32h7"], ["wait"], ["-p", "+", "acquire"],
+                                          ["-p", "+", "env"], ["-p", "+", "release"], ["cancel-reservation"]]
+    assert [c[1] for c in fake.calls][1:] == ["TOK123"] * 5
+
+
+def test_place_is_released_even_when_the_job_breaks(tmp_path: Path) -> None:
+    fake = FakeClient()
+    u = unit(tmp_path, "{place: stm32h7-01}")
+    with pytest.raises(RuntimeError):
+        with acquired_place(u, run=fake, client="labgrid-client"):
+            raise RuntimeError("the job broke")
+    assert [c[0] for c in fake.calls][-1] == ["-p", "stm32h7-01", "release"]
+
+
+def test_a_place_that_cannot_be_acquired_is_a_place_error(tmp_path: Path) -> None:
+    fake = FakeClient(fail_on="acquire")
+    u = unit(tmp_path, "{place: stm32h7-01}")
+    with pytest.raises(PlaceError, match="acquire failed: boom"):
+        with acquired_place(u, run=fake, client="labgrid-client"):
+            pass
+    assert ["-p", "stm32h7-01", "release"] not in [c[0] for c in fake.calls]
+
+
+def test_the_core_farm_does_not_import_labgrid() -> None:
+    code = ("import sys; import tinyflash.farm.cli, tinyflash.farm.runner, tinyflash.farm.render, "
+            "tinyflash.farm.history; assert 'labgrid' not in sys.modules; "
+            "assert 'tinyflash.farm.labgrid_unit' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,8 @@
+"""The device farm: an inventory of physical units, a matrix of jobs, a night of runs.
+
+``inventory`` (which units exist: twister's hardware map) and ``matrix`` (what to run: boards x models x
+runtimes) are kept apart. ``runner`` builds every distinct firmware, then runs jobs -- one at a time per
+unit, units in parallel -- through :mod:`tinyflash.pipeline`. The night's JSON is the source of truth;
+``junit``, ``render`` (Markdown, HTML with inline SVG) and ``regressions`` are computed from it, and
+``history`` keeps nights in SQLite. Nothing here imports labgrid (see ``labgrid_unit``).
+"""

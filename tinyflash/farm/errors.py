@@ -1,0 +1,46 @@
+"""Farm errors, inside tinyflash's one hierarchy (rooted in :class:`tinyflash.errors.TinyflashError`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from tinyflash.errors import DeviceTimeoutError, TinyflashError
+
+
+class FarmError(TinyflashError):
+    """A farm-level problem (configuration, history store, labgrid place)."""
+
+
+class FarmConfigError(FarmError):
+    """A located problem in farm.yaml or a matrix file: ``file:line: key.path: message``."""
+
+    def __init__(self, path: Path | str, key: str, problem: str, *, line: int | None = None,
+                 hint: str | None = None) -> None:
+        where = f"{path}:{line}" if line else f"{path}"
+        super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}", hint=hint)
+        self.path = Path(path)
+        self.key = key
+        self.line = line
+        self.problem = problem
+
+
+class HistoryError(FarmError):
+    pass
+
+
+class PlaceError(FarmError):
+    """A labgrid place could not be acquired (or its serial port not found)."""
+
+
+class JobCancelled(FarmError):
+    """The night was interrupted (Ctrl-C) while this job ran."""
+
+
+class JobDeadlineExceeded(DeviceTimeoutError):
+    """The job as a whole outlived its deadline (matrix run.job_timeout x the board's multiplier)."""
+
+    def __init__(self, seconds: float, *, last_lines: Sequence[str] = ()) -> None:
+        super().__init__(f"the job did not finish within its deadline of {seconds:.1f} s", last_lines=last_lines,
+                         hint="raise run.job_timeout in the matrix, or the board's timeout_multiplier")
+        self.seconds = seconds

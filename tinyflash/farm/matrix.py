@@ -1,0 +1,242 @@
+"""The matrix file (``nightly.yaml``): what a night runs -- boards x models x runtimes, with include,
+exclude, quarantine, build options, run settings and regression thresholds. Which units exist is the
+inventory's business (:mod:`tinyflash.farm.inventory`).
+
+```yaml
+schema_version: 1
+name: nightly
+boards: [mps2-an386, mps2-an500, mps3-an547, netduinoplus2]
+models: [ad]                       # kws, vww, ic, ad, or paths to .tflite files
+runtimes: [aot]
+build: {optimization: -O2, kernels: auto, defines: []}
+board_build: {mps2-an500: {optimization: -O0}}   # per-board overrides
+include: [{board: mps2-an386, model: ad, variant: hang, build: {defines: [TF_FAULT_HANG_IN_INFER]}}]
+exclude: [{board: netduinoplus2, model: vww}]
+quarantine: [{board: mps3-an547, model: kws, reason: "flaky UART, issue #12"}]
+run: {verify_count: 1, retries: 1, job_timeout: 600, timeouts: {boot: 10, command: 5, infer: 60}}
+thresholds: {latency_noise_percent: 5, board_noise_percent: {stm32h7: 2}, size_growth_bytes: 0, baseline_nights: 5}
+```
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+
+from tinyflash.board.loader import BoardCatalog
+from tinyflash.errors import BoardError
+from tinyflash.farm.config import located, read_yaml, validate
+from tinyflash.generate.project import BuildOptions
+from tinyflash.model.spec import BENCHMARKS
+from tinyflash.run.session import Timeouts
+
+DEFAULT_VARIANT = "default"
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BuildSettings(_Strict):
+    """Build options; unset keys inherit (matrix build < board_build < include); defines add up."""
+
+    optimization: Optional[Annotated[str, Field(pattern=r"^-O(0|1|2|3|s|z|g|fast)$")]] = None
+    kernels: Optional[Literal["auto", "portable"]] = None
+    defines: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(=.*)?$")]] = Field(default_factory=list)
+
+
+class Pattern(_Strict):
+    """Selects jobs; every given key must match (shell globs: ``mps2-*``)."""
+
+    board: Optional[str] = None
+    model: Optional[str] = None
+    runtime: Optional[str] = None
+    variant: Optional[str] = None
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _something(self) -> "Pattern":
+        if not any((self.board, self.model, self.runtime, self.variant)):
+            raise ValueError("board: give at least one of board, model, runtime, variant")
+        return self
+
+    def matches(self, job: "JobSpec") -> bool:
+        pairs = ((self.board, job.board), (self.model, job.model), (self.runtime, job.runtime),
+                 (self.variant, job.variant))
+        return all(want is None or fnmatch.fnmatchcase(have, want) for want, have in pairs)
+
+
+class Include(_Strict):
+    board: str
+    model: str
+    runtime: Optional[str] = None             # default: the first of runtimes
+    variant: Annotated[str, Field(pattern=_NAME)] = DEFAULT_VARIANT
+    build: BuildSettings = Field(default_factory=BuildSettings)
+
+
+class TimeoutSettings(_Strict):
+    boot: Annotated[float, Field(gt=0)] = 10.0
+    command: Annotated[float, Field(gt=0)] = 5.0
+    infer: Annotated[float, Field(gt=0)] = 60.0
+
+
+class RunSettings(_Strict):
+    verify_count: Annotated[StrictInt, Field(ge=1)] = 3
+    retries: Annotated[StrictInt, Field(ge=0, le=5)] = 1      # re-runs after an error or timeout
+    job_timeout: Annotated[float, Field(gt=0)] = 600.0        # seconds, times the board's multiplier
+    timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
+
+
+class Thresholds(_Strict):
+    latency_noise_percent: Annotated[float, Field(ge=0)] = 5.0         # real boards
+    board_noise_percent: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    size_growth_bytes: Annotated[StrictInt, Field(ge=0)] = 0           # growth beyond this is flagged
+    baseline_nights: Annotated[StrictInt, Field(ge=1)] = 5             # rolling baseline: median of N nights
+
+    def noise_percent(self, board: str) -> float:
+        return self.board_noise_percent.get(board, self.latency_noise_percent)
+
+
+class MatrixConfig(_Strict):
+    schema_version: int
+    name: Annotated[str, Field(pattern=_NAME)] = "nightly"
+    boards: list[str] = Field(default_factory=list)
+    models: list[str] = Field(default_factory=list)
+    runtimes: list[str] = Field(default_factory=lambda: ["aot"], min_length=1)
+    build: BuildSettings = Field(default_factory=BuildSettings)
+    board_build: dict[str, BuildSettings] = Field(default_factory=dict)
+    include: list[Include] = Field(default_factory=list)
+    exclude: list[Pattern] = Field(default_factory=list)
+    quarantine: list[Pattern] = Field(default_factory=list)
+    run: RunSettings = Field(default_factory=RunSettings)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    board: str
+    model: str
+    runtime: str
+    variant: str = DEFAULT_VARIANT
+    options: BuildOptions = BuildOptions()
+    quarantined: str | None = None            # the reason, when quarantined
+
+    @property
+    def id(self) -> str:
+        base = f"{self.board}/{self.model}/{self.runtime}"
+        return base if self.variant == DEFAULT_VARIANT else f"{base}@{self.variant}"
+
+    @property
+    def firmware_key(self) -> tuple[str, str, str, BuildOptions]:
+        """Jobs with equal keys share one firmware (built once)."""
+        return (self.board, self.model, self.runtime, self.options)
+
+
+@dataclass(frozen=True)
+class Matrix:
+    path: Path
+    config: MatrixConfig
+    jobs: tuple[JobSpec, ...]
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def run(self) -> RunSettings:
+        return self.config.run
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.config.thresholds
+
+    def timeouts(self) -> Timeouts:
+        t = self.config.run.timeouts
+        return Timeouts(boot=t.boot, command=t.command, infer=t.infer)
+
+
+def _merge(*layers: BuildSettings) -> BuildOptions:
+    base = BuildOptions()
+    optimization, kernels, defines = base.optimization, base.kernels, list(base.defines)
+    for layer in layers:
+        optimization = layer.optimization or optimization
+        kernels = layer.kernels or kernels
+        defines += [d for d in layer.defines if d not in defines]
+    return BuildOptions(optimization=optimization, defines=tuple(defines), kernels=kernels)
+
+
+def _model_problem(model: str) -> str | None:
+    if model.endswith(".tflite") or model.lower() in BENCHMARKS or model.lower() in \
+            {b.benchmark_id for b in BENCHMARKS.values()}:
+        return None
+    return f"unknown model '{model}'"
+
+
+def load_matrix(path: Path | str, catalog: Optional[BoardCatalog] = None) -> Matrix:
+    path = Path(path)
+    catalog = catalog or BoardCatalog()
+    data, root = read_yaml(path)
+    config = validate(MatrixConfig, data, path, root, what="schema_version: 1, boards, models, runtimes")
+    known_boards = set(catalog.names())
+    from tinyflash.generate.runtime import runtime_names
+
+    runtimes = set(runtime_names())
+    board_hint = f"known boards: {', '.join(sorted(known_boards))} (add your own with --board-dir)"
+    model_hint = f"use one of {', '.join(sorted(BENCHMARKS))}, or a path to a .tflite file"
+
+    def check_board(name: str, loc: list[str | int]) -> None:
+        if name not in known_boards:
+            try:
+                catalog.load(name)        # a path to a board YAML also works
+            except BoardError:
+                raise located(path, root, loc, f"no board named '{name}'", hint=board_hint) from None
+
+    for i, board in enumerate(config.boards):
+        check_board(board, ["boards", i])
+    for i, model in enumerate(config.models):
+        problem = _model_problem(model)
+        if problem:
+            raise located(path, root, ["models", i], problem, hint=model_hint)
+    for i, runtime in enumerate(config.runtimes):
+        if runtime not in runtimes:
+            raise located(path, root, ["runtimes", i], f"unknown runtime '{runtime}'",
+                          hint=f"known runtimes: {', '.join(sorted(runtimes))}")
+    for board in config.board_build:
+        check_board(board, ["board_build", board])
+    for i, inc in enumerate(config.include):
+        check_board(inc.board, ["include", i, "board"])
+        problem = _model_problem(inc.model)
+        if problem:
+            raise located(path, root, ["include", i, "model"], problem, hint=model_hint)
+        if inc.runtime is not None and inc.runtime not in runtimes:
+            raise located(path, root, ["include", i, "runtime"], f"unknown runtime '{inc.runtime}'")
+
+    jobs: dict[str, JobSpec] = {}
+    for board in config.boards:
+        for model in config.models:
+            for runtime in config.runtimes:
+                options = _merge(config.build, config.board_build.get(board, BuildSettings()))
+                job = JobSpec(board, model, runtime, DEFAULT_VARIANT, options)
+                if not any(p.matches(job) for p in config.exclude):
+                    jobs[job.id] = job
+    for i, inc in enumerate(config.include):
+        options = _merge(config.build, config.board_build.get(inc.board, BuildSettings()), inc.build)
+        job = JobSpec(inc.board, inc.model, inc.runtime or config.runtimes[0], inc.variant, options)
+        if job.id in jobs and jobs[job.id] != job:
+            raise located(path, root, ["include", i], f"job {job.id} is already in the matrix with other options",
+                          hint="give the included job its own variant: name")
+        jobs[job.id] = job
+    if not jobs:
+        raise located(path, root, [], "the matrix selects no job",
+                      hint="list boards and models (or include entries), and check exclude")
+    out = []
+    for job in jobs.values():
+        reason = next((p.reason or "quarantined" for p in config.quarantine if p.matches(job)), None)
+        out.append(JobSpec(job.board, job.model, job.runtime, job.variant, job.options, reason))
+    return Matrix(path, config, tuple(out))
+

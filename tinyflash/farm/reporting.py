@@ -1,0 +1,42 @@
+"""After a night (or on demand): compare with the history, write JSON, JUnit, Markdown, HTML, and store
+the night. Everything here reads nights' JSON only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from tinyflash.farm.history import History
+from tinyflash.farm.regressions import Analysis, Thresholds, analyse
+from tinyflash.farm.render import write_reports
+from tinyflash.report.atomic import write_json_atomic
+
+TREND_NIGHTS = 10
+
+
+@dataclass(frozen=True)
+class Report:
+    night: dict[str, Any]
+    analysis: Analysis
+    paths: dict[str, Path]
+
+
+def report_night(night: dict[str, Any], history: History, out_dir: Path, *, store: bool) -> Report:
+    """Analyse ``night`` against the finished nights before it, write the reports into ``out_dir``, and
+    (``store``) add the night, with its analysis, to the history."""
+    limit = max(Thresholds.of(night).baseline_nights, TREND_NIGHTS)
+    earlier = history.before(night, limit) if history.path.is_file() else []
+    analysis = analyse(night, earlier)
+    night = dict(night, analysis=analysis.to_dict())
+    paths = write_reports(out_dir, night, night["analysis"], earlier[-TREND_NIGHTS:])
+    paths["json"] = out_dir / "night.json"
+    write_json_atomic(paths["json"], night)
+    if store:
+        history.add(night)
+    return Report(night, analysis, paths)
+
+
+def report_from_history(history: History, out_dir: Path, night_id: Optional[str] = None) -> Report:
+    night = history.get(night_id)
+    return report_night(night, history, out_dir, store=False)
