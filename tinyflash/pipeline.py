@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence
 
 from tinyflash.board.schema import Board, QemuFlash
 from tinyflash.build.scons import Firmware, build_firmware
@@ -24,8 +24,8 @@ from tinyflash.run.performance import Performance, measure
 from tinyflash.run.session import DeviceSession, Timeouts
 from tinyflash.run.verify import Verification, verify_on_device
 
-if False:  # typing only
-    from tinyflash.run.accuracy import AccuracyScore  # noqa: F401
+if TYPE_CHECKING:
+    from tinyflash.run.accuracy import AccuracyScore
 
 Progress = Callable[[str], None]
 
