@@ -23,17 +23,8 @@ class TinyflashError(Exception):
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
 
 
-# --- board -------------------------------------------------------------------------------------
-class BoardError(TinyflashError):
-    """A board descriptor is missing or invalid."""
-
-
-class BoardNotFoundError(BoardError):
-    pass
-
-
-class BoardFileError(BoardError):
-    """A located problem in a board YAML file: ``file:line: key.path: message``."""
+class LocatedFileError(TinyflashError):
+    """A problem at a place in a configuration file: ``file:line: key.path: message``."""
 
     def __init__(self, path: Path | str, key: str, problem: str, *, line: int | None = None,
                  hint: str | None = None) -> None:
@@ -43,6 +34,19 @@ class BoardFileError(BoardError):
         self.key = key
         self.line = line
         self.problem = problem
+
+
+# --- board -------------------------------------------------------------------------------------
+class BoardError(TinyflashError):
+    """A board descriptor is missing or invalid."""
+
+
+class BoardNotFoundError(BoardError):
+    pass
+
+
+class BoardFileError(BoardError, LocatedFileError):
+    """A located problem in a board YAML file."""
 
 
 # --- model -------------------------------------------------------------------------------------

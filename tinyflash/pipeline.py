@@ -47,7 +47,7 @@ def build(board: Board, spec: ModelSpec, *, runtime: str = "aot", out_dir: Optio
     progress(f"generating {runtime} application for {board.name}")
     project = generate_project(board, spec, graph, out, runtime=runtime, options=options)
     progress("compiling with SCons + arm-none-eabi-gcc")
-    return build_firmware(project, cache_dir=cache_dir, on_line=lambda line: None)
+    return build_firmware(project, cache_dir=cache_dir)
 
 
 def make_flasher(board: Board, *, probe: Optional[str] = None, port: Optional[str] = None) -> Flasher:

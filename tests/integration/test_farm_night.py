@@ -25,7 +25,7 @@ FARM_MODELS = os.environ.get("TINYFLASH_FARM_TEST_MODELS", "ad").split(",")
 
 def farm(*args: str, cwd: Path, cache: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, TINYFLASH_CACHE_DIR=str(cache))
-    return subprocess.run([sys.executable, "-m", "tinyflash.farm", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "tinyflash", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=timeout)
 
 
@@ -168,7 +168,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path: Path, model_dir:
         "run: {verify_count: 1, retries: 1, timeouts: {infer: 4}}\n"))
     out = tmp_path / "out"
     env = dict(os.environ, TINYFLASH_CACHE_DIR=str(scons_cache))
-    proc = subprocess.Popen([sys.executable, "-m", "tinyflash.farm", "farm", "run", "--inventory", str(inv),
+    proc = subprocess.Popen([sys.executable, "-m", "tinyflash", "farm", "run", "--inventory", str(inv),
                              "--matrix", str(mat), "--out", str(out), "--model-dir", str(model_dir),
                              "--night-id", "n1"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

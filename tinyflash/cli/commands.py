@@ -85,7 +85,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, build_always: bool) -> int:
+def _run(args: argparse.Namespace) -> int:
     from tinyflash import pipeline
     from tinyflash.report.atomic import write_json_atomic
     from tinyflash.report.results import result_dict, table_rows
@@ -151,11 +151,11 @@ def _run_accuracy(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return _run(args, build_always=False)
+    # run and bench share one path: the build is a SCons no-op when the firmware is up to date
+    return _run(args)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    return _run(args, build_always=True)
+cmd_bench = cmd_run
 
 
 def cmd_flash(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """``tinyflash farm run|check`` and ``tinyflash report``: arguments in, library calls out (not API).
 
 Wiring into tinyflash/cli: ``add_parsers(sub)`` in ``build_parser()``, and ``cmd_farm``/``cmd_report`` in
-``commands``. ``python -m tinyflash.farm`` runs these commands on their own.
+``commands``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
-EXIT_OK, EXIT_FAILURE, EXIT_INTERRUPTED = 0, 1, 130
+from tinyflash.cli.main import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 
 
 def add_parsers(sub: Any) -> None:
@@ -146,28 +146,3 @@ def cmd_report(args: argparse.Namespace) -> int:
         for key, path in report.paths.items():
             print(f"  {key}: {path}")
     return EXIT_OK if report.analysis.clean else EXIT_FAILURE
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Stand-alone entry (``python -m tinyflash.farm farm run ...``) until the main CLI wires these in."""
-    import logging
-
-    from tinyflash.errors import TinyflashError
-
-    parser = argparse.ArgumentParser(prog="tinyflash")
-    parser.add_argument("-v", "--verbose", action="count", default=0)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    add_parsers(sub)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if not args.verbose else logging.INFO if args.verbose == 1
-                        else logging.DEBUG, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    handler = cmd_farm if args.command == "farm" else cmd_report
-    try:
-        return handler(args)
-    except KeyboardInterrupt:
-        print("tinyflash: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except TinyflashError as exc:
-        print(f"tinyflash: error: {exc}", file=sys.stderr)
-        return exc.exit_code

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, Sequence, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from tinyflash.board.loader import _line_of
+from tinyflash import config_file
 from tinyflash.farm.errors import FarmConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -21,46 +21,15 @@ SCHEMA_VERSION = 1
 
 def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return config_file.read_yaml(path, FarmConfigError)
     except OSError as exc:
         raise FarmConfigError(path, "", f"cannot read the file: {exc.strerror}") from None
-    try:
-        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise FarmConfigError(path, "", f"not valid YAML: {problem}", line=mark.line + 1 if mark else None) from None
 
 
 def located(path: Path, root: yaml.Node | None, loc: Sequence[str | int], problem: str,
             hint: str | None = None) -> FarmConfigError:
     key = ".".join(str(p) for p in loc)
-    return FarmConfigError(path, key, problem, line=_line_of(root, list(loc)), hint=hint)
-
-
-def _allowed_keys(model: type[BaseModel], loc: Sequence[str | int]) -> list[str] | None:
-    import typing
-
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        fields = getattr(current, "model_fields", None)
-        if not fields or part not in fields:
-            return None
-        nested = None
-        annotation = fields[part].annotation
-        stack = [annotation]
-        while stack:
-            candidate = stack.pop()
-            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                nested = candidate
-            stack.extend(typing.get_args(candidate))
-        if nested is None:
-            return None
-        current = nested
-    fields = getattr(current, "model_fields", None)
-    return list(fields) if fields else None
+    return FarmConfigError(path, key, problem, line=config_file.line_of(root, list(loc)), hint=hint)
 
 
 def validate(model: type[M], data: Any, path: Path, root: yaml.Node | None, *, what: str) -> M:
@@ -72,29 +41,4 @@ def validate(model: type[M], data: Any, path: Path, root: yaml.Node | None, *, w
     if version != SCHEMA_VERSION:
         raise located(path, root, ["schema_version"], f"unsupported schema_version {version!r}",
                       hint=f"this tinyflash reads schema_version {SCHEMA_VERSION}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        loc: list[str | int] = [p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))]
-        kind = error["type"]
-        hint = None
-        if kind == "missing":
-            problem = "required key is missing"
-        elif kind == "extra_forbidden":
-            problem = "unknown key"
-            allowed = _allowed_keys(model, loc[:-1])
-            hint = f"allowed keys here: {', '.join(allowed)}" if allowed else None
-        else:
-            problem = str(error["msg"])
-            if problem.startswith("Value error, "):
-                problem = problem[len("Value error, "):]
-            # validators name a nested key in their message: "count: ..."
-            head, sep, rest = problem.partition(": ")
-            if sep and " " not in head and head.replace("_", "").replace(".", "").isalnum():
-                loc = loc + list(head.split("."))
-                problem = rest
-        more = len(exc.errors()) - 1
-        if more:
-            hint = (hint + "; " if hint else "") + f"{more} more problem(s) after this one"
-        raise located(path, root, loc, problem, hint) from None
+    return config_file.validate(model, data, path, root, FarmConfigError)

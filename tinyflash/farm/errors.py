@@ -5,24 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from tinyflash.errors import DeviceTimeoutError, TinyflashError
+from tinyflash.errors import DeviceTimeoutError, LocatedFileError, TinyflashError
 
 
 class FarmError(TinyflashError):
     """A farm-level problem (configuration, history store, labgrid place)."""
 
 
-class FarmConfigError(FarmError):
-    """A located problem in farm.yaml or a matrix file: ``file:line: key.path: message``."""
-
-    def __init__(self, path: Path | str, key: str, problem: str, *, line: int | None = None,
-                 hint: str | None = None) -> None:
-        where = f"{path}:{line}" if line else f"{path}"
-        super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}", hint=hint)
-        self.path = Path(path)
-        self.key = key
-        self.line = line
-        self.problem = problem
+class FarmConfigError(FarmError, LocatedFileError):
+    """A located problem in farm.yaml or a matrix file."""
 
 
 class HistoryError(FarmError):
