@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def night(farm: Path, cache: Path, inventory: Path, matrix: Path, model_dirs: list[str], verify_count: int,
           night_id: str) -> tuple[float, dict]:
-    cmd = [sys.executable, "-m", "tinyflash.farm", "farm", "run", "--inventory", str(inventory), "--matrix",
+    cmd = [sys.executable, "-m", "tinyflash", "farm", "run", "--inventory", str(inventory), "--matrix",
            str(matrix), "--out", str(farm), "--night-id", night_id, "--json", "-q",
            "--verify-count", str(verify_count)]
     for d in model_dirs:
