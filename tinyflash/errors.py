@@ -139,5 +139,11 @@ class VerificationError(TinyflashError):
     pass
 
 
+class Cancelled(TinyflashError):
+    """The user stopped the operation (Ctrl-C, SIGTERM) while it waited: not a device problem."""
+
+    exit_code = 130
+
+
 class InternalError(TinyflashError):
     exit_code = 2

@@ -6,6 +6,7 @@ The CLI is a thin layer over these functions; the farm (later) calls them too.
 from __future__ import annotations
 
 import contextlib
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence
@@ -62,14 +63,16 @@ def make_flasher(board: Board, *, probe: Optional[str] = None, port: Optional[st
 @contextlib.contextmanager
 def started_board(board: Board, firmware_elf: Path, *, log_path: Optional[Path] = None,
                   timeouts: Timeouts = Timeouts(), probe: Optional[str] = None,
-                  port: Optional[str] = None) -> Iterator[DeviceSession]:
+                  port: Optional[str] = None, cancel: Optional[threading.Event] = None) -> Iterator[DeviceSession]:
     """Program the board, open its UART, reset it, and read the boot banner.
 
-    Order matters: the link is open before the reset, so the banner cannot be lost."""
+    Order matters: the link is open before the reset, so the banner cannot be lost. Setting ``cancel``
+    makes the current wait raise :class:`~tinyflash.errors.Cancelled`; the board is still closed."""
     flasher = make_flasher(board, probe=probe, port=port)
     try:
         flasher.program(firmware_elf)
-        with SerialLink(port or flasher.serial_url(), baudrate=board.uart.baud, log_path=log_path) as link:
+        with SerialLink(port or flasher.serial_url(), baudrate=board.uart.baud, log_path=log_path,
+                        cancel=cancel) as link:
             flasher.reset()
             session = DeviceSession(link, timeouts=timeouts, multiplier=board.timeout_multiplier)
             session.wait_boot()
@@ -102,7 +105,8 @@ def verification_samples(spec: ModelSpec, firmware: Firmware, count: int,
 
 def run(board: Board, spec: ModelSpec, firmware: Firmware, *, verify_count: int = 3,
         sample_dir: Sequence[Path] = (), timeouts: Timeouts = Timeouts(), log_path: Optional[Path] = None,
-        probe: Optional[str] = None, port: Optional[str] = None, progress: Progress = _quiet) -> RunResult:
+        probe: Optional[str] = None, port: Optional[str] = None, progress: Progress = _quiet,
+        cancel: Optional[threading.Event] = None) -> RunResult:
     io = firmware.project.io
     samples = verification_samples(spec, firmware, verify_count, sample_dir)
     golden = Golden(spec.path)
@@ -111,7 +115,7 @@ def run(board: Board, spec: ModelSpec, firmware: Firmware, *, verify_count: int 
         log_path.unlink()
     progress(f"starting {board.name}" + (" in QEMU" if board.emulated else ""))
     with started_board(board, firmware.elf, log_path=log_path, timeouts=timeouts, probe=probe,
-                       port=port) as session:
+                       port=port, cancel=cancel) as session:
         name = session.name()
         _, model = session.profile()
         info = session.tf_info()

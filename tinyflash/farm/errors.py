@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from tinyflash.errors import DeviceTimeoutError, LocatedFileError, TinyflashError
+from tinyflash.errors import Cancelled, DeviceTimeoutError, LocatedFileError, TinyflashError
 
 
 class FarmError(TinyflashError):
@@ -24,7 +24,7 @@ class PlaceError(FarmError):
     """A labgrid place could not be acquired (or its serial port not found)."""
 
 
-class JobCancelled(FarmError):
+class JobCancelled(FarmError, Cancelled):
     """The night was interrupted (Ctrl-C) while this job ran."""
 
 

@@ -1,8 +1,9 @@
 """One attempt of one job on one unit, through :func:`tinyflash.pipeline.run`; exceptions become outcomes.
 
-Cancellation (Ctrl-C) and the job's overall deadline are checked at every progress step the pipeline
-reports; between steps every wait has its own deadline (the matrix timeouts x the board's and the unit's
-multipliers), so an attempt always ends.
+Cancellation (Ctrl-C) is checked inside every serial wait (the link polls the night's stop event), so
+an attempt stops within a fraction of a second; the job's overall deadline is checked at every progress
+step the pipeline reports, and between steps every wait has its own deadline (the matrix timeouts x the
+board's and the unit's multipliers), so an attempt always ends.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from tinyflash.build.scons import Firmware
 from tinyflash.deadline import Deadline
-from tinyflash.errors import DeviceError, DeviceTimeoutError, FlashError, TinyflashError
+from tinyflash.errors import Cancelled, DeviceError, DeviceTimeoutError, FlashError, TinyflashError
 from tinyflash.farm.errors import JobCancelled, JobDeadlineExceeded
 from tinyflash.farm.inventory import Unit
 from tinyflash.farm.matrix import JobSpec
@@ -87,7 +88,7 @@ def pipeline_executor(ctx: AttemptContext) -> AttemptResult:
         progress("starting")
         result = pipeline.run(ctx.unit.board, ctx.spec, ctx.firmware, verify_count=ctx.verify_count,
                               timeouts=ctx.timeouts, log_path=ctx.log_path, probe=ctx.probe, port=ctx.port,
-                              progress=progress)
+                              progress=progress, cancel=ctx.stop)
     except Exception as exc:
         return AttemptResult(_failed_attempt(ctx, _cause(exc), phase[0], time.monotonic() - started))
     data = result_dict(ctx.spec, result)
@@ -114,7 +115,7 @@ def _cause(exc: BaseException) -> BaseException:
 def _failed_attempt(ctx: AttemptContext, exc: BaseException, phase: Stage, seconds: float) -> Attempt:
     log_str = str(ctx.log_path)
     after_programming = Stage.RUN if phase is Stage.FLASH else phase   # no answer after programming: a run problem
-    if isinstance(exc, JobCancelled):
+    if isinstance(exc, Cancelled):
         return Attempt(ctx.number, Outcome.SKIPPED, None, exc.message, seconds, log_str, tail_of(ctx.log_path))
     if isinstance(exc, FlashError):
         return Attempt(ctx.number, Outcome.ERROR, Stage.FLASH, str(exc), seconds, log_str, tail_of(ctx.log_path))

@@ -1,24 +1,29 @@
 """The serial link: pyserial's serial_for_url (real ports, socket://, rfc2217://, loop:// share one
-path), line reading with a deadline, and the transcript written to a log as it happens."""
+path), line reading with a deadline, and the transcript written to a log as it happens.
+
+A ``cancel`` event (the farm's Ctrl-C) is checked between the short reads of every wait, so a waiting
+reader stops within ~0.1 s instead of at the wait's deadline."""
 
 from __future__ import annotations
 
 import collections
 import logging
 import socket
+import threading
 from pathlib import Path
 from typing import Any, Deque, Optional, TextIO
 
 from tinyflash.deadline import Deadline
-from tinyflash.errors import DeviceError, DeviceTimeoutError
+from tinyflash.errors import Cancelled, DeviceError, DeviceTimeoutError
 
 log = logging.getLogger(__name__)
 
 
 class SerialLink:
     def __init__(self, url: str, *, baudrate: int = 115200, log_path: Optional[Path] = None,
-                 keep_lines: int = 12) -> None:
+                 keep_lines: int = 12, cancel: Optional[threading.Event] = None) -> None:
         self.url = url
+        self.cancel = cancel
         self.baudrate = baudrate
         self.log_path = log_path
         self._serial: Any = None
@@ -70,6 +75,8 @@ class SerialLink:
 
     def read_line(self, deadline: Deadline, what: str = "a line") -> str:
         while b"\n" not in self._buffer:
+            if self.cancel is not None and self.cancel.is_set():
+                raise Cancelled(f"stopped while waiting for {what} ({self.url})")
             remaining = deadline.remaining()
             if remaining <= 0:
                 raise DeviceTimeoutError(
