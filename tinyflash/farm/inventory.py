@@ -15,6 +15,9 @@ units:
   - id: h7-remote
     board: stm32h7
     labgrid: {coordinator: "10.0.0.5:20408", tags: {board: stm32h7}}
+  - id: an386-shared                                   # QEMU here, while holding a place (the lock)
+    board: mps2-an386
+    labgrid: {coordinator: "10.0.0.5:20408", tags: {board: mps2-an386}}
 ```
 """
 
@@ -128,9 +131,6 @@ def load_inventory(path: Path | str, catalog: Optional[BoardCatalog] = None) -> 
             if unit.probe:
                 raise located(path, root, loc + ["probe"], f"board {board.name} is emulated: it has no probe",
                               hint="remove probe; emulated units run in QEMU (use count for several instances)")
-            if unit.labgrid:
-                raise located(path, root, loc + ["labgrid"], f"board {board.name} is emulated: QEMU runs here",
-                              hint="labgrid places are for real boards")
         else:
             if unit.count != 1:
                 raise located(path, root, loc + ["count"], f"count is for emulated boards; {board.name} is a "

@@ -95,6 +95,11 @@ class NightRecorder:
             self.data[key] = value
             self._write()
 
+    def append(self, key: str, item: Any) -> None:
+        with self._lock:
+            self.data.setdefault(key, []).append(item)
+            self._write()
+
     def add_job(self, outcome: JobOutcome) -> None:
         with self._lock:
             self.data["jobs"].append(outcome.to_dict())

@@ -7,6 +7,8 @@ Ctrl-C stops cleanly and keeps what finished (the night's JSON is written after 
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
+import functools
 import hashlib
 import logging
 import queue
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 class Event:
     """Progress for whoever watches the night (the CLI prints these; tests may act on them)."""
 
-    kind: str                      # build-start, build-done, job-start, job-progress, job-done, interrupted
+    kind: str                      # build-start/-done, unit-acquired, job-start/-progress/-done, interrupted
     text: str
     job_id: Optional[str] = None
     unit: Optional[str] = None
@@ -65,10 +67,13 @@ PlaceProvider = Callable[[Unit], ContextManager["Lease"]]
 
 @dataclass(frozen=True)
 class Lease:
-    """What holding a unit gives: the serial URL to use (None: the flasher's own) and the probe UID."""
+    """What holding a unit gives: the serial URL to use (None: the flasher's own) and the probe UID; for a
+    labgrid place also its name and when it was asked for (epoch seconds), recorded as the night's holds."""
 
     port: Optional[str]
     probe: Optional[str]
+    place: Optional[str] = None
+    since: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -123,28 +128,34 @@ def pipeline_builder(job: JobSpec, out_dir: Path, cache_dir: Optional[Path],
 
 
 @contextlib.contextmanager
-def local_lease(unit: Unit) -> Iterator[Lease]:
+def local_lease(unit: Unit, cancel: Optional[threading.Event] = None) -> Iterator[Lease]:
     if unit.labgrid is not None:
         from tinyflash.farm.labgrid_unit import acquired_place
 
-        with acquired_place(unit) as lease:
+        with acquired_place(unit, cancel=cancel) as lease:
             yield lease
         return
     yield Lease(unit.serial, unit.probe)
 
 
+def _stamp(epoch: Optional[float] = None) -> str:
+    """UTC to the millisecond: holds of one place by two farm runs must be comparable."""
+    moment = _dt.datetime.fromtimestamp(time.time() if epoch is None else epoch, _dt.timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class NightRunner:
     def __init__(self, inventory: Inventory, matrix: Matrix, settings: NightSettings, *,
                  executor: Executor = pipeline_executor, builder: Builder = pipeline_builder,
-                 lease: PlaceProvider = local_lease, on_event: Callable[[Event], None] = lambda e: None) -> None:
+                 lease: Optional[PlaceProvider] = None, on_event: Callable[[Event], None] = lambda e: None) -> None:
         self.inventory = inventory
         self.matrix = matrix
         self.settings = settings
         self.executor = executor
         self.builder = builder
-        self.lease = lease
         self.on_event = on_event
         self.stop = threading.Event()
+        self.lease: PlaceProvider = lease or functools.partial(local_lease, cancel=self.stop)
         self._recorder: Optional[NightRecorder] = None
         self._outcomes: list[JobOutcome] = []
         self._lock = threading.Lock()
@@ -166,7 +177,7 @@ class NightRunner:
             "units": [{"name": u.name, "board": u.board.name, "emulated": u.emulated, "probe": u.probe,
                        "serial": u.serial, "labgrid": u.labgrid.model_dump() if u.labgrid else None}
                       for u in self.inventory.units],
-            "firmware": [], "jobs": [],
+            "firmware": [], "jobs": [], "holds": [],
         })
         interrupted = False
         try:
@@ -302,18 +313,30 @@ class NightRunner:
                unit_errors: dict[str, list[str]]) -> None:
         if jobs.empty() or self.stop.is_set():
             return
+        hold: dict[str, Any] = {}
         try:
             with self.lease(unit) as lease:
+                if lease.place is not None:
+                    hold = {"unit": unit.name, "place": lease.place, "acquired": _stamp(lease.since), "jobs": []}
+                    self.on_event(Event("unit-acquired", f"{unit.name}: acquired labgrid place {lease.place}",
+                                        unit=unit.name))
                 while not self.stop.is_set():
                     try:
                         job = jobs.get_nowait()
                     except queue.Empty:
                         return
+                    if hold:
+                        hold["jobs"].append(job.id)
                     self._record(self._run_job(job, unit, lease, built[firmware_id(job)]))
         except TinyflashError as exc:     # the unit could not be acquired: the others take its jobs
             log.warning("unit %s unavailable: %s", unit.name, exc)
             with self._lock:
                 unit_errors.setdefault(unit.board.name, []).append(f"{unit.name}: {exc.message}")
+        finally:
+            if hold:                      # stamped after the release returned: the hold's outer bound
+                hold["released"] = _stamp()
+                assert self._recorder is not None
+                self._recorder.append("holds", hold)
 
     def _progress_reporter(self, job: JobSpec, unit: Unit, number: int) -> Callable[[str], None]:
         def report(text: str) -> None:
