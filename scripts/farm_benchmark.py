@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,7 +42,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", action="append", default=[],
                         help="MLPerf Tiny models (default: ../shared/mlperf_tiny/models or TINYFLASH_MODEL_DIR)")
-    parser.add_argument("--models", default="", help="comma-separated models instead of the matrix's")
+    parser.add_argument("--models", default="", help="comma-separated models instead of the matrix's "
+                                                      "(default: kws, vww, ic, ad)")
     parser.add_argument("--verify-count", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="keep the farm directory here")
     args = parser.parse_args()
@@ -51,7 +53,7 @@ def main() -> int:
     farm.mkdir(parents=True, exist_ok=True)
     matrix = REPO / "examples" / "nightly.yaml"
     if args.models:
-        text = matrix.read_text().replace("models: [ad]", f"models: [{args.models}]")
+        text = re.sub(r"(?m)^models: \[[^\]]*\]", f"models: [{args.models}]", matrix.read_text())
         matrix = work / "nightly.yaml"
         matrix.write_text(text)
     inventory = REPO / "examples" / "farm.yaml"

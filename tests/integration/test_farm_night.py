@@ -1,7 +1,8 @@
 """The farm end to end on emulated boards: real builds, QEMU, the serial protocol, history across nights.
 
-Models come from TINYFLASH_FARM_TEST_MODELS (default "ad": the models the aot runtime runs today);
-adding kws etc. is a one-line change there or in FARM_MODELS.
+Models come from TINYFLASH_FARM_TEST_MODELS (default "ad", to keep the default suite short); the
+acceptance matrix itself -- examples/farm.yaml x examples/nightly.yaml, every emulated board x kws, vww,
+ic, ad -- runs two nights in the slow suite (-m slow).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from ..conftest import EMULATED_BOARDS, qemu_processes_mentioning
 
 pytestmark = pytest.mark.qemu
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FARM_MODELS = os.environ.get("TINYFLASH_FARM_TEST_MODELS", "ad").split(",")
 
 
@@ -97,6 +99,28 @@ def test_three_nights_clean_clean_then_exactly_the_slow_board_regresses(
     page = (farm_dir / "rep" / "report.html").read_text()
     assert "Trend over the last 3 nights" in page and page.count("<svg") >= 1 + expected_jobs
     assert not qemu_processes_mentioning(str(farm_dir))
+
+
+@pytest.mark.slow
+def test_the_example_nightly_matrix_passes_every_job_two_nights_running(
+        tmp_path: Path, model_dir: Path, qemu: None, scons_cache: Path) -> None:
+    common = ["farm", "run", "--inventory", str(EXAMPLES / "farm.yaml"), "--matrix", str(EXAMPLES / "nightly.yaml"),
+              "--out", str(tmp_path / "out"), "--model-dir", str(model_dir), "--json", "-q"]
+    nights = []
+    for name in ("n1", "n2"):
+        proc = farm(*common, "--night-id", name, cwd=tmp_path, cache=scons_cache, timeout=1200)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+        nights.append(json.loads(proc.stdout))
+    expected = {f"{b}/{m}/aot" for b in EMULATED_BOARDS for m in ("kws", "vww", "ic", "ad")}
+    for summary in nights:
+        data = json.loads(Path(summary["files"]["json"]).read_text())
+        assert {j["id"] for j in data["jobs"]} == expected
+        for job in data["jobs"]:
+            assert job["outcome"] == "passed", (job["id"], job["message"])
+            assert job["result"]["verification"]["passed"] is True
+    assert nights[1]["analysis"]["clean"] and nights[1]["analysis"]["previous_night"] == "n1"
+    assert not nights[1]["analysis"]["regressions"] and not nights[1]["analysis"]["improvements"]
+    assert not qemu_processes_mentioning(str(tmp_path))
 
 
 def _closed_port() -> int:

@@ -24,8 +24,9 @@ def test_example_configs_load() -> None:
     matrix = load_matrix(REPO / "examples" / "nightly.yaml")
     assert [u.name for u in inventory.units_for("mps2-an386")] == ["an386.0", "an386.1"]
     assert set(inventory.disconnected) == {"h7-desk-3", "l4r5-lab"}
-    assert {j.id for j in matrix.jobs} == {f"{b}/ad/aot" for b in
-                                          ("mps2-an386", "mps2-an500", "mps3-an547", "netduinoplus2")}
+    assert {j.id for j in matrix.jobs} == {f"{b}/{m}/aot" for b in
+                                          ("mps2-an386", "mps2-an500", "mps3-an547", "netduinoplus2")
+                                          for m in ("kws", "vww", "ic", "ad")}
 
 
 def test_units_expand_and_keep_their_facts(tmp_path: Path) -> None:
