@@ -113,10 +113,11 @@ def rig(tmp_path_factory: pytest.TempPathFactory, qemu: None) -> Iterator[Rig]:
         rig.stop()
 
 
-def write_configs(tmp_path: Path, rig: Rig, *, acquire_timeout: float = 120, extra: str = "") -> tuple[Path, Path]:
+def write_configs(tmp_path: Path, rig: Rig, *, acquire_timeout: float = 120, extra: str = "",
+                  select: str = "tags: {board: mps2-an386}") -> tuple[Path, Path]:
     inv = tmp_path / "farm.yaml"
     inv.write_text("schema_version: 1\nunits:\n  - id: lab\n    board: mps2-an386\n"
-                   f"    labgrid: {{coordinator: '{rig.coordinator}', tags: {{board: mps2-an386}}, "
+                   f"    labgrid: {{coordinator: '{rig.coordinator}', {select}, "
                    f"acquire_timeout: {acquire_timeout}}}\n")
     mat = tmp_path / "nightly.yaml"
     mat.write_text("schema_version: 1\nname: lab\nboards: [mps2-an386]\nmodels: [ad]\nruntimes: [aot]\n"
@@ -156,12 +157,13 @@ def test_a_farm_run_holds_the_place_for_its_jobs_and_gives_it_back_after_a_faili
     assert not qemu_processes_mentioning(str(tmp_path))
 
 
+@pytest.mark.parametrize("select", ["tags: {board: mps2-an386}", f"place: {PLACE}"], ids=["by-tags", "by-name"])
 def test_two_farm_runs_competing_for_one_place_take_turns(
-        rig: Rig, tmp_path: Path, model_dir: Path, scons_cache: Path) -> None:
+        rig: Rig, tmp_path: Path, model_dir: Path, scons_cache: Path, select: str) -> None:
     runs = []
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
-        inv, mat = write_configs(tmp_path / name, rig)
+        inv, mat = write_configs(tmp_path / name, rig, select=select)
         runs.append(subprocess.Popen(farm_cmd(inv, mat, tmp_path / name / "out", model_dir), cwd=tmp_path / name,
                                      env=farm_env(scons_cache), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True))

@@ -71,13 +71,15 @@ def test_acquire_by_tags_uses_the_rfc2217_port_and_releases(tmp_path: Path) -> N
     assert [c[1] for c in fake.calls][1:] == ["TOK123"] * 5
 
 
-def test_place_is_released_even_when_the_job_breaks(tmp_path: Path) -> None:
+def test_a_place_by_name_is_reserved_by_name_and_released_even_when_the_job_breaks(tmp_path: Path) -> None:
     fake = FakeClient()
     u = unit(tmp_path, "{place: stm32h7-01}")
     with pytest.raises(RuntimeError):
         with acquired_place(u, run=fake, client="labgrid-client"):
             raise RuntimeError("the job broke")
-    assert [c[0] for c in fake.calls][-1] == ["-p", "stm32h7-01", "release"]
+    calls = [c[0] for c in fake.calls]
+    assert calls[0] == ["reserve", "--shell", "name=stm32h7-01"]     # queues behind other farm runs
+    assert calls[-2:] == [["-p", "+", "release"], ["cancel-reservation"]]
 
 
 def test_a_place_that_cannot_be_acquired_is_a_place_error(tmp_path: Path) -> None:
@@ -86,7 +88,8 @@ def test_a_place_that_cannot_be_acquired_is_a_place_error(tmp_path: Path) -> Non
     with pytest.raises(PlaceError, match="acquire failed: boom"):
         with acquired_place(u, run=fake, client="labgrid-client"):
             pass
-    assert ["-p", "stm32h7-01", "release"] not in [c[0] for c in fake.calls]
+    calls = [c[0] for c in fake.calls]
+    assert ["-p", "+", "release"] not in calls and calls[-1] == ["cancel-reservation"]
 
 
 def test_the_core_farm_does_not_import_labgrid() -> None:

@@ -4,11 +4,12 @@ tinyflash talks to labgrid through ``labgrid-client`` subprocesses and never imp
 package replaces pyserial with its fork and loads a pytest plugin, so it lives in its own venv or extra.
 The client is found as ``$TINYFLASH_LABGRID_BIN/labgrid-client`` (that venv's ``bin``), else on PATH.
 
-A place is acquired by name (``place:``) or reserved by tags (``reserve --shell board=X``, ``wait``,
-``-p + acquire``), and always released (and the reservation cancelled: an uncancelled one blocks the
-place for 60 s), whatever happens to the jobs -- also on Ctrl-C, which stops a waiting client at once.
-Two farm runs asking for the same tags queue at the coordinator: the second one's ``wait`` returns when
-the first cancels its reservation, or the unit ends as "unavailable" after ``acquire_timeout``.
+A place is reserved by tags, or by name (labgrid matches a place's name as the tag ``name=``):
+``reserve --shell board=X``, ``wait``, ``-p + acquire``; it is always released and the reservation
+cancelled (an uncancelled one blocks the place for 60 s), whatever happens to the jobs -- also on Ctrl-C,
+which stops a waiting client at once. Reserving, rather than a bare ``acquire``, makes farm runs that
+want the same place queue at the coordinator: the second one's ``wait`` returns when the first cancels
+its reservation, or the unit ends as "unavailable" after ``acquire_timeout``.
 
 What a place gives depends on the unit:
 
@@ -151,32 +152,30 @@ def acquired_place(unit: Unit, *, run: Run = run_client, client: Optional[str] =
     if config is None:
         raise PlaceError(f"unit {unit.name} is not a labgrid place")
     lg = LabgridClient(config.coordinator, client=client, run=run, cancel=cancel)
-    place, name = config.place, config.place
+    filters = dict(config.tags, **({"name": config.place} if config.place else {}))
+    tags = [f"{k}={v}" for k, v in sorted(filters.items())]
     acquired = False
     try:
-        if place is None:
-            tags = [f"{k}={v}" for k, v in sorted(config.tags.items())]
-            match = re.search(r"LG_TOKEN=(\S+)", lg("reserve", "--shell", *tags))
-            if not match:
-                raise PlaceError(f"labgrid gave no reservation token for {' '.join(tags)}")
-            lg.token = match.group(1).strip("'\"")
-            # 'wait' for a tag no place has waits forever: acquire_timeout bounds it
-            name = allocated_place(lg("wait", timeout=config.acquire_timeout))
-            place = "+"
+        match = re.search(r"LG_TOKEN=(\S+)", lg("reserve", "--shell", *tags))
+        if not match:
+            raise PlaceError(f"labgrid gave no reservation token for {' '.join(tags)}")
+        lg.token = match.group(1).strip("'\"")
+        # 'wait' for a tag no place has waits forever: acquire_timeout bounds it
+        name = allocated_place(lg("wait", timeout=config.acquire_timeout)) or config.place
         since = time.time()                # before the request: a hold is never recorded shorter than it was
-        lg("-p", place, "acquire")
+        lg("-p", "+", "acquire")
         acquired = True
         if unit.emulated:                  # the lock and the identity; QEMU runs here (see the module doc)
             yield Lease(None, None, place=name, since=since)
         else:
-            url = serial_url(lg("-p", place, "env"))
+            url = serial_url(lg("-p", "+", "env"))
             yield Lease(unit.serial or url, unit.probe, place=name, since=since)
     finally:
         # clean-up runs even after Ctrl-C (not cancellable): a place left acquired blocks every farm
         errors = []
         if acquired:
             try:
-                lg("-p", place or "+", "release", timeout=30, cancellable=False)
+                lg("-p", "+", "release", timeout=30, cancellable=False)
             except PlaceError as exc:
                 errors.append(exc)
         if lg.token:
