@@ -42,14 +42,17 @@ Reservation 'TOK123':
 
 
 class FakeClient:
-    def __init__(self, fail_on: str = "") -> None:
+    def __init__(self, fail_on: str = "", cancel_on: str = "") -> None:
         self.calls: list[tuple[list[str], str | None]] = []
         self.fail_on = fail_on
+        self.cancel_on = cancel_on
 
     def __call__(self, cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
         args = cmd[3:] if cmd[1] == "-x" else cmd[1:]
         self.calls.append((args, kw["env"].get("LG_TOKEN")))
         out = {"reserve": "export LG_TOKEN=TOK123\n", "env": ENV, "wait": WAIT}.get(args[-1] if args[0] == "-p" else args[0], "")
+        if self.cancel_on and self.cancel_on in args:
+            raise Cancelled("stopped while running it")
         rc = 1 if self.fail_on and self.fail_on in args else 0
         return subprocess.CompletedProcess(cmd, rc, out, "boom" if rc else "")
 
@@ -125,3 +128,12 @@ def test_a_waiting_client_stops_when_the_night_is_cancelled() -> None:
 def test_a_client_past_its_timeout_is_killed() -> None:
     with pytest.raises(subprocess.TimeoutExpired):
         run_client(["sleep", "30"], timeout=0.3, env=dict(os.environ))
+
+
+def test_ctrl_c_during_acquire_still_releases_and_cancels(tmp_path: Path) -> None:
+    fake = FakeClient(cancel_on="acquire")
+    u = unit(tmp_path, "{tags: {board: stm32h7}}")
+    with pytest.raises(Cancelled):
+        with acquired_place(u, run=fake, client="labgrid-client"):
+            pass
+    assert [c[0] for c in fake.calls][-2:] == [["-p", "+", "release"], ["cancel-reservation"]]

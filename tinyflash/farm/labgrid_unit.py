@@ -163,7 +163,11 @@ def acquired_place(unit: Unit, *, run: Run = run_client, client: Optional[str] =
         # 'wait' for a tag no place has waits forever: acquire_timeout bounds it
         name = allocated_place(lg("wait", timeout=config.acquire_timeout)) or config.place
         since = time.time()                # before the request: a hold is never recorded shorter than it was
-        lg("-p", "+", "acquire")
+        try:
+            lg("-p", "+", "acquire")
+        except Cancelled:
+            acquired = True                # Ctrl-C during the request: it may have gone through, release it
+            raise
         acquired = True
         if unit.emulated:                  # the lock and the identity; QEMU runs here (see the module doc)
             yield Lease(None, None, place=name, since=since)
