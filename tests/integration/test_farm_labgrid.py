@@ -1,7 +1,8 @@
 """The farm through a real labgrid: a coordinator and an exporter on 127.0.0.1 (free ports, a temporary
 cwd, where the coordinator keeps places.yaml), an emulated unit exported as a place tagged
 board=mps2-an386, and ``tinyflash farm run`` subprocesses that reserve it by tags, run jobs while holding
-it, and always give it back. labgrid lives in its own venv (it replaces pyserial): these tests find it
+it, and always give it back. A second place stands for a real board: a pty the exporter serves through
+ser2net, reached over RFC 2217 as tinyflash reaches a real board's UART (pyOCD flashing needs hardware). labgrid lives in its own venv (it replaces pyserial): these tests find it
 through TINYFLASH_LABGRID_BIN, like tinyflash does, and skip without it.
 """
 
@@ -10,11 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import tty
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -26,6 +31,7 @@ from ..conftest import qemu_processes_mentioning
 
 pytestmark = pytest.mark.qemu
 PLACE = "tf-an386"
+SERIAL_PLACE = "tf-h7"
 EXPORTER = "tfexp"
 ENABLE = (f"labgrid not found: python3 -m venv VENV && VENV/bin/pip install labgrid, then set {BIN_ENV}=VENV/bin "
           "(not into this Python: labgrid replaces pyserial)")
@@ -37,13 +43,50 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class PtyBoard:
+    """A stand-in for a real board's UART: a pty whose slave the exporter publishes (ser2net opens it on
+    acquire) and whose master answers the MLPerf Tiny 'name' command."""
+
+    def __init__(self) -> None:
+        self.master, self._slave = os.openpty()
+        tty.setraw(self._slave)            # no echo, no line discipline: bytes as a UART carries them
+        self.path = os.ttyname(self._slave)   # a /dev/pts path: labgrid rejects symlinks outside /dev
+        self.received: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        buffer = b""
+        while not self._stop.is_set():
+            if not select.select([self.master], [], [], 0.1)[0]:
+                continue
+            try:
+                buffer += os.read(self.master, 1024)
+            except OSError:                # EIO while nobody has the slave open
+                continue
+            while b"%" in buffer:
+                command, buffer = buffer.split(b"%", 1)
+                self.received.append(command.decode(errors="replace"))
+                if command == b"name":
+                    os.write(self.master, b"m-name-dut-[labgrid-pty]\r\nm-ready\r\n")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        os.close(self.master)
+        os.close(self._slave)
+
+
 class Rig:
-    """A coordinator, an exporter publishing one group, and a place matching it."""
+    """A coordinator, an exporter publishing one group per place, and the places matching them."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.coordinator = f"127.0.0.1:{_free_port()}"
         self.procs: list[subprocess.Popen[bytes]] = []
+        # a real board's serial port goes through ser2net (RFC 2217) from the exporter
+        self.board = PtyBoard() if shutil.which("ser2net") else None
 
     def client(self, *args: str, check: bool = True, timeout: float = 30) -> str:
         proc = subprocess.run([find_client(), "-x", self.coordinator, *args], capture_output=True, text=True,
@@ -74,19 +117,23 @@ class Rig:
             [find_client(), "-x", self.coordinator, "places"], capture_output=True, timeout=30).returncode == 0)
         # what an emulated unit's place holds: the host that may run it (QEMU runs client-side, see
         # tinyflash/farm/labgrid_unit.py)
-        (self.root / "exporter.yaml").write_text(
-            f"{PLACE}:\n  location: tinyflash-test\n"
-            "  NetworkService: {address: 127.0.0.1, username: tinyflash}\n")
+        exported = (f"{PLACE}:\n  location: tinyflash-test\n"
+                    "  NetworkService: {address: 127.0.0.1, username: tinyflash}\n")
+        if self.board:
+            exported += (f"{SERIAL_PLACE}:\n  location: tinyflash-test\n"
+                         f"  RawSerialPort: {{port: {self.board.path}, speed: 115200}}\n")
+        (self.root / "exporter.yaml").write_text(exported)
         self._start("labgrid-exporter", "-c", self.coordinator, "-n", EXPORTER, "--hostname", "127.0.0.1",
                     "exporter.yaml")
         self._until("exporter", lambda: f"{EXPORTER}/{PLACE}/NetworkService" in self.client("resources"))
-        self.client("-p", PLACE, "create")
-        self.client("-p", PLACE, "add-match", f"{EXPORTER}/{PLACE}/*")
-        self.client("-p", PLACE, "set-tags", "board=mps2-an386")
+        for place, board in ((PLACE, "mps2-an386"),) + (((SERIAL_PLACE, "stm32h7"),) if self.board else ()):
+            self.client("-p", place, "create")
+            self.client("-p", place, "add-match", f"{EXPORTER}/{place}/*")
+            self.client("-p", place, "set-tags", f"board={board}")
 
-    def assert_free(self) -> None:
+    def assert_free(self, place: str = PLACE) -> None:
         """The place is not acquired and no reservation is left (an uncancelled one blocks it for 60 s)."""
-        assert "acquired: None" in self.client("-p", PLACE, "show")
+        assert "acquired: None" in self.client("-p", place, "show")
         assert "Reservation '" not in self.client("reservations")
 
     def stop(self) -> None:
@@ -98,6 +145,8 @@ class Rig:
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
+        if self.board:
+            self.board.close()
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +271,25 @@ def test_ctrl_c_while_waiting_for_the_place_exits_at_once_and_cancels_the_reserv
     night = json.loads((tmp_path / "out" / "nights" / "n1" / "night.json").read_text())
     assert night["status"] == "interrupted" and night["jobs"][0]["outcome"] == "skipped"
     rig.assert_free()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")    # pyserial 3.5's rfc2217 uses setDaemon()
+def test_a_real_boards_place_gives_its_uart_over_rfc2217_through_ser2net(rig: Rig, tmp_path: Path) -> None:
+    from tinyflash.farm.inventory import load_inventory
+    from tinyflash.farm.labgrid_unit import acquired_place
+    from tinyflash.run.link import SerialLink
+    from tinyflash.run.session import DeviceSession
+
+    if rig.board is None:
+        pytest.skip("ser2net not found (labgrid's exporter serves serial ports with it): apt-get install ser2net")
+    inv = tmp_path / "farm.yaml"
+    inv.write_text("schema_version: 1\nunits:\n  - id: h7\n    board: stm32h7\n    probe: 0123ABCD\n"
+                   f"    labgrid: {{coordinator: '{rig.coordinator}', tags: {{board: stm32h7}}}}\n")
+    [unit] = load_inventory(inv).units
+    with acquired_place(unit) as lease:
+        assert lease.place == SERIAL_PLACE and lease.probe == "0123ABCD"
+        assert lease.port and lease.port.startswith("rfc2217://127.0.0.1:") and "ign_set_control" in lease.port
+        with SerialLink(lease.port, log_path=tmp_path / "serial.log") as link:
+            assert DeviceSession(link).name() == "labgrid-pty"       # host -> ser2net -> pty -> board, and back
+    assert rig.board.received == ["name"]
+    rig.assert_free(SERIAL_PLACE)
