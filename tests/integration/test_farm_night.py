@@ -155,7 +155,8 @@ def test_hang_vanished_port_and_failed_flash_are_their_own_outcomes(
     def chaos(event: Event) -> None:
         # the port vanishes mid-run: kill this job's QEMU as soon as verification starts (every attempt)
         if event.kind == "job-progress" and event.job_id == vanish.id and event.text.startswith("verifying"):
-            for pid in qemu_processes_mentioning(str(elf)):
+            # a SIGKILLed QEMU stays in /proc until reaped: a later progress event may see it again
+            for pid in set(qemu_processes_mentioning(str(elf))) - set(killed):
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
 
