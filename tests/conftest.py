@@ -12,7 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 EMULATED_BOARDS = ["mps2-an386", "mps2-an500", "mps3-an547", "netduinoplus2"]
-REAL_BOARDS = ["stm32h7", "nucleo-l4r5zi", "nucleo-f767zi", "disco-f746ng", "nrf52840dk"]
+REAL_BOARDS = ["stm32h7", "nucleo-l4r5zi", "nucleo-f767zi", "disco-f746ng", "nrf52840dk", "rp2040"]
 
 
 def _model_dir() -> Path | None:

@@ -109,11 +109,15 @@ def _describe(error: dict[str, Any], loc: list[str | int], model: type[BaseModel
         if key in _ADDRESS_KEYS:
             return f"expected an integer address, got {error.get('input')!r}", "write it as 0x40004000"
         return f"expected an integer, got {error.get('input')!r}", None
-    tags = " or ".join(f"'{t}'" for t in union_tags)
+    ctx = error.get("ctx") or {}
+    discriminator = str(ctx.get("discriminator", "'method'")).strip("'")
+    # the tags pydantic expects here, not every tag of every union in the file
+    expected = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip()]
+    tags = " or ".join(f"'{t}'" for t in (expected or union_tags))
     if kind == "union_tag_invalid":
-        return f"method must be {tags}", union_hint
+        return f"{discriminator} must be {tags}", union_hint if discriminator == "method" else None
     if kind == "union_tag_not_found":
-        return f"needs a 'method' key ({tags})", None
+        return f"needs a '{discriminator}' key ({tags})", None
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]

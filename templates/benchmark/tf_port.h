@@ -8,6 +8,9 @@
 
 #define TF_REG(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
 
+/* clock.c: oscillators, PLL, bus prescalers, flash wait states (the board's clock: section) */
+void tf_clock_init(void);
+
 /* board_init.c */
 void tf_board_init(void);
 

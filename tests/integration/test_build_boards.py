@@ -57,14 +57,72 @@ def test_real_board_links_inside_its_regions(board_name: str, model_dir: Path, t
         if kind == "NOBITS":
             assert in_ram
     vectors = next(s for s in sections if s[0] == ".isr_vector")
-    assert vectors[1] == flash.origin        # the vector table is where the core boots from
+    # the vector table is where the core boots from: the start of flash, or right after boot2 (RP2040)
+    assert vectors[1] == flash.origin + (board.boot2.size if board.boot2 else 0)
     # the initial stack pointer (word 0) points at the top of the stack in RAM
-    words = subprocess.run(["arm-none-eabi-objdump", "-s", "-j", ".isr_vector", str(elf)], capture_output=True,
-                           text=True, check=True).stdout.splitlines()
-    first = next(line for line in words if line.strip().startswith(f"{flash.origin:08x}"[-4:]) or
-                 line.strip().startswith(f"{flash.origin:x}"))
-    sp = int.from_bytes(bytes.fromhex(first.split()[1]), "little")
+    table = _section_bytes(elf, ".isr_vector")
+    sp = int.from_bytes(table[0:4], "little")
     assert ram.origin < sp <= ram.end
+
+
+def _section_bytes(elf: Path, name: str) -> bytes:
+    from elftools.elf.elffile import ELFFile
+
+    with open(elf, "rb") as fh:
+        return ELFFile(fh).get_section_by_name(name).data()
+
+
+def _crc32_mpeg2_via_zlib(data: bytes) -> int:
+    """CRC-32/MPEG-2 from zlib's reflected CRC-32: reflect every input byte and the result, undo the
+    final xor. An implementation independent of the build's own (bitwise, MSB first)."""
+    import zlib
+
+    def reflect(value: int, bits: int) -> int:
+        return int(f"{value:0{bits}b}"[::-1], 2)
+
+    return reflect(zlib.crc32(bytes(reflect(b, 8) for b in data)), 32) ^ 0xFFFFFFFF
+
+
+def test_rp2040_boots_through_boot2(model_dir: Path, tmp_path: Path, scons_cache: Path) -> None:
+    """What the RP2040 bootrom needs: 256 bytes at 0x10000000 whose last word is the CRC of the first
+    252, code that sets VTOR to the vector table at 0x10000100 and jumps through it."""
+    proc = _build("--board", "rp2040", "--model", "ad", "--model-dir", str(model_dir), "--out", "fw",
+                  cwd=tmp_path, cache=scons_cache)
+    assert proc.returncode == 0, proc.stderr
+    build = tmp_path / "fw" / "build"
+    elf = build / "firmware.elf"
+    sections = {s[0]: s for s in _sections(elf)}
+    assert sections[".boot2"][1:3] == (0x10000000, 256)
+    assert sections[".isr_vector"][1] == 0x10000100
+    boot2 = _section_bytes(elf, ".boot2")
+    assert int.from_bytes(boot2[252:], "little") == _crc32_mpeg2_via_zlib(boot2[:252]) != 0
+    # the raw image pyOCD or a UF2 converter would take starts with the same 256 bytes
+    assert (build / "firmware.bin").read_bytes()[:256] == boot2
+    # boot2 loads the vector table address and VTOR's address from its literal pool
+    assert (0x10000100).to_bytes(4, "little") in boot2 and (0xE000ED08).to_bytes(4, "little") in boot2
+    table = _section_bytes(elf, ".isr_vector")
+    reset = int.from_bytes(table[4:8], "little")
+    assert reset & 1 and 0x10000100 < reset < 0x10000000 + 2 * 1024 * 1024
+    # tinyflash's own check (run by every build) refuses an image whose boot2 bytes changed after the CRC
+    from elftools.elf.elffile import ELFFile
+
+    from tinyflash.build.boot2 import check_boot2
+    from tinyflash.errors import BuildError
+
+    board = BoardCatalog().load("rp2040")
+    assert check_boot2(elf, board).stored_crc == int.from_bytes(boot2[252:], "little")
+    with open(elf, "rb") as fh:
+        offset = ELFFile(fh).get_section_by_name(".boot2")["sh_offset"]
+    image = bytearray(elf.read_bytes())
+    image[offset + 2] ^= 0x01
+    broken = tmp_path / "broken.elf"
+    broken.write_bytes(bytes(image))
+    with pytest.raises(BuildError, match="boot2 CRC"):
+        check_boot2(broken, board)
+    # built for armv6-m (the Cortex-M0+), so the runtime took its portable kernels
+    attributes = subprocess.run(["arm-none-eabi-readelf", "-A", str(elf)], capture_output=True, text=True,
+                                check=True).stdout
+    assert re.search(r"Tag_CPU_arch: v6S?-M", attributes), attributes
 
 
 def _small_board(tmp_path: Path, flash: str, ram: str) -> Path:

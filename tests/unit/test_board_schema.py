@@ -28,6 +28,13 @@ EXPECTED = {
     "bad_flash_method": ("flash", 25, "'qemu' or 'pyocd'"),
     "bad_size": ("memory.flash.size", 11, "expected a size"),
     "not_yaml": ("", 2, "not valid YAML"),
+    # clock trees (issue #5): limits of the family, and agreement with the clocks the file states
+    "pll_vco_too_high": ("clock.pll.n", 15, "VCO output 864 MHz outside 100 MHz..432 MHz"),
+    "pll_wrong_core_clock": ("clock", 11, "gives a 200000000 Hz core clock"),
+    "uart_clock_not_bus": ("uart.clock_hz", 30, "the clock tree gives pclk1 = 54000000"),
+    "flash_latency_too_low": ("clock.flash_latency", 21, "needs at least 7 wait states"),
+    "overdrive_missing": ("clock.overdrive", 20, "needs over-drive"),
+    "clock_family_unknown": ("clock", 11, "family must be 'stm32f7' or"),
 }
 
 

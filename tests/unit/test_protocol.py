@@ -136,3 +136,35 @@ def test_device_reset_mid_run_is_detected() -> None:
     finally:
         link.close()
         device.close()
+
+
+@pytest.mark.parametrize("board_name, core_hz", [("stm32h7", 400_000_000), ("rp2040", 125_000_000)])
+def test_performance_calibration_uses_the_post_pll_clock(board_name: str, core_hz: int) -> None:
+    """The device runs at its PLL clock (issue #5's figure), so a 10 ms inference counts 10 ms of cycles
+    at that clock; tinyflash turns cycles into time with the board's clock_hz and sizes the timed loops
+    from it. With a stale reset clock (64 MHz, 12 MHz ROSC...) the loops would come out several times
+    too short. The µs laps are made to look faster, so only the cycle count can set the size."""
+    from tinyflash.board import BoardCatalog
+    from tinyflash.run.performance import HARDWARE_WINDOW_S, measure
+
+    board = BoardCatalog(environ={}).load(board_name)
+    per_inference_s = 0.010
+    cycles = int(per_inference_s * core_hz)
+
+    def infer(cmd: str) -> bytes:
+        _, n, w = cmd.split()
+        lines = [f"m-warmup-start-{w}", "m-warmup-done", f"m-infer-start-{n}", "m-lap-us-1000",
+                 f"m-lap-us-{1000 + int(int(n) * per_inference_s * 1e6 / 2)}", "m-infer-done", "m-results-[0.5,]"]
+        return ("\r\n".join(lines) + "\r\nm-ready\r\n").encode()
+
+    device = FakeDevice({"infer *": infer, "tf-cycles": f"m-tf-cycles-{cycles}-1\r\nm-ready\r\n".encode()})
+    link, session = _session(device)
+    try:
+        perf = measure(session, board, timeout_s=5.0)
+    finally:
+        link.close()
+        device.close()
+    expected = round(HARDWARE_WINDOW_S / per_inference_s)
+    assert device.received[0] == "infer 1 0"
+    assert [w.iterations for w in perf.windows] == [expected] * 5
+    assert perf.clock_hz == board.clock_hz == core_hz

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import yaml
+from tinyflash.board.clock import CLOCK_FAMILIES
 from tinyflash.board.schema import Board
 from tinyflash.config_file import line_of, read_yaml, validate
 from tinyflash.errors import BoardFileError, BoardNotFoundError
@@ -28,7 +29,8 @@ def validate_board_data(data: Any, path: Path, root: yaml.Node | None = None) ->
     if not isinstance(data, dict):
         raise BoardFileError(path, "", "expected a mapping of keys (name:, core:, memory:, ...) at the top level",
                              line=1)
-    board = validate(Board, data, path, root, BoardFileError, union_tags=_FLASH_METHODS, union_hint=_FLASH_HINT)
+    board = validate(Board, data, path, root, BoardFileError, union_tags=_FLASH_METHODS + CLOCK_FAMILIES,
+                     union_hint=_FLASH_HINT)
     if board.name != path.stem:
         raise BoardFileError(path, "name", f"'{board.name}' differs from the file name '{path.stem}'",
                              line=line_of(root, ["name"]), hint=f"rename the file to {board.name}.yaml")

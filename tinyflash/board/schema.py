@@ -11,6 +11,8 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
+from tinyflash.board.clock import ClockTree
+
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([KMG]?)(i?B)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1024, "M": 1024 * 1024, "G": 1024 * 1024 * 1024}
 
@@ -57,6 +59,7 @@ class UartFamily(str, enum.Enum):
     STM32_USART_V2 = "stm32-usart-v2"   # F7/H7/L4/G4: ISR/RDR/TDR, BRR = fck/baud
     STM32_LPUART = "stm32-lpuart"       # v2 registers, BRR = 256*fck/baud
     NRF_UARTE = "nrf-uarte"             # nRF52 UART with EasyDMA
+    PL011 = "pl011"                     # Arm PrimeCell UART (RP2040 UART0/1)
 
 
 class TimerFamily(str, enum.Enum):
@@ -64,6 +67,7 @@ class TimerFamily(str, enum.Enum):
     SSE300_SYSCOUNTER = "sse300-syscounter"
     STM32_TIM = "stm32-tim"             # 32-bit general purpose timer (TIM2/TIM5)
     NRF_TIMER = "nrf-timer"             # nRF52 TIMERn, 32-bit, power-of-two prescaler
+    RP2040_TIMER = "rp2040-timer"       # 64-bit µs counter ticked by the watchdog tick generator
 
 
 class FlashMethod(str, enum.Enum):
@@ -126,6 +130,7 @@ class Uart(_Strict):
     base: Address
     irq: Annotated[StrictInt, Field(ge=0, le=495)] = Field(description="NVIC interrupt number of RX")
     clock_hz: Hertz = Field(description="peripheral (kernel) clock feeding the baud generator")
+    bus: Optional[str] = Field(default=None, description="output of the board's clock tree feeding the UART")
     baud: Hertz = 115200
     tx_pin: Optional[Annotated[StrictInt, Field(ge=0, le=63)]] = Field(
         default=None, description="pin number, for families that route pins in the UART (nrf-uarte)")
@@ -145,6 +150,7 @@ class Timer(_Strict):
     base: Address
     irq: Optional[Annotated[StrictInt, Field(ge=0, le=495)]] = None
     clock_hz: Hertz
+    bus: Optional[str] = Field(default=None, description="output of the board's clock tree feeding the timer")
 
     @model_validator(mode="after")
     def _needs_base(self) -> "Timer":
@@ -166,7 +172,24 @@ class RegisterWrite(_Strict):
     set: Address = 0
     clear: Address = 0
     wait_set: Optional[Address] = Field(default=None, description="then poll until these bits read 1")
+    wait_addr: Optional[Address] = Field(default=None, description="poll this register for wait_set instead "
+                                                                   "(e.g. a RESET_DONE beside a RESET register)")
     note: str = ""
+
+
+class Boot2(_Strict):
+    """RP2040 second-stage bootloader: the bootrom copies the first 256 bytes of flash to SRAM, checks
+    their CRC32 and runs them; they set up the flash interface (SSI) for execute-in-place."""
+
+    family: Literal["rp2040-03h"] = Field(description="standard SPI 03h reads: every QSPI flash has them")
+    clock_div: Annotated[StrictInt, Field(ge=2, le=65534, multiple_of=2)] = Field(
+        default=4, description="SSI BAUDR: SCK = clk_sys / clock_div (even, datasheet §4.10.13)")
+    flash_max_hz: Hertz = Field(default=50_000_000,
+                                description="the flash's limit for 03h reads (W25Q16JV datasheet: 50 MHz)")
+
+    @property
+    def size(self) -> int:
+        return 256
 
 
 class QemuFlash(_Strict):
@@ -193,7 +216,9 @@ class Board(_Strict):
     dsp: Optional[StrictBool] = None
     mve: Mve = Mve.NONE
     clock_hz: Hertz = Field(description="core clock; SysTick counts it")
+    clock: Optional[ClockTree] = Field(default=None, description="oscillator/PLL/bus set-up run at boot")
     memory: Memory
+    boot2: Optional[Boot2] = None
     stack_size: Size = 8192
     uart: Uart
     timer: Timer
@@ -215,10 +240,38 @@ class Board(_Strict):
             raise ValueError(f"mve: {self.core.value} has no Helium (MVE)")
         if self.mve is Mve.FLOAT and self.fpu is Fpu.NONE:
             raise ValueError("mve: float MVE needs an FPU (set fpu: dp)")
+        self._check_clock_tree()
+        if self.boot2 is not None:
+            if self.core is not Core.CORTEX_M0PLUS:
+                raise ValueError("boot2: only the RP2040 (cortex-m0plus) boots through a second stage")
+            sck = self.clock_hz // self.boot2.clock_div
+            if sck > self.boot2.flash_max_hz:
+                raise ValueError(f"boot2.clock_div: flash clock {self.clock_hz} / {self.boot2.clock_div} = {sck} Hz "
+                                 f"exceeds flash_max_hz {self.boot2.flash_max_hz}")
         if self.stack_size >= self.memory.ram.size:
             raise ValueError(f"stack_size: {self.stack_size} bytes does not fit memory.ram "
                              f"({self.memory.ram.size} bytes)")
         return self
+
+    def _check_clock_tree(self) -> None:
+        """The clock tree must produce the frequencies the rest of the file states: the core clock
+        (SysTick cycles, the performance calibration) and the UART and timer kernel clocks (baud
+        divisors, µs prescalers)."""
+        if self.clock is None:
+            return
+        tree = self.clock.frequencies()
+        if self.clock.core_hz != self.clock_hz:
+            raise ValueError(f"clock: the clock tree gives a {self.clock.core_hz} Hz core clock "
+                             f"({self.clock.describe()}) but clock_hz states {self.clock_hz}")
+        for name, part in (("uart", self.uart), ("timer", self.timer)):
+            if part.bus is None:
+                raise ValueError(f"{name}.bus: required with a clock: section (one of {', '.join(tree)})")
+            if part.bus not in tree:
+                raise ValueError(f"{name}.bus: '{part.bus}' is not an output of the {self.clock.family} clock tree "
+                                 f"(one of {', '.join(tree)})")
+            if tree[part.bus] != part.clock_hz:
+                raise ValueError(f"{name}.clock_hz: {part.clock_hz} but the clock tree gives {part.bus} = "
+                                 f"{tree[part.bus]}")
 
     # ---- derived facts (one place) --------------------------------------------------------------
     @property

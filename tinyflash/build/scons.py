@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from tinyflash.board.schema import Board
+from tinyflash.build.boot2 import check_boot2
 from tinyflash.build.size import SizeReport, check_segments, size_report
 from tinyflash.build.toolchain import Toolchain, find_toolchain
 from tinyflash.errors import BuildError, RegionOverflowError
@@ -76,6 +77,8 @@ def build_firmware(project: GeneratedProject, *, jobs: int | None = None, cache_
     elf = build / "firmware.elf"
     report = size_report(elf, project.board)
     check_segments(elf, project.board)
+    if project.board.boot2 is not None:
+        check_boot2(elf, project.board)
     return Firmware(project, elf, build / "firmware.bin", build / "firmware.hex", build / "firmware.map",
                     report, toolchain.version, elapsed, compiled)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from tinyflash.board.clock import ahb_bits, apb_bits
 from tinyflash.board.schema import Board, TimerFamily, UartFamily
 from tinyflash.errors import GenerateError, RegionOverflowError
 from tinyflash.generate.render import render_to
@@ -27,13 +28,25 @@ UART_TEMPLATES = {
     UartFamily.STM32_USART_V2: "drivers/uart/stm32_usart_v2.c.j2",
     UartFamily.STM32_LPUART: "drivers/uart/stm32_usart_v2.c.j2",
     UartFamily.NRF_UARTE: "drivers/uart/nrf_uarte.c.j2",
+    UartFamily.PL011: "drivers/uart/pl011.c.j2",
 }
 TIMER_TEMPLATES = {
     TimerFamily.CMSDK_TIMER: "drivers/timer/cmsdk_timer.c.j2",
     TimerFamily.SSE300_SYSCOUNTER: "drivers/timer/sse300_syscounter.c.j2",
     TimerFamily.STM32_TIM: "drivers/timer/stm32_tim.c.j2",
     TimerFamily.NRF_TIMER: "drivers/timer/nrf_timer.c.j2",
+    TimerFamily.RP2040_TIMER: "drivers/timer/rp2040_timer.c.j2",
 }
+# one template per clock family (board.clock.family); boards without a clock: section keep reset clocks
+CLOCK_TEMPLATES = {
+    "stm32f7": "clock/stm32f7.c.j2",
+    "stm32h7": "clock/stm32h7.c.j2",
+    "stm32l4plus": "clock/stm32l4plus.c.j2",
+    "nrf52": "clock/nrf52.c.j2",
+    "rp2040": "clock/rp2040.c.j2",
+}
+BOOT2_TEMPLATES = {"rp2040-03h": "boot/rp2040_boot2_03h.S.j2"}
+SOURCE_SUFFIXES = (".c", ".cc", ".cpp", ".S")
 STATIC_FILES = {  # copied as they are
     "benchmark/tf_port.h": "tf_port.h",
     "benchmark/tf_port.c": "tf_port.c",
@@ -125,18 +138,30 @@ def generate_project(board: Board, spec: ModelSpec, graph: Graph, dest: Path, *,
     irqs = [(board.uart.irq, "tf_uart_irq_handler")]
     if board.timer.irq is not None:
         irqs.append((board.timer.irq, "tf_timer_irq_handler"))
+    vector_count = 16 + max(i for i, _ in irqs) + 1
+    # VTOR needs the table aligned to its size rounded up to a power of two, 128 bytes at least
+    vector_align = max(128, 1 << (vector_count * 4 - 1).bit_length())
+    vectors = board.memory.flash.origin + (board.boot2.size if board.boot2 else 0)
+    if vectors % vector_align:
+        raise GenerateError(f"{board.name}: a {vector_count}-entry vector table needs {vector_align}-byte alignment, "
+                            f"but it must sit at {vectors:#x} after boot2")
     context: Mapping[str, object] = {"board": board, "board_file": board_file or f"boards/{board.name}.yaml",
-                                     "model": spec, "io": io}
+                                     "model": spec, "io": io, "vector_align": vector_align, "vectors": vectors,
+                                     "ahb_bits": ahb_bits, "apb_bits": apb_bits}
+    clock_template = CLOCK_TEMPLATES[board.clock.family] if board.clock else "clock/none.c.j2"
     files = [
+        render_to(clock_template, src / "clock.c", **context),
         render_to("board/board.h.j2", src / "board.h", **context),
         render_to("board/board_init.c.j2", src / "board_init.c", **context),
         render_to("startup/cortex_m_startup.c.j2", src / "startup.c", irq_handlers=sorted(irqs),
-                  vector_count=16 + max(i for i, _ in irqs) + 1, **context),
+                  vector_count=vector_count, **context),
         render_to(UART_TEMPLATES[board.uart.family], src / "uart.c", **context),
         render_to(TIMER_TEMPLATES[board.timer.family], src / "timer.c", **context),
         render_to("benchmark/model_config.h.j2", src / "model_config.h", **context),
         render_to("benchmark/model_io.c.j2", src / "model_io.c", **context),
     ]
+    if board.boot2:
+        files.append(render_to(BOOT2_TEMPLATES[board.boot2.family], src / "boot2.S", **context))
     linker = render_to("linker/cortex_m.ld.j2", dest / "linker.ld", **context)
     for template, name in STATIC_FILES.items():
         target = src / name
@@ -144,10 +169,10 @@ def generate_project(board: Board, spec: ModelSpec, graph: Graph, dest: Path, *,
         if not target.exists() or target.read_bytes() != source.read_bytes():
             shutil.copy2(source, target)
         files.append(target)
-    sources = [f for f in files if f.suffix in (".c", ".cc", ".cpp")] + \
-              [f for f in runtime_out.sources if f.suffix in (".c", ".cc", ".cpp")]
+    sources = [f for f in files if f.suffix in SOURCE_SUFFIXES] + \
+              [f for f in runtime_out.sources if f.suffix in SOURCE_SUFFIXES]
 
-    config = {
+    config: dict[str, object] = {
         "board": board.name,
         "model": spec.name,
         "runtime": runtime_out.name,
@@ -159,6 +184,9 @@ def generate_project(board: Board, spec: ModelSpec, graph: Graph, dest: Path, *,
         "optimization": options.optimization,
         "linker_script": str(linker.relative_to(dest)),
     }
+    if board.boot2:
+        # the bootrom checks a CRC32 over boot2's first 252 bytes, stored in its last 4: filled in after linking
+        config["checksums"] = [{"section": ".boot2", "length": board.boot2.size - 4, "algorithm": "crc32-mpeg2"}]
     text = json.dumps(config, indent=2) + "\n"
     project_file = dest / "project.json"
     if not project_file.exists() or project_file.read_text() != text:
