@@ -193,3 +193,44 @@ def test_missing_sources_say_how_to_provide_them(tmp_path: Path) -> None:
     assert find_tflm_sources(environ=dict(env, **{TFLM_DIR_ENV: str(side)}), manifest=manifest).root == side.resolve()
     assert find_tflm_sources(side, environ=dict(env, **{TFLM_DIR_ENV: "/nonexistent"}),
                              manifest=manifest).layout == "side-by-side"
+
+
+# --- the command line and doctor ----------------------------------------------------------------
+def test_deps_command_fetches_from_a_mirror_and_doctor_sees_the_result(
+        tmp_path: Path, mirror_dir: tuple[Path, dict[str, str]], capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from tinyflash.cli.main import main
+    from tinyflash.doctor import tflm_check
+
+    mirror_path, pins = mirror_dir
+    manifest_file = tmp_path / "west.yml"
+    manifest_file.write_text(manifest_text(pins))
+    ws = tmp_path / "ws"
+    args = ["deps", "--manifest", str(manifest_file), "--workspace", str(ws), "--json"]
+    assert main([*args, "--mirror", str(mirror_path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] and {p["name"]: p["head"] for p in report["projects"]} == pins
+    assert main([*args, "--status"]) == 0
+    assert all(p["at_pin"] for p in json.loads(capsys.readouterr().out)["projects"])
+    # an unreachable remote: exit 1 and a tinyflash error on stderr, not a west traceback
+    assert main(["deps", "--manifest", str(manifest_file), "--workspace", str(tmp_path / "ws2")]) == 1
+    err = capsys.readouterr().err
+    assert "\ntinyflash: error: cannot fetch " in err and "Traceback" not in err and "--mirror" in err
+    # doctor reports the workspace (never as a required check)
+    check = tflm_check(ws, manifest=parse_manifest(manifest_text(pins)))
+    assert check.ok and not check.required and str(ws.resolve()) in check.detail
+    missing = tflm_check(tmp_path / "nothing-here", manifest=parse_manifest(manifest_text(pins)))
+    assert not missing.ok and "tinyflash deps" in missing.hint
+
+
+def test_no_tflm_or_cmsis_file_is_tracked_in_git() -> None:
+    """TFLM, CMSIS and CMSIS-NN come from the west workspace only, never from this repository."""
+    if not (REPO / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("not a git checkout: nothing tracked to check")
+    tracked = git("-C", str(REPO), "ls-files").splitlines()
+    third_party = [f for f in tracked if f.startswith(("tensorflow/", "third_party/", "signal/", "CMSIS", "Include/"))
+                   or Path(f).name in ("micro_interpreter.h", "cmsis_compiler.h", "arm_nnfunctions.h",
+                                       "flatbuffers.h", "fixedpoint.h")
+                   or Path(f).name.startswith(("core_cm", "arm_nn", "arm_convolve"))]
+    assert third_party == []
