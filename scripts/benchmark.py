@@ -7,6 +7,17 @@ flash bytes, activation arena, instructions per inference under QEMU -icount and
 whether the device matched the golden.
 
     python scripts/benchmark.py --model-dir ../shared/mlperf_tiny/models [--models ad,kws] [--kernels both]
+
+Runtimes side by side (TFLM needs its sources: 'tinyflash deps' or TINYFLASH_TFLM_DIR):
+
+    python scripts/benchmark.py --model-dir ... --models kws,vww,ic,ad --boards mps2-an500 \
+        --runtimes aot,tflm,tflm+cmsis-nn --shared-cache
+
+"tflm+cmsis-nn" is TFLM with CMSIS-NN kernels. An empty object cache per row makes "cold" include
+compiling TFLM itself (minutes per core); --shared-cache uses tinyflash's object cache instead, so
+"cold" is a fresh project directory whose TFLM library was built before (the case of every board and
+model after the first one with that core). "objs" counts what the cold build compiled or retrieved;
+"used B" is the arena TFLM reported using on the target.
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ from pathlib import Path
 
 from tinyflash import pipeline
 from tinyflash.board import BoardCatalog
-from tinyflash.build.scons import build_firmware
+from tinyflash.build.scons import build_firmware, default_cache_dir
 from tinyflash.generate.project import BuildOptions, generate_project
 from tinyflash.model import read_graph, resolve_model
 
@@ -32,13 +43,25 @@ def main() -> int:
     parser.add_argument("--model-dir", type=Path, action="append", default=[])
     parser.add_argument("--models", default="ad")
     parser.add_argument("--boards", default=",".join(EMULATED))
-    parser.add_argument("--kernels", choices=["auto", "portable", "both"], default="auto")
+    parser.add_argument("--kernels", choices=["auto", "portable", "both"], default="auto",
+                        help="kernels of the aot runtime")
+    parser.add_argument("--runtimes", default="aot", help="comma list of aot, tflm, tflm+cmsis-nn")
+    parser.add_argument("--shared-cache", action="store_true",
+                        help="build against tinyflash's object cache instead of an empty one per row")
     args = parser.parse_args()
-    kernel_modes = ["portable", "auto"] if args.kernels == "both" else [args.kernels]
+    variants = []
+    for runtime in args.runtimes.split(","):
+        if runtime == "aot":
+            variants += [("aot", k) for k in (["portable", "auto"] if args.kernels == "both" else [args.kernels])]
+        elif runtime in ("tflm", "tflm+cmsis-nn"):
+            variants.append(("tflm", "cmsis-nn" if runtime.endswith("cmsis-nn") else "reference"))
+        else:
+            parser.error(f"unknown runtime {runtime}")
     catalog = BoardCatalog()
     work = Path(tempfile.mkdtemp(prefix="tinyflash-bench-"))
-    header = (f"{'model':<5} {'board':<14} {'kernels':<8} {'gen s':>6} {'cold s':>7} {'warm s':>7} "
-              f"{'cache s':>7} {'flash B':>9} {'arena B':>8} {'instr/inf':>12} {'instr/MAC':>9}  verified")
+    header = (f"{'model':<5} {'board':<11} {'runtime':<14} {'gen s':>6} {'cold s':>7} {'objs':>4} {'warm s':>7} "
+              f"{'cache s':>7} {'flash B':>9} {'arena B':>8} {'used B':>8} {'instr/inf':>12} {'instr/MAC':>9}  "
+              f"verified")
     print(header)
     print("-" * len(header))
     try:
@@ -47,12 +70,13 @@ def main() -> int:
             graph = read_graph(spec.path)
             for board_name in args.boards.split(","):
                 board = catalog.load(board_name)
-                for kernels in kernel_modes:
-                    cache = work / f"cache-{model}-{board_name}-{kernels}"
-                    out = work / f"{model}-{board_name}-{kernels}"
+                for runtime, kernels in variants:
+                    label = runtime if kernels == "auto" else f"{runtime}-{kernels}"
+                    cache = default_cache_dir() if args.shared_cache else work / f"cache-{model}-{board_name}-{label}"
+                    out = work / f"{model}-{board_name}-{label}"
                     options = BuildOptions(kernels=kernels)
                     t0 = time.monotonic()
-                    project = generate_project(board, spec, graph, out, options=options)
+                    project = generate_project(board, spec, graph, out, runtime=runtime, options=options)
                     gen = time.monotonic() - t0
                     cold = build_firmware(project, cache_dir=cache)
                     warm = build_firmware(project, cache_dir=cache)
@@ -61,9 +85,12 @@ def main() -> int:
                     result = pipeline.run(board, spec, cached, verify_count=2)
                     perf = result.performance
                     per_mac = perf.instructions / project.macs if project.macs else float("nan")
-                    print(f"{model:<5} {board_name:<14} {kernels:<8} {gen:>6.2f} {cold.build_seconds:>7.2f} "
-                          f"{warm.build_seconds:>7.2f} {cached.build_seconds:>7.2f} {cached.size.flash_bytes:>9,} "
-                          f"{project.activation_bytes:>8,} {perf.instructions:>12,} {per_mac:>9.2f}  "
+                    used = result.device_info.get("arena-used-bytes")
+                    used_text = f"{used:,}" if isinstance(used, int) else "-"
+                    print(f"{model:<5} {board_name:<11} {label:<14} {gen:>6.2f} {cold.build_seconds:>7.2f} "
+                          f"{cold.compiled_objects:>4} {warm.build_seconds:>7.2f} {cached.build_seconds:>7.2f} "
+                          f"{cached.size.flash_bytes:>9,} {project.activation_bytes:>8,} {used_text:>8} "
+                          f"{perf.instructions:>12,} {per_mac:>9.2f}  "
                           f"{'yes' if result.verification.passed else 'NO'} (max diff "
                           f"{result.verification.max_abs_diff})", flush=True)
     finally:

@@ -7,7 +7,10 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from tinyflash.deps.manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -61,4 +64,30 @@ def run_checks(model_dirs: Sequence[Path] = ()) -> list[Check]:
     checks.append(Check("MLPerf Tiny models", bool(models),
                         f"{len(models)}/{len(BENCHMARKS)} in {', '.join(map(str, dirs)) or 'no directory'}",
                         hint="pass --model-dir DIR or set TINYFLASH_MODEL_DIR", required=False))
+    checks.append(tflm_check())
     return checks
+
+
+def tflm_check(tflm_dir: Path | None = None, *, manifest: "Manifest | None" = None) -> Check:
+    """The TFLM runtime's sources (--runtime tflm only, so never required)."""
+    try:
+        from tinyflash.deps.errors import DepsError
+        from tinyflash.deps.manifest import load_manifest
+        from tinyflash.deps.sources import SETUP_HINT, find_tflm_sources
+        from tinyflash.deps.workspace import Workspace
+
+        manifest = manifest or load_manifest()
+        sources = find_tflm_sources(tflm_dir, manifest=manifest)
+    except ImportError as exc:
+        return Check("TFLM sources", False, f"cannot check ({exc})", hint="pip install west", required=False)
+    except DepsError as exc:
+        return Check("TFLM sources", False, exc.message, hint=exc.hint or "", required=False)
+    detail = f"{sources.root} ({sources.layout}; CMSIS-NN {'present' if sources.has_cmsis_nn else 'missing'})"
+    if sources.layout == "workspace":
+        off = [s.project.name for s in Workspace(sources.root, manifest).status()
+               if s.cloned and not s.at_pin]
+        if off:
+            return Check("TFLM sources", False, f"{detail}; not at the pinned revision: {', '.join(off)}",
+                         hint="run 'tinyflash deps' to check out the pins", required=False)
+    hint = "" if sources.has_cmsis_nn else f"--kernels cmsis-nn needs CMSIS_6 and CMSIS-NN: {SETUP_HINT}"
+    return Check("TFLM sources", True, detail, hint=hint, required=False)

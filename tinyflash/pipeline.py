@@ -35,14 +35,17 @@ def _quiet(_: str) -> None:
     pass
 
 
-def default_out_dir(board: Board, spec: ModelSpec, runtime: str) -> Path:
-    return Path("tinyflash-out") / board.name / f"{spec.name}-{runtime}"
+def default_out_dir(board: Board, spec: ModelSpec, runtime: str, kernels: str = "auto") -> Path:
+    # a kernel set other than the default gets its own directory: switching back and forth then
+    # relinks nothing (e.g. TFLM reference beside TFLM + CMSIS-NN)
+    suffix = "" if kernels == "auto" else f"-{kernels}"
+    return Path("tinyflash-out") / board.name / f"{spec.name}-{runtime}{suffix}"
 
 
 def build(board: Board, spec: ModelSpec, *, runtime: str = "aot", out_dir: Optional[Path] = None,
           options: BuildOptions = BuildOptions(), cache_dir: Optional[Path] = None,
           progress: Progress = _quiet) -> Firmware:
-    out = out_dir or default_out_dir(board, spec, runtime)
+    out = out_dir or default_out_dir(board, spec, runtime, options.kernels)
     progress(f"reading {spec.path.name}")
     graph = read_graph(spec.path)
     progress(f"generating {runtime} application for {board.name}")

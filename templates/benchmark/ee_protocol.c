@@ -174,6 +174,9 @@ static void cmd_tf(char **tok, int ntok)
         tf_printf("m-tf-model-[%s]\r\n", TF_MODEL_ID);
         tf_printf("m-tf-runtime-[%s]\r\n", tf_runtime_name());
         tf_printf("m-tf-arena-bytes-%lu\r\n", (unsigned long)tf_runtime_arena_bytes());
+        if (tf_runtime_arena_used_bytes) {
+            tf_printf("m-tf-arena-used-bytes-%lu\r\n", (unsigned long)tf_runtime_arena_used_bytes());
+        }
         tf_printf("m-tf-input-bytes-%lu\r\n", (unsigned long)tf_runtime_input_bytes());
         tf_printf("m-tf-output-bytes-%lu\r\n", (unsigned long)tf_runtime_output_bytes());
         tf_printf("m-tf-cycle-hz-%lu\r\n", (unsigned long)TF_CORE_CLOCK_HZ);

@@ -14,5 +14,7 @@ const int8_t *tf_runtime_output(void);
 size_t tf_runtime_output_bytes(void);
 void tf_runtime_invoke(void);
 size_t tf_runtime_arena_bytes(void); /* activation memory the runtime reserves */
+/* Optional (weak): what a runtime that plans its arena at init (TFLM) actually used of it. */
+size_t tf_runtime_arena_used_bytes(void) __attribute__((weak));
 
 #endif

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tinyflash.cli.output import Console
 from tinyflash.farm.cli import cmd_farm, cmd_report  # noqa: F401  (the farm's subcommands)
+from tinyflash.deps.cli import cmd_deps  # noqa: F401  (the TFLM sources' subcommand)
 
 
 def _catalog(args: argparse.Namespace):
@@ -21,7 +22,9 @@ def _catalog(args: argparse.Namespace):
 def _options(args: argparse.Namespace):
     from tinyflash.generate.project import BuildOptions
 
-    return BuildOptions(optimization=f"-O{args.optimization}", defines=tuple(args.defines), kernels=args.kernels)
+    tflm_dir = getattr(args, "tflm_dir", None)
+    return BuildOptions(optimization=f"-O{args.optimization}", defines=tuple(args.defines), kernels=args.kernels,
+                        tflm_dir=str(tflm_dir) if tflm_dir else None)
 
 
 def _timeouts(args: argparse.Namespace):

@@ -34,8 +34,12 @@ def _add_model(p: argparse.ArgumentParser, required: bool = True) -> None:
 def _add_build(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runtime", default="aot", help="inference runtime (default: aot, tinyflash's own)")
     p.add_argument("--out", type=Path, help="output directory (default: tinyflash-out/BOARD/MODEL-RUNTIME)")
-    p.add_argument("--kernels", choices=["auto", "portable"], default="auto",
-                   help="auto: SIMD kernels where the core has them; portable: plain C everywhere")
+    p.add_argument("--kernels", choices=["auto", "portable", "reference", "cmsis-nn"], default="auto",
+                   help="aot: auto (SIMD kernels where the core has them) or portable (plain C everywhere); "
+                        "tflm: auto/reference (TFLM's reference kernels) or cmsis-nn")
+    p.add_argument("--tflm-dir", type=Path, metavar="DIR",
+                   help="--runtime tflm: TFLM checkout or 'tinyflash deps' workspace (default: $TINYFLASH_TFLM_DIR, "
+                        "else the default workspace)")
     p.add_argument("-O", dest="optimization", default="2", choices=["0", "1", "2", "3", "s", "fast"],
                    help="compiler optimisation level (default 2)")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]",
@@ -120,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-dir", action="append", type=Path, default=[], metavar="DIR")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
+    from tinyflash.deps.cli import add_deps_parser
+
+    add_deps_parser(sub)
     from tinyflash.farm.cli import add_parsers as add_farm_parsers
 
     add_farm_parsers(sub)

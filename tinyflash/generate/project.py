@@ -87,7 +87,10 @@ class ModelIO:
 class BuildOptions:
     optimization: str = "-O2"
     defines: tuple[str, ...] = ()          # extra -D for every file (e.g. fault injection in tests)
-    kernels: str = "auto"                  # "auto" (SIMD where the core has it) or "portable"
+    kernels: str = "auto"                  # aot: "auto" (SIMD where the core has it) or "portable";
+                                           # tflm: "auto"/"reference" or "cmsis-nn"
+    tflm_dir: str | None = None            # tflm: TFLM checkout (default: $TINYFLASH_TFLM_DIR, then the
+                                           # workspace 'tinyflash deps' makes)
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,10 @@ def generate_project(board: Board, spec: ModelSpec, graph: Graph, dest: Path, *,
     src.mkdir(parents=True, exist_ok=True)
     io = ModelIO.of(spec, graph)
     rt = get_runtime(runtime)
-    runtime_out = rt.generate(graph, board, src / "runtime", options={"kernels": options.kernels})
+    runtime_options = {"kernels": options.kernels, "model_path": str(spec.path)}
+    if options.tflm_dir:
+        runtime_options["tflm_dir"] = options.tflm_dir
+    runtime_out = rt.generate(graph, board, src / "runtime", options=runtime_options)
     _check_fits(board, spec, io, runtime_out.activation_bytes, runtime_out.weight_bytes)
 
     if board.uart.family not in UART_TEMPLATES or board.timer.family not in TIMER_TEMPLATES:
@@ -187,6 +193,10 @@ def generate_project(board: Board, spec: ModelSpec, graph: Graph, dest: Path, *,
     if board.boot2:
         # the bootrom checks a CRC32 over boot2's first 252 bytes, stored in its last 4: filled in after linking
         config["checksums"] = [{"section": ".boot2", "length": board.boot2.size - 4, "algorithm": "crc32-mpeg2"}]
+    for key, value in runtime_out.project_extra.items():
+        if key in config:
+            raise GenerateError(f"runtime {runtime_out.name} redefines project.json key '{key}'")
+        config[key] = value
     text = json.dumps(config, indent=2) + "\n"
     project_file = dest / "project.json"
     if not project_file.exists() or project_file.read_text() != text:

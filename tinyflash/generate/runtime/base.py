@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Mapping, Protocol
 
 from tinyflash.board.schema import Board
 from tinyflash.errors import GenerateError
@@ -21,6 +21,8 @@ class RuntimeOutput:
     weight_bytes: int = 0
     macs: int = 0
     notes: tuple[str, ...] = field(default=())
+    # extra top-level entries for project.json (e.g. "tflm": the shared library the SConstruct builds)
+    project_extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 class Runtime(Protocol):
@@ -31,7 +33,7 @@ class Runtime(Protocol):
 
 
 def runtime_names() -> tuple[str, ...]:
-    return ("aot",)
+    return ("aot", "tflm")
 
 
 def get_runtime(name: str) -> Runtime:
@@ -40,6 +42,7 @@ def get_runtime(name: str) -> Runtime:
 
         return AotRuntime()
     if name == "tflm":
-        raise GenerateError("the tflm runtime is not available in this version of tinyflash",
-                            hint="use --runtime aot (tinyflash's own ahead-of-time runtime)")
+        from tinyflash.generate.runtime.tflm.codegen import TflmRuntime
+
+        return TflmRuntime()
     raise GenerateError(f"unknown runtime '{name}'", hint=f"choose one of: {', '.join(runtime_names())}")

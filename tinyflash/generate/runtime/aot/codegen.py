@@ -77,6 +77,9 @@ class AotRuntime:
     name = "aot"
 
     def generate(self, graph: Graph, board: Board, dest: Path, *, options: dict[str, str]) -> RuntimeOutput:
+        if options.get("kernels", "auto") not in ("auto", "portable"):   # e.g. cmsis-nn, a TFLM kernel set
+            raise GenerateError(f"--kernels {options['kernels']} is not available with --runtime aot",
+                                hint="choose auto or portable, or use --runtime tflm")
         plan = plan_graph(graph)
         dest.mkdir(parents=True, exist_ok=True)
         constants: list[str] = []

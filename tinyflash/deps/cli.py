@@ -1,0 +1,100 @@
+"""``tinyflash deps``: make or update the west workspace of the TFLM runtime's sources (not API).
+
+Wiring (tinyflash/cli/main.py): ``from tinyflash.deps.cli import add_deps_parser`` and call
+``add_deps_parser(sub)`` in build_parser(); (tinyflash/cli/commands.py):
+``from tinyflash.deps.cli import cmd_deps``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+
+def add_deps_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "deps", help="fetch the pinned TFLM sources (west workspace), or check a checkout",
+        description="Make or update the west workspace holding the third-party sources the TFLM runtime "
+                    "builds from (tflite-micro, flatbuffers, gemmlowp, ruy, CMSIS_6, CMSIS-NN), at the "
+                    "revisions west.yml pins. Offline machines and farms use --mirror; an existing "
+                    "checkout is checked with --tflm-dir and used through TINYFLASH_TFLM_DIR.")
+    p.add_argument("--workspace", type=Path, metavar="DIR",
+                   help="workspace directory (default: $TINYFLASH_TFLM_DIR, else "
+                        "~/.local/share/tinyflash/tflm-workspace)")
+    p.add_argument("--mirror", type=Path, metavar="DIR",
+                   help="fetch from a directory of bare repositories (NAME.git or NAME per project) "
+                        "instead of the network")
+    p.add_argument("--full", action="store_true",
+                   help="fetch whole histories (default: only the pinned commits, depth 1)")
+    p.add_argument("--tflm-dir", type=Path, metavar="DIR",
+                   help="do not fetch: check that DIR is a usable TFLM checkout (a workspace, the projects "
+                        "side by side, or a tflite-micro tree with its Makefile downloads)")
+    p.add_argument("--status", action="store_true", help="do not fetch: report what the workspace holds")
+    p.add_argument("--manifest", type=Path, metavar="FILE", help="another west.yml (default: tinyflash's)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    return p
+
+
+def _project_rows(states: list[Any]) -> list[dict[str, object]]:
+    return [{"name": s.project.name, "role": s.project.role, "path": str(s.path), "pinned": s.project.revision,
+             "head": s.head, "cloned": s.cloned, "at_pin": s.at_pin, "dirty": s.dirty} for s in states]
+
+
+def _state_text(state: Any) -> str:
+    if not state.cloned:
+        return "not cloned"
+    text = "at pin" if state.at_pin else f"HEAD {(state.head or '?')[:12]} != pin {state.project.revision[:12]}"
+    return text + (" (dirty)" if state.dirty else "")
+
+
+def _emit(data: dict[str, object], as_json: bool, lines: list[str]) -> None:
+    if as_json:
+        json.dump(data, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print("\n".join(lines))
+
+
+def cmd_deps(args: argparse.Namespace) -> int:
+    from tinyflash.deps.manifest import load_manifest
+    from tinyflash.deps.mirror import Mirror
+    from tinyflash.deps.sources import TFLM_DIR_ENV, default_workspace_dir, locate_in
+    from tinyflash.deps.workspace import Workspace
+
+    manifest = load_manifest(args.manifest)
+    if args.tflm_dir is not None:
+        sources = locate_in(args.tflm_dir, manifest)
+        paths = {role: (str(p) if p else None) for role, p in sources.paths().items()}
+        _emit({"tflm_dir": str(sources.root), "layout": sources.layout, "projects": paths,
+               "cmsis_nn": sources.has_cmsis_nn}, args.json,
+              [f"{sources.root}: usable TFLM checkout ({sources.layout})"]
+              + [f"  {role:<12} {path or 'missing (needed for --kernels cmsis-nn only)'}"
+                 for role, path in paths.items()]
+              + [f"use it with: export {TFLM_DIR_ENV}={sources.root}  (or --tflm-dir on build/bench)"])
+        return 0
+
+    workspace = Workspace(args.workspace or default_workspace_dir(), manifest)
+    if args.status:
+        states = workspace.status()
+        ok = workspace.is_initialised() and all(s.at_pin for s in states)
+        _emit({"workspace": str(workspace.topdir), "initialised": workspace.is_initialised(), "ok": ok,
+               "projects": _project_rows(states)}, args.json,
+              [f"workspace {workspace.topdir}: " + ("ok" if ok else "incomplete (run 'tinyflash deps')")]
+              + [f"  {s.project.name:<13} {_state_text(s)}" for s in states])
+        return 0 if ok else 1
+
+    mirror: Optional[Mirror] = Mirror(args.mirror.expanduser().resolve()) if args.mirror else None
+    if not args.json:
+        source = f"mirror {mirror.directory}" if mirror else "the manifest's remotes"
+        print(f"tinyflash: updating {workspace.topdir} from {source}", file=sys.stderr)
+    states = workspace.update(mirror=mirror, shallow=not args.full)
+    hint = [] if str(workspace.topdir) == str(default_workspace_dir()) else \
+        [f"use it with: export {TFLM_DIR_ENV}={workspace.topdir}  (or --tflm-dir on build/bench)"]
+    _emit({"workspace": str(workspace.topdir), "mirror": str(mirror.directory) if mirror else None, "ok": True,
+           "projects": _project_rows(states)}, args.json,
+          [f"workspace {workspace.topdir}: every project at its pinned revision"]
+          + [f"  {s.project.name:<13} {s.project.revision[:12]}  {s.path}" for s in states] + hint)
+    return 0

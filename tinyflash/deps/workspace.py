@@ -1,0 +1,169 @@
+"""The west workspace holding the pinned third-party sources, driven through west's CLI.
+
+Layout (outside any tinyflash checkout)::
+
+    TOPDIR/.west/config                 made by `west init -l manifest`
+    TOPDIR/manifest/west.yml            a copy of tinyflash's manifest (rewritten when it changes)
+    TOPDIR/third_party/<project>/       one checkout per pinned project
+
+west runs as a subprocess (``python -m west``: the same interpreter's west); its failures become a
+DepsError that names the project and the cause, never a west traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Optional, Sequence
+
+from tinyflash.deps.errors import DepsError
+from tinyflash.deps.manifest import MANIFEST_NAME, Manifest, PinnedProject
+from tinyflash.deps.mirror import Mirror
+from tinyflash.deps.sources import SETUP_HINT
+
+log = logging.getLogger(__name__)
+MANIFEST_DIR = "manifest"
+WEST_TIMEOUT_S = 1800.0      # a full clone of every project over a slow link stays well below this
+Runner = Callable[..., "subprocess.CompletedProcess[str]"]
+
+# What git prints when a remote cannot be reached or does not have what the manifest pins.
+_UNREACHABLE = re.compile(r"(Could not resolve host|unable to access|Failed to connect|Connection (refused|timed out)|"
+                          r"does not appear to be a git repository|Repository not found|not found: did you run|"
+                          r"Could not read from remote repository|No such file or directory)", re.I)
+_MISSING_REV = re.compile(r"(not our ref|couldn't find remote ref|unadvertised object|bad object|"
+                          r"reference is not a tree|did not match any)", re.I)
+_FAILED_PROJECT = re.compile(r"update failed for projects?:?\s+([\w.-]+)")
+
+
+@dataclass(frozen=True)
+class ProjectState:
+    project: PinnedProject
+    path: Path
+    cloned: bool
+    head: Optional[str]          # checked-out commit
+    dirty: bool
+
+    @property
+    def at_pin(self) -> bool:
+        return self.cloned and self.head == self.project.revision
+
+
+class Workspace:
+    """One west workspace at ``topdir`` made from ``manifest``."""
+
+    def __init__(self, topdir: Path, manifest: Manifest, *, runner: Runner = subprocess.run,
+                 environ: Optional[Mapping[str, str]] = None) -> None:
+        self.topdir = Path(topdir).expanduser().resolve()
+        self.manifest = manifest
+        self._run = runner
+        self._environ = dict(os.environ if environ is None else environ)
+
+    # --- state ------------------------------------------------------------------------------
+    @property
+    def manifest_file(self) -> Path:
+        return self.topdir / MANIFEST_DIR / MANIFEST_NAME
+
+    def is_initialised(self) -> bool:
+        return (self.topdir / ".west" / "config").is_file() and self.manifest_file.is_file()
+
+    def status(self) -> list[ProjectState]:
+        states = []
+        for project in self.manifest.projects:
+            path = self.topdir / project.path
+            cloned = (path / ".git").exists()
+            head = self._git(path, "rev-parse", "HEAD") if cloned else None
+            dirty = bool(self._git(path, "status", "--porcelain", "--untracked-files=no")) if cloned else False
+            states.append(ProjectState(project, path, cloned, head, dirty))
+        return states
+
+    def _git(self, path: Path, *args: str) -> Optional[str]:
+        proc = self._run(["git", "-C", str(path), *args], capture_output=True, text=True, timeout=60,
+                         env=self._environ)
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    # --- actions ----------------------------------------------------------------------------
+    def initialise(self) -> None:
+        """Create the workspace (or refresh its manifest copy); idempotent."""
+        self.manifest_file.parent.mkdir(parents=True, exist_ok=True)
+        if not self.manifest_file.is_file() or self.manifest_file.read_text() != self.manifest.text:
+            self.manifest_file.write_text(self.manifest.text)
+        if not (self.topdir / ".west" / "config").is_file():
+            if (self.topdir / ".west").exists():
+                raise DepsError(f"{self.topdir}/.west exists without a config file",
+                                hint=f"remove {self.topdir}/.west and run 'tinyflash deps' again")
+            self._west(["init", "-l", MANIFEST_DIR], what="initialise the workspace")
+
+    def update(self, *, mirror: Optional[Mirror] = None, shallow: bool = True) -> list[ProjectState]:
+        """Fetch and check out every pinned revision (from ``mirror`` when given)."""
+        self.initialise()
+        env: dict[str, str] = {}
+        if mirror is not None:
+            mirror.check(self.manifest)
+            env.update(mirror.git_environment(self.manifest, self._environ))
+        dirty = [s.project.name for s in self.status() if s.dirty]
+        if dirty:
+            raise DepsError(f"local changes in {', '.join(dirty)} would be overwritten by the update",
+                            hint=f"discard them (git -C {self.topdir}/<path> checkout -- .) or use a fresh "
+                                 "workspace directory")
+        args = ["update"]
+        if shallow:
+            # only the pinned commit, one level deep (shared docs ecosystem.md §2.2: works with SHA pins)
+            args += ["--narrow", "--fetch-opt=--depth=1"]
+        self._west(args, what="update the workspace", extra_env=env, mirror=mirror)
+        states = self.status()
+        wrong = [s.project.name for s in states if not s.at_pin]
+        if wrong:
+            raise DepsError(f"after west update, {', '.join(wrong)} is not at its pinned revision",
+                            hint=f"inspect with: cd {self.topdir} && west status")
+        return states
+
+    def _west(self, args: Sequence[str], *, what: str, extra_env: Mapping[str, str] = {},
+              mirror: Optional[Mirror] = None) -> str:
+        cmd = [sys.executable, "-m", "west", *args]
+        env = dict(self._environ)
+        env.update(extra_env)
+        env["GIT_TERMINAL_PROMPT"] = "0"          # an unreachable remote fails, never asks for a password
+        env.pop("ZEPHYR_BASE", None)
+        log.info("running %s (in %s)", " ".join(cmd), self.topdir)
+        self.topdir.mkdir(parents=True, exist_ok=True)
+        try:
+            proc = self._run(cmd, cwd=str(self.topdir), env=env, capture_output=True, text=True,
+                             timeout=WEST_TIMEOUT_S)
+        except FileNotFoundError as exc:
+            raise DepsError(f"cannot run west to {what}: {exc}", hint="pip install west") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise DepsError(f"west did not {what} within {WEST_TIMEOUT_S:.0f} s",
+                            hint="check the network, or use --mirror DIR") from exc
+        output = (proc.stdout or "") + (proc.stderr or "")
+        if proc.returncode != 0:
+            raise self._explain(output, what, mirror)
+        return output
+
+    def _explain(self, output: str, what: str, mirror: Optional[Mirror]) -> DepsError:
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        failed = _FAILED_PROJECT.search(output)
+        project = failed.group(1) if failed else None
+        pinned = {p.name: p for p in self.manifest.projects}
+        source = f"mirror {mirror.directory}" if mirror else "its remote"
+        cause = next((line for line in lines if _UNREACHABLE.search(line)), None)
+        if "No module named west" in output:
+            return DepsError(f"west is not installed for {sys.executable}", output=output, hint="pip install west")
+        if cause:
+            name = f" {project}" if project else ""
+            url = f" ({pinned[project].url})" if project in pinned else ""
+            return DepsError(f"cannot fetch{name}{url} from {source}: {cause}", output=output,
+                             hint="no network? use 'tinyflash deps --mirror DIR' with a directory of bare "
+                                  "repositories, or point TINYFLASH_TFLM_DIR / --tflm-dir at an existing checkout")
+        cause = next((line for line in lines if _MISSING_REV.search(line)), None)
+        if cause:
+            rev = f" revision {pinned[project].revision}" if project in pinned else " a pinned revision"
+            return DepsError(f"{source} does not have{rev}" + (f" of {project}" if project else "")
+                             + f": {cause}", output=output,
+                             hint="update the mirror (git fetch in the bare repository) or fix the pin in west.yml")
+        tail = "\n    ".join(lines[-6:]) or "(no output)"
+        return DepsError(f"west failed to {what}:\n    {tail}", output=output, hint=SETUP_HINT)

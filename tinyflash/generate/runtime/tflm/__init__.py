@@ -1,0 +1,1 @@
+"""TensorFlow Lite Micro behind tf_runtime.h: op resolver, arena measurement, shared library spec."""
