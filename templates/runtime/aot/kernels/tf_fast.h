@@ -235,15 +235,41 @@ TF_ALWAYS_INLINE void tf_fast_conv_s8(const tf_fast_conv_t *p, const int8_t *inp
     }
 }
 
-/* DEPTHWISE_CONV_2D, depth multiplier 1, in_c a multiple of 4: four channels at a time, one input
- * word and one weight word per tap, widened and multiplied lane by lane (SMLABB/SMLATT). Weights
- * [k_h][k_w][c] as in TFLite. */
+/* Four channels of one depthwise output pixel: one input word and one weight word per tap, widened
+ * and multiplied lane by lane (SMLABB/SMLATT). taps[t] points at the tap's input pixel. */
+TF_ALWAYS_INLINE void tf_dw_group(const tf_fast_conv_t *p, const int8_t *const *taps, const int8_t *weights,
+                                  const int32_t *bias, const tf_rq_t *rq, int32_t c, int8_t *out)
+{
+    const int32_t c_n = p->g.in_c;
+    int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+#pragma GCC unroll 16
+    for (int32_t t = 0; t < p->g.k_h * p->g.k_w; ++t) {
+        const uint32_t x = tf_ld32(taps[t] + c);
+        const uint32_t w = tf_ld32(weights + t * c_n + c);
+        const uint32_t x02 = tf_sxtb16_lo(x), x13 = tf_sxtb16_hi(x);
+        const uint32_t w02 = tf_sxtb16_lo(w), w13 = tf_sxtb16_hi(w);
+        a0 = tf_smlabb_(x02, w02, a0);
+        a2 = tf_smlatt_(x02, w02, a2);
+        a1 = tf_smlabb_(x13, w13, a1);
+        a3 = tf_smlatt_(x13, w13, a3);
+    }
+    out[c] = tf_rq(a0, &rq[c], p->act_min, p->act_max);
+    out[c + 1] = tf_rq(a1, &rq[c + 1], p->act_min, p->act_max);
+    out[c + 2] = tf_rq(a2, &rq[c + 2], p->act_min, p->act_max);
+    out[c + 3] = tf_rq(a3, &rq[c + 3], p->act_min, p->act_max);
+}
+
+/* DEPTHWISE_CONV_2D, depth multiplier 1, in_c a multiple of 4, weights [k_h][k_w][c] as in TFLite.
+ * Interior pixels address their taps with constant offsets; border pixels get a table of tap
+ * pointers in which taps in the padding point at pad_row (in_c bytes of pad_value), so neither
+ * path tests bounds per tap and channel. */
 TF_ALWAYS_INLINE void tf_fast_depthwise_s8(const tf_fast_conv_t *p, const int8_t *input, const int8_t *weights,
-                                           const int32_t *bias, const tf_rq_t *rq, int8_t *output)
+                                           const int32_t *bias, const tf_rq_t *rq, int8_t *pad_row,
+                                           int8_t *output)
 {
     const tf_geom_t *g = &p->g;
     const int32_t c_n = g->in_c;
-    const uint32_t pad = (uint8_t)p->pad_value * 0x01010101u;
+    memset(pad_row, p->pad_value, (size_t)c_n);
     for (int32_t b = 0; b < g->batches; ++b) {
         const int8_t *in_b = input + b * g->in_h * g->in_w * c_n;
         int8_t *out = output + b * g->out_h * g->out_w * c_n;
@@ -253,41 +279,25 @@ TF_ALWAYS_INLINE void tf_fast_depthwise_s8(const tf_fast_conv_t *p, const int8_t
                 const int32_t ix0 = ox * g->stride_w - g->pad_w;
                 const int interior = iy0 >= 0 && iy0 + (g->k_h - 1) * g->dil_h < g->in_h &&
                                      ix0 >= 0 && ix0 + (g->k_w - 1) * g->dil_w < g->in_w;
-                const int8_t *base = in_b + (iy0 * g->in_w + ix0) * c_n;
-                for (int32_t c = 0; c < c_n; c += 4) {
-                    int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
-                    if (interior) {
-#pragma GCC unroll 16
-                        for (int32_t t = 0; t < g->k_h * g->k_w; ++t) {
-                            const int32_t ky = t / g->k_w, kx = t % g->k_w;
-                            const uint32_t x = tf_ld32(base + (ky * g->dil_h * g->in_w + kx * g->dil_w) * c_n + c);
-                            const uint32_t w = tf_ld32(weights + t * c_n + c);
-                            const uint32_t x02 = tf_sxtb16_lo(x), x13 = tf_sxtb16_hi(x);
-                            const uint32_t w02 = tf_sxtb16_lo(w), w13 = tf_sxtb16_hi(w);
-                            a0 = tf_smlabb_(x02, w02, a0);
-                            a2 = tf_smlatt_(x02, w02, a2);
-                            a1 = tf_smlabb_(x13, w13, a1);
-                            a3 = tf_smlatt_(x13, w13, a3);
-                        }
-                    } else {
-                        for (int32_t t = 0; t < g->k_h * g->k_w; ++t) {
-                            const int32_t ky = t / g->k_w, kx = t % g->k_w;
-                            const int32_t iy = iy0 + ky * g->dil_h, ix = ix0 + kx * g->dil_w;
-                            const uint32_t x = (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w)
-                                                   ? tf_ld32(in_b + (iy * g->in_w + ix) * c_n + c) : pad;
-                            const uint32_t w = tf_ld32(weights + t * c_n + c);
-                            const uint32_t x02 = tf_sxtb16_lo(x), x13 = tf_sxtb16_hi(x);
-                            const uint32_t w02 = tf_sxtb16_lo(w), w13 = tf_sxtb16_hi(w);
-                            a0 = tf_smlabb_(x02, w02, a0);
-                            a2 = tf_smlatt_(x02, w02, a2);
-                            a1 = tf_smlabb_(x13, w13, a1);
-                            a3 = tf_smlatt_(x13, w13, a3);
-                        }
+                const int8_t *taps[g->k_h * g->k_w];
+                for (int32_t t = 0; t < g->k_h * g->k_w; ++t) {
+                    const int32_t iy = iy0 + (t / g->k_w) * g->dil_h, ix = ix0 + (t % g->k_w) * g->dil_w;
+                    taps[t] = (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w)
+                                  ? in_b + (iy * g->in_w + ix) * c_n : pad_row;
+                }
+                if (interior) {
+                    const int8_t *base = in_b + (iy0 * g->in_w + ix0) * c_n;
+                    const int8_t *fixed[g->k_h * g->k_w];
+                    for (int32_t t = 0; t < g->k_h * g->k_w; ++t) {
+                        fixed[t] = base + ((t / g->k_w) * g->dil_h * g->in_w + (t % g->k_w) * g->dil_w) * c_n;
                     }
-                    out[c] = tf_rq(a0, &rq[c], p->act_min, p->act_max);
-                    out[c + 1] = tf_rq(a1, &rq[c + 1], p->act_min, p->act_max);
-                    out[c + 2] = tf_rq(a2, &rq[c + 2], p->act_min, p->act_max);
-                    out[c + 3] = tf_rq(a3, &rq[c + 3], p->act_min, p->act_max);
+                    for (int32_t c = 0; c < c_n; c += 4) {
+                        tf_dw_group(p, fixed, weights, bias, rq, c, out);
+                    }
+                } else {
+                    for (int32_t c = 0; c < c_n; c += 4) {
+                        tf_dw_group(p, taps, weights, bias, rq, c, out);
+                    }
                 }
             }
         }
