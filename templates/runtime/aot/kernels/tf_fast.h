@@ -168,7 +168,6 @@ TF_ALWAYS_INLINE void tf_conv_pair(const tf_fast_conv_t *p, const int8_t *weight
         const int8_t *w0 = weights + o * kp;
         int32_t a00 = bias[o], a01 = bias[o + 1];
         int32_t a10 = a00, a11 = a01;
-#pragma GCC unroll 2
         for (int32_t k = 0; k < kp; k += 4) {
             const uint32_t wa = tf_ld32(w0 + k), wb = tf_ld32(w0 + kp + k);
             const uint32_t wa0 = tf_sxtb16_lo(wa), wa1 = tf_sxtb16_hi(wa);
@@ -259,6 +258,40 @@ TF_ALWAYS_INLINE void tf_dw_group(const tf_fast_conv_t *p, const int8_t *const *
     out[c + 3] = tf_rq(a3, &rq[c + 3], p->act_min, p->act_max);
 }
 
+/* tf_dw_group for two horizontally adjacent interior pixels: each widened weight word serves both. */
+TF_ALWAYS_INLINE void tf_dw_group2(const tf_fast_conv_t *p, const int8_t *const *taps, const int8_t *weights,
+                                   const int32_t *bias, const tf_rq_t *rq, int32_t c, int8_t *out)
+{
+    const int32_t c_n = p->g.in_c, step = p->g.stride_w * c_n;
+    int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+    int32_t b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+#pragma GCC unroll 16
+    for (int32_t t = 0; t < p->g.k_h * p->g.k_w; ++t) {
+        const uint32_t w = tf_ld32(weights + t * c_n + c);
+        const uint32_t w02 = tf_sxtb16_lo(w), w13 = tf_sxtb16_hi(w);
+        uint32_t x = tf_ld32(taps[t] + c);
+        uint32_t x02 = tf_sxtb16_lo(x), x13 = tf_sxtb16_hi(x);
+        a0 = tf_smlabb_(x02, w02, a0);
+        a2 = tf_smlatt_(x02, w02, a2);
+        a1 = tf_smlabb_(x13, w13, a1);
+        a3 = tf_smlatt_(x13, w13, a3);
+        x = tf_ld32(taps[t] + step + c);
+        x02 = tf_sxtb16_lo(x), x13 = tf_sxtb16_hi(x);
+        b0 = tf_smlabb_(x02, w02, b0);
+        b2 = tf_smlatt_(x02, w02, b2);
+        b1 = tf_smlabb_(x13, w13, b1);
+        b3 = tf_smlatt_(x13, w13, b3);
+    }
+    out[c] = tf_rq(a0, &rq[c], p->act_min, p->act_max);
+    out[c + c_n] = tf_rq(b0, &rq[c], p->act_min, p->act_max);
+    out[c + 1] = tf_rq(a1, &rq[c + 1], p->act_min, p->act_max);
+    out[c + c_n + 1] = tf_rq(b1, &rq[c + 1], p->act_min, p->act_max);
+    out[c + 2] = tf_rq(a2, &rq[c + 2], p->act_min, p->act_max);
+    out[c + c_n + 2] = tf_rq(b2, &rq[c + 2], p->act_min, p->act_max);
+    out[c + 3] = tf_rq(a3, &rq[c + 3], p->act_min, p->act_max);
+    out[c + c_n + 3] = tf_rq(b3, &rq[c + 3], p->act_min, p->act_max);
+}
+
 /* DEPTHWISE_CONV_2D, depth multiplier 1, in_c a multiple of 4, weights [k_h][k_w][c] as in TFLite.
  * Interior pixels address their taps with constant offsets; border pixels get a table of tap
  * pointers in which taps in the padding point at pad_row (in_c bytes of pad_value), so neither
@@ -285,7 +318,18 @@ TF_ALWAYS_INLINE void tf_fast_depthwise_s8(const tf_fast_conv_t *p, const int8_t
                     taps[t] = (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w)
                                   ? in_b + (iy * g->in_w + ix) * c_n : pad_row;
                 }
-                if (interior) {
+                const int32_t ix1 = ix0 + g->stride_w;
+                if (interior && ox + 1 < g->out_w && ix1 + (g->k_w - 1) * g->dil_w < g->in_w) {
+                    const int8_t *base = in_b + (iy0 * g->in_w + ix0) * c_n;
+                    const int8_t *fixed[g->k_h * g->k_w];
+                    for (int32_t t = 0; t < g->k_h * g->k_w; ++t) {
+                        fixed[t] = base + ((t / g->k_w) * g->dil_h * g->in_w + (t % g->k_w) * g->dil_w) * c_n;
+                    }
+                    for (int32_t c = 0; c < c_n; c += 4) {
+                        tf_dw_group2(p, fixed, weights, bias, rq, c, out);
+                    }
+                    ++ox, out += c_n;   /* the pair's second pixel is done */
+                } else if (interior) {
                     const int8_t *base = in_b + (iy0 * g->in_w + ix0) * c_n;
                     const int8_t *fixed[g->k_h * g->k_w];
                     for (int32_t t = 0; t < g->k_h * g->k_w; ++t) {
