@@ -3,7 +3,7 @@
 
 For each model x emulated board it prints: cold build (empty object cache, fresh directory), warm
 rebuild (nothing changed), rebuild from the object cache (build/ removed), code generation time,
-flash bytes, activation arena, instructions per inference under QEMU -icount and per MAC, and
+flash bytes, activation arena, kernel scratch outside the arena (im2col columns), instructions per inference under QEMU -icount and per MAC, and
 whether the device matched the golden.
 
     python scripts/benchmark.py --model-dir ../shared/mlperf_tiny/models [--models ad,kws] [--kernels both]
@@ -38,7 +38,7 @@ def main() -> int:
     catalog = BoardCatalog()
     work = Path(tempfile.mkdtemp(prefix="tinyflash-bench-"))
     header = (f"{'model':<5} {'board':<14} {'kernels':<8} {'gen s':>6} {'cold s':>7} {'warm s':>7} "
-              f"{'cache s':>7} {'flash B':>9} {'arena B':>8} {'instr/inf':>12} {'instr/MAC':>9}  verified")
+              f"{'cache s':>7} {'flash B':>9} {'arena B':>8} {'scratch B':>9} {'instr/inf':>12} {'instr/MAC':>9}  verified")
     print(header)
     print("-" * len(header))
     try:
@@ -63,7 +63,7 @@ def main() -> int:
                     per_mac = perf.instructions / project.macs if project.macs else float("nan")
                     print(f"{model:<5} {board_name:<14} {kernels:<8} {gen:>6.2f} {cold.build_seconds:>7.2f} "
                           f"{warm.build_seconds:>7.2f} {cached.build_seconds:>7.2f} {cached.size.flash_bytes:>9,} "
-                          f"{project.activation_bytes:>8,} {perf.instructions:>12,} {per_mac:>9.2f}  "
+                          f"{project.activation_bytes:>8,} {project.scratch_bytes:>9,} {perf.instructions:>12,} {per_mac:>9.2f}  "
                           f"{'yes' if result.verification.passed else 'NO'} (max diff "
                           f"{result.verification.max_abs_diff})", flush=True)
     finally:
