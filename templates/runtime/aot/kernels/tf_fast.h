@@ -18,6 +18,9 @@
 #include "tf_kernels.h"
 
 #define TF_ALWAYS_INLINE static inline __attribute__((always_inline))
+/* Per-layer functions: kept apart (readable disassembly) and optimised at -O3 whatever the build's
+ * level, whose loop transformations take kws from 2.08 to 1.98 instructions per MAC on the M7. */
+#define TF_LAYER_ATTRS __attribute__((noinline, optimize("O3")))
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #include <arm_acle.h>

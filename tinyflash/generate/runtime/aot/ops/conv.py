@@ -180,7 +180,7 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
         call = (f"tf_fast_conv_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, "
                 f"(int16_t *)tf_scratch, out);")
         scratch = 2 * kp * 2
-    ctx.constants.append(f"static __attribute__((noinline)) void tf_n{index}_run(const int8_t *in, int8_t *out)\n{{\n    {call}\n}}")
+    ctx.constants.append(f"static TF_LAYER_ATTRS void tf_n{index}_run(const int8_t *in, int8_t *out)\n{{\n    {call}\n}}")
     code = f"tf_n{index}_run({ctx.pointer(inp.index)}, {ctx.pointer(out.index)});"
     return Emitted(code, frozenset({FAST_KERNEL}), macs=macs, scratch_bytes=scratch)
 
