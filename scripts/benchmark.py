@@ -3,7 +3,7 @@
 
 For each model x emulated board it prints: cold build (empty object cache, fresh directory), warm
 rebuild (nothing changed), rebuild from the object cache (build/ removed), code generation time,
-flash bytes, activation arena, instructions per inference under QEMU -icount and per MAC, and
+flash bytes, activation arena, kernel scratch outside the arena (im2col columns), instructions per inference under QEMU -icount and per MAC, and
 whether the device matched the golden.
 
     python scripts/benchmark.py --model-dir ../shared/mlperf_tiny/models [--models ad,kws] [--kernels both]
@@ -59,9 +59,9 @@ def main() -> int:
             parser.error(f"unknown runtime {runtime}")
     catalog = BoardCatalog()
     work = Path(tempfile.mkdtemp(prefix="tinyflash-bench-"))
-    header = (f"{'model':<5} {'board':<11} {'runtime':<14} {'gen s':>6} {'cold s':>7} {'objs':>4} {'warm s':>7} "
-              f"{'cache s':>7} {'flash B':>9} {'arena B':>8} {'used B':>8} {'instr/inf':>12} {'instr/MAC':>9}  "
-              f"verified")
+    header = (f"{'model':<5} {'board':<13} {'runtime':<14} {'gen s':>6} {'cold s':>7} {'objs':>4} {'warm s':>7} "
+              f"{'cache s':>7} {'flash B':>9} {'arena B':>8} {'scratch B':>9} {'used B':>8} {'instr/inf':>12} "
+              f"{'instr/MAC':>9}  verified")
     print(header)
     print("-" * len(header))
     try:
@@ -87,10 +87,10 @@ def main() -> int:
                     per_mac = perf.instructions / project.macs if project.macs else float("nan")
                     used = result.device_info.get("arena-used-bytes")
                     used_text = f"{used:,}" if isinstance(used, int) else "-"
-                    print(f"{model:<5} {board_name:<11} {label:<14} {gen:>6.2f} {cold.build_seconds:>7.2f} "
+                    print(f"{model:<5} {board_name:<13} {label:<14} {gen:>6.2f} {cold.build_seconds:>7.2f} "
                           f"{cold.compiled_objects:>4} {warm.build_seconds:>7.2f} {cached.build_seconds:>7.2f} "
-                          f"{cached.size.flash_bytes:>9,} {project.activation_bytes:>8,} {used_text:>8} "
-                          f"{perf.instructions:>12,} {per_mac:>9.2f}  "
+                          f"{cached.size.flash_bytes:>9,} {project.activation_bytes:>8,} {project.scratch_bytes:>9,} "
+                          f"{used_text:>8} {perf.instructions:>12,} {per_mac:>9.2f}  "
                           f"{'yes' if result.verification.passed else 'NO'} (max diff "
                           f"{result.verification.max_abs_diff})", flush=True)
     finally:

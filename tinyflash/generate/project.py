@@ -105,19 +105,21 @@ class GeneratedProject:
     weight_bytes: int
     macs: int
     options: BuildOptions = field(default_factory=BuildOptions)
+    scratch_bytes: int = 0        # kernel scratch (im2col columns, pad row) outside the arena
 
     @property
     def project_file(self) -> Path:
         return self.directory / "project.json"
 
 
-def _check_fits(board: Board, spec: ModelSpec, io: ModelIO, arena: int, weights: int) -> None:
-    ram_need = arena + io.upload_bytes + board.stack_size + FIXED_RAM_BYTES
+def _check_fits(board: Board, spec: ModelSpec, io: ModelIO, arena: int, weights: int, scratch: int = 0) -> None:
+    ram_need = arena + scratch + io.upload_bytes + board.stack_size + FIXED_RAM_BYTES
     if io.kind == "ad01":
         ram_need += io.input_elements * 4
     if ram_need > board.memory.ram.size:
         raise RegionOverflowError("RAM", ram_need - board.memory.ram.size, board=board.name,
-                                  what=f"model {spec.name} (activation arena {arena} B, input buffer "
+                                  what=f"model {spec.name} (activation arena {arena} B, kernel scratch "
+                                       f"{scratch} B, input buffer "
                                        f"{io.upload_bytes} B, stack {board.stack_size} B)",
                                   used=ram_need, size=board.memory.ram.size)
     if weights > board.memory.flash.size:
@@ -137,7 +139,7 @@ def generate_project(board: Board, spec: ModelSpec, graph: Graph, dest: Path, *,
     if options.tflm_dir:
         runtime_options["tflm_dir"] = options.tflm_dir
     runtime_out = rt.generate(graph, board, src / "runtime", options=runtime_options)
-    _check_fits(board, spec, io, runtime_out.activation_bytes, runtime_out.weight_bytes)
+    _check_fits(board, spec, io, runtime_out.activation_bytes, runtime_out.weight_bytes, runtime_out.scratch_bytes)
 
     if board.uart.family not in UART_TEMPLATES or board.timer.family not in TIMER_TEMPLATES:
         raise GenerateError(f"no driver template for {board.uart.family.value}/{board.timer.family.value}")
@@ -202,4 +204,5 @@ def generate_project(board: Board, spec: ModelSpec, graph: Graph, dest: Path, *,
     if not project_file.exists() or project_file.read_text() != text:
         project_file.write_text(text)
     return GeneratedProject(board, spec, runtime_out.name, dest, io, tuple(sources),
-                            runtime_out.activation_bytes, runtime_out.weight_bytes, runtime_out.macs, options)
+                            runtime_out.activation_bytes, runtime_out.weight_bytes, runtime_out.macs, options,
+                            runtime_out.scratch_bytes)

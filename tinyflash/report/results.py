@@ -29,7 +29,8 @@ def firmware_dict(spec: ModelSpec, firmware: Firmware) -> dict[str, Any]:
         "size": {
             "flash_bytes": size.flash_bytes, "flash_region_bytes": size.flash_size,
             "ram_bytes": size.ram_bytes, "ram_region_bytes": size.ram_size,
-            "activation_bytes": project.activation_bytes, "weight_bytes": project.weight_bytes,
+            "activation_bytes": project.activation_bytes, "scratch_bytes": project.scratch_bytes,
+            "weight_bytes": project.weight_bytes,
         },
         "macs": project.macs,
         "build": {
@@ -83,6 +84,7 @@ def table_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
         ("flash", _fmt_bytes(data["size"]["flash_bytes"], data["size"]["flash_region_bytes"])),
         ("RAM", _fmt_bytes(data["size"]["ram_bytes"], data["size"]["ram_region_bytes"])),
         ("activation arena", _fmt_bytes(data["size"]["activation_bytes"])),
+        ("kernel scratch", _fmt_bytes(data["size"].get("scratch_bytes", 0))),
         ("build time", f"{data['build']['seconds']:.2f} s ({data['build']['compiled_objects']} objects)"),
     ]
     perf = data.get("performance")

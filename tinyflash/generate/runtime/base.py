@@ -20,6 +20,7 @@ class RuntimeOutput:
     activation_bytes: int = 0            # planned arena
     weight_bytes: int = 0
     macs: int = 0
+    scratch_bytes: int = 0               # kernel scratch outside the arena (im2col columns)
     notes: tuple[str, ...] = field(default=())
     # extra top-level entries for project.json (e.g. "tflm": the shared library the SConstruct builds)
     project_extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)

@@ -118,3 +118,58 @@ def softmax_params(beta: float, input_scale: float) -> tuple[int, int, int]:
     max_input_rescaled = 1.0 * ((1 << bits) - 1) * (1 << (31 - bits)) / (1 << left_shift)
     diff_min = -int(math.floor(max_input_rescaled))
     return multiplier, left_shift, diff_min
+
+
+def fast_requant(multipliers: np.ndarray, shifts: np.ndarray, bias: np.ndarray, weight_abs_sums: np.ndarray,
+                 output_offset: int) -> np.ndarray | None:
+    """Per-channel rows (mult, left, right, round) of tf_fast.h's tf_rq, or None when a channel is
+    outside the range where it equals TFLite's requantisation.
+
+    tf_rq computes smmulr(acc << (left + 1), mult) = (2 acc m + 2^31) >> 32, which is the rounding
+    doubling high multiply when 2 acc 2^left fits in int32; then (r + sign(r) + round) >> right with
+    round = 2^(right-1) + output_offset 2^right, which is the rounding right shift (halves away
+    from zero) plus the offset when right >= 1 and nothing overflows. |acc| is bounded by
+    |bias| + 128 sum|w| since inputs are int8.
+
+    A channel whose result does not depend on the input (all-zero weights, as pruned channels have,
+    often with a huge bias; multiplier 0; or a right shift beyond the largest |r|) becomes the
+    constant row (0, 1, 1, 1 + 2 value): smmulr gives 0 and (0 + 0 + 1 + 2 value) >> 1 = value."""
+    rows = []
+    for m, shift, b, wsum in zip(multipliers.tolist(), shifts.tolist(), bias.tolist(), weight_abs_sums.tolist()):
+        left, right = max(int(shift), 0), max(-int(shift), 0)
+        if wsum == 0:
+            rows.append((0, 1, 1, 1 + 2 * (multiply_by_quantized_multiplier(int(b), int(m), int(shift)) +
+                                          output_offset)))
+            continue
+        acc_bound = (abs(int(b)) + 128 * int(wsum)) << left
+        if 2 * acc_bound >= 2**31:
+            return None
+        r_bound = (acc_bound * abs(int(m)) >> 31) + 1
+        if m == 0 or (right >= 1 and r_bound < 1 << (right - 1)):
+            rows.append((0, 1, 1, 1 + 2 * output_offset))
+            continue
+        if m < 0 or not 1 <= right <= 30:
+            return None
+        rounding = (1 << (right - 1)) + output_offset * (1 << right)
+        if r_bound + 1 + abs(rounding) >= 2**31:
+            return None
+        rows.append((int(m), left + 1, right, rounding))
+    return np.array(rows, dtype=np.int32)
+
+
+def multiply_by_quantized_multiplier(acc: int, multiplier: int, shift: int) -> int:
+    """TFLite's MultiplyByQuantizedMultiplier (double rounding), on Python ints: the C kernels'
+    tf_requantize, for values known at generation time."""
+    x = ((acc << max(shift, 0)) + 2**31) % 2**32 - 2**31
+    if x == multiplier == -2**31:
+        r = 2**31 - 1
+    else:
+        ab = x * multiplier
+        nudge = 1 << 30 if ab >= 0 else 1 - (1 << 30)
+        n = ab + nudge
+        r = n // 2**31 if n >= 0 else -((-n) // 2**31)     # C division truncates toward zero
+    right = max(-shift, 0)
+    mask = (1 << right) - 1
+    remainder = r & mask
+    threshold = (mask >> 1) + (1 if r < 0 else 0)
+    return (r >> right) + (1 if remainder > threshold else 0)

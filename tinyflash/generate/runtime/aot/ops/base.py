@@ -20,7 +20,7 @@ class EmitContext:
     op: Operator
     pointer: Callable[[int], str]             # C expression of an activation tensor's address
     constants: list[str] = field(default_factory=list)   # C definitions collected for model.c
-    board_dsp: bool = False
+    dsp_kernels: bool = False      # the core has the DSP extension and SIMD kernels were not turned off
 
     def tensor(self, position: int) -> Optional[Tensor]:
         index = self.op.inputs[position] if position < len(self.op.inputs) else -1
@@ -52,8 +52,9 @@ class EmitContext:
 @dataclass(frozen=True)
 class Emitted:
     code: str                     # C statement(s) run in tf_runtime_invoke
-    kernels: frozenset[str]       # kernel .c files (templates/runtime/aot/kernels) it needs
+    kernels: frozenset[str]       # kernel .c/.h files (templates/runtime/aot/kernels) it needs
     macs: int = 0
+    scratch_bytes: int = 0        # shared scratch buffer (tf_scratch in model.c) the code uses
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ import numpy as np
 
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
 from tinyflash.generate.runtime.aot.quant import (activation_range, compute_out_size, compute_padding,
-                                                  per_channel_real_multiplier, quantize_multiplier,
-                                                  wrap_int32)
+                                                  fast_requant, per_channel_real_multiplier,
+                                                  quantize_multiplier, wrap_int32)
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 KERNEL = "tf_conv.c"
+FAST_KERNEL = "tf_fast.h"
 
 
 def check_spatial(ctx: EmitContext, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
@@ -123,6 +124,15 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     shift = np.array([s for _, s in pairs], dtype=np.int32)
     act_min, act_max = activation_range(o.get("activation", "NONE"), out.quantization.scale,
                                         out.quantization.zero_point)
+    spatial = geom["batches"] * geom["out_h"] * geom["out_w"] * out_c * k_h * k_w
+    macs = spatial if depthwise else spatial * geom["in_c"]
+    if ctx.dsp_kernels:
+        abs_sums = np.abs(w.astype(np.int64)).reshape(-1, out_c).sum(axis=0) if depthwise else \
+            np.abs(w.astype(np.int64)).reshape(out_c, -1).sum(axis=1)
+        rq = fast_requant(mult, shift, folded, abs_sums, out.quantization.zero_point)
+        fits = depthwise and geom["in_c"] % 4 == 0 and o.get("depth_multiplier", 1) == 1
+        if rq is not None and (fits or not depthwise):
+            return _emit_fast(ctx, geom, w, folded, rq, act_min, act_max, in_zp, depthwise, macs)
     name = f"tf_n{ctx.op.index}_params"
     ginit = ", ".join(f".{k} = {int(v)}" for k, v in geom.items())
     ctx.constants.append(
@@ -137,9 +147,42 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     fn = "tf_depthwise_conv_s8" if depthwise else "tf_conv_s8"
     code = (f"{fn}(&{name}, {ctx.pointer(inp.index)}, {w_name}, {b_name}, {m_name}, {s_name}, "
             f"{ctx.pointer(out.index)});")
-    spatial = geom["batches"] * geom["out_h"] * geom["out_w"] * out_c * k_h * k_w
-    macs = spatial if depthwise else spatial * geom["in_c"]
     return Emitted(code, frozenset({KERNEL}), macs=macs)
+
+
+def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray, rq: np.ndarray,
+               act_min: int, act_max: int, in_zp: int, depthwise: bool, macs: int) -> Emitted:
+    """tf_fast.h: a per-layer function calling the always-inline kernel with constant parameters, so
+    the compiler specialises it for this shape. CONV_2D gathers two pixels of kp int16 each into the
+    shared scratch buffer; its weights rows are zero-padded to kp (a multiple of 4)."""
+    out_c = geom["out_c"]
+    k = geom["k_h"] * geom["k_w"] * geom["in_c"]
+    kp = k if depthwise else (k + 3) // 4 * 4
+    if not depthwise:
+        w = np.pad(w.reshape(out_c, k), ((0, 0), (0, kp - k)))
+    index = ctx.op.index
+    ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
+    ctx.constants.append(
+        f"static const tf_fast_conv_t tf_n{index}_params = {{.g = {{{ginit}}}, .kp = {kp}, "
+        f".pad_value = {in_zp}, .act_min = {act_min}, .act_max = {act_max}}};")
+    w_name = ctx.constant("weights", np.ascontiguousarray(w))
+    b_name = ctx.constant("bias", folded)
+    rq_name = f"tf_n{index}_rq"
+    rows = ",\n    ".join("{" + ", ".join(str(int(v)) for v in row) + "}" for row in rq)
+    ctx.constants.append(f"static const tf_rq_t {rq_name}[{out_c}] = {{\n    {rows}\n}};")
+    inp, out = ctx.tensor(0), ctx.output()
+    assert inp is not None
+    if depthwise:
+        call = (f"tf_fast_depthwise_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, tf_scratch, "
+                f"out);")
+        scratch = geom["in_c"]
+    else:
+        call = (f"tf_fast_conv_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, "
+                f"(int16_t *)tf_scratch, out);")
+        scratch = 2 * kp * 2
+    ctx.constants.append(f"static TF_LAYER_ATTRS void tf_n{index}_run(const int8_t *in, int8_t *out)\n{{\n    {call}\n}}")
+    code = f"tf_n{index}_run({ctx.pointer(inp.index)}, {ctx.pointer(out.index)});"
+    return Emitted(code, frozenset({FAST_KERNEL}), macs=macs, scratch_bytes=scratch)
 
 
 CONV_2D = OpSupport(emit=lambda ctx: _emit_common(ctx, False), check=lambda ctx: _check_common(ctx, False))

@@ -1,0 +1,354 @@
+/* Shape-specialised int8 kernels for cores with the DSP extension (SMLAD & co).
+ *
+ * Every function here is always_inline: model.c calls each one from a small per-layer function
+ * with a static const parameter block, so GCC propagates the layer's shape (channels, kernel size,
+ * strides) as constants, unrolls the tap loops and addresses rows with immediate offsets.
+ *
+ * The same code compiles for the host with C versions of the few DSP instructions it uses, so the
+ * host harness checks this exact arithmetic against TFLite's reference kernels bit for bit.
+ *
+ * Requantisation (tf_rq_t) is TFLite's MultiplyByQuantizedMultiplier rewritten for cheap
+ * instructions; the generator only selects it when its range conditions hold for the layer
+ * (quant.py: fast_requant), otherwise it emits the generic kernels of tf_conv.c. */
+#ifndef TF_FAST_H
+#define TF_FAST_H
+
+#include <stdint.h>
+#include <string.h>
+#include "tf_kernels.h"
+
+#define TF_ALWAYS_INLINE static inline __attribute__((always_inline))
+/* Per-layer functions: kept apart (readable disassembly) and optimised at -O3 whatever the build's
+ * level, whose loop transformations take kws from 2.08 to 1.98 instructions per MAC on the M7. */
+#define TF_LAYER_ATTRS __attribute__((noinline, optimize("O3")))
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+TF_ALWAYS_INLINE uint32_t tf_sxtb16_lo(uint32_t x) { return (uint32_t)__sxtb16(x); }
+TF_ALWAYS_INLINE uint32_t tf_sxtb16_hi(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));   /* GCC does not fold a ROR into __sxtb16 */
+    return r;
+}
+TF_ALWAYS_INLINE int32_t tf_smlad_(uint32_t a, uint32_t b, int32_t acc) { return __smlad(a, b, acc); }
+TF_ALWAYS_INLINE int32_t tf_smlabb_(uint32_t a, uint32_t b, int32_t acc) { return __smlabb(a, b, acc); }
+TF_ALWAYS_INLINE int32_t tf_smlatt_(uint32_t a, uint32_t b, int32_t acc) { return __smlatt(a, b, acc); }
+TF_ALWAYS_INLINE int32_t tf_smmulr(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+TF_ALWAYS_INLINE int32_t tf_ssat8(int32_t x) { return __ssat(x, 8); }
+#else
+/* C definitions of the same instructions (ARM ARM A7.7: SXTB16, SMLAD, SMLABB/SMLATT, SMMULR, SSAT);
+ * little-endian, as the MCUs. */
+TF_ALWAYS_INLINE int32_t tf_lo16(uint32_t x) { return (int16_t)(x & 0xffffu); }
+TF_ALWAYS_INLINE int32_t tf_hi16(uint32_t x) { return (int16_t)(x >> 16); }
+TF_ALWAYS_INLINE uint32_t tf_pack16(int32_t lo, int32_t hi) { return ((uint32_t)lo & 0xffffu) | ((uint32_t)hi << 16); }
+TF_ALWAYS_INLINE uint32_t tf_sxtb16_lo(uint32_t x) { return tf_pack16((int8_t)x, (int8_t)(x >> 16)); }
+TF_ALWAYS_INLINE uint32_t tf_sxtb16_hi(uint32_t x) { return tf_pack16((int8_t)(x >> 8), (int8_t)(x >> 24)); }
+TF_ALWAYS_INLINE int32_t tf_smlad_(uint32_t a, uint32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tf_lo16(a) * tf_lo16(b)) + (uint32_t)(tf_hi16(a) * tf_hi16(b)));
+}
+TF_ALWAYS_INLINE int32_t tf_smlabb_(uint32_t a, uint32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tf_lo16(a) * tf_lo16(b)));
+}
+TF_ALWAYS_INLINE int32_t tf_smlatt_(uint32_t a, uint32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tf_hi16(a) * tf_hi16(b)));
+}
+TF_ALWAYS_INLINE int32_t tf_smmulr(int32_t a, int32_t b)
+{
+    return (int32_t)(((int64_t)a * b + 0x80000000ll) >> 32);
+}
+TF_ALWAYS_INLINE int32_t tf_ssat8(int32_t x) { return x < -128 ? -128 : (x > 127 ? 127 : x); }
+#endif
+
+TF_ALWAYS_INLINE uint32_t tf_ld32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+TF_ALWAYS_INLINE void tf_st32(void *p, uint32_t v) { memcpy(p, &v, 4); }
+
+/* Per output channel: out = clamp(((smmulr(acc << left, mult) + round + sign) >> right), lo, hi) with
+ * left = TFLite's left shift + 1 and round = 2^(right-1) + output_offset * 2^right. This equals
+ * TFLite's rounding doubling high multiply, rounding right shift and output offset when
+ * |acc| * 2^left < 2^31 and right >= 1, which the generator proves from the layer's weights. */
+typedef struct {
+    int32_t mult, left, right, round;
+} tf_rq_t;
+
+TF_ALWAYS_INLINE int8_t tf_rq(int32_t acc, const tf_rq_t *q, int32_t lo, int32_t hi)
+{
+    int32_t r = tf_smmulr((int32_t)((uint32_t)acc << q->left), q->mult);
+    r = (r + (r >> 31) + q->round) >> q->right;
+    r = tf_ssat8(r);
+    if (lo > -128) {
+        r = r < lo ? lo : r;
+    }
+    if (hi < 127) {
+        r = r > hi ? hi : r;
+    }
+    return (int8_t)r;
+}
+
+/* Layer constants of the fast CONV_2D / DEPTHWISE_CONV_2D. kp: filter size k_h*k_w*in_c rounded up
+ * to 4 (the weights are zero-padded to it at generation time). */
+typedef struct {
+    tf_geom_t g;
+    int32_t kp, pad_value, act_min, act_max;
+} tf_fast_conv_t;
+
+/* Gathers the receptive field of output pixel (oy, ox) as int16, in SXTB16 order: each group of four
+ * values k..k+3 is stored k, k+2, k+1, k+3, the order in which SXTB16 / SXTB16 ROR 8 split a weight
+ * word, so one 32-bit load of the column pairs with one widened half of the weights. Padded taps
+ * hold pad_value (see tf_kernels.h: the bias fold expects them to). */
+TF_ALWAYS_INLINE void tf_im2col(const tf_fast_conv_t *p, const int8_t *input, int32_t oy, int32_t ox,
+                                int16_t *col)
+{
+    const tf_geom_t *g = &p->g;
+    const int32_t ic = g->in_c;
+    const int32_t iy0 = oy * g->stride_h - g->pad_h, ix0 = ox * g->stride_w - g->pad_w;
+    if (ic % 4 == 0) {
+        const uint32_t pad = (uint8_t)p->pad_value * 0x01010101u;
+        for (int32_t ky = 0; ky < g->k_h; ++ky) {
+            const int32_t iy = iy0 + ky * g->dil_h;
+            for (int32_t kx = 0; kx < g->k_w; ++kx) {
+                const int32_t ix = ix0 + kx * g->dil_w;
+                const int8_t *src = input + (iy * g->in_w + ix) * ic;
+                if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
+                    for (int32_t c = 0; c < ic; c += 4) {
+                        uint32_t v = tf_ld32(src + c);
+                        tf_st32(col + c, tf_sxtb16_lo(v));
+                        tf_st32(col + c + 2, tf_sxtb16_hi(v));
+                    }
+                } else {
+                    const uint32_t lo = tf_sxtb16_lo(pad), hi = tf_sxtb16_hi(pad);
+                    for (int32_t c = 0; c < ic; c += 4) {
+                        tf_st32(col + c, lo);
+                        tf_st32(col + c + 2, hi);
+                    }
+                }
+                col += ic;
+            }
+        }
+        return;
+    }
+    int32_t k = 0;
+    for (int32_t ky = 0; ky < g->k_h; ++ky) {
+        const int32_t iy = iy0 + ky * g->dil_h;
+        for (int32_t kx = 0; kx < g->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * g->dil_w;
+            const int valid = iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w;
+            const int8_t *src = input + (iy * g->in_w + ix) * ic;
+            for (int32_t c = 0; c < ic; ++c, ++k) {
+                col[(k & ~3) | ((k & 1) << 1) | ((k >> 1) & 1)] = valid ? src[c] : (int16_t)p->pad_value;
+            }
+        }
+    }
+    for (; k < p->kp; ++k) {
+        col[(k & ~3) | ((k & 1) << 1) | ((k >> 1) & 1)] = 0;
+    }
+}
+
+/* Output channels of two gathered pixels (col0, col1): two channels x two pixels per pass, so each
+ * widened weight word and each column word feeds two SMLADs (16 MACs per 2 weight loads, 4 SXTB16,
+ * 4 column loads and 8 SMLAD). */
+TF_ALWAYS_INLINE void tf_conv_pair(const tf_fast_conv_t *p, const int8_t *weights, const int32_t *bias,
+                                   const tf_rq_t *rq, const int16_t *col0, const int16_t *col1,
+                                   int8_t *out0, int8_t *out1)
+{
+    const int32_t kp = p->kp, oc = p->g.out_c;
+    int32_t o = 0;
+    for (; o + 2 <= oc; o += 2) {
+        const int8_t *w0 = weights + o * kp;
+        int32_t a00 = bias[o], a01 = bias[o + 1];
+        int32_t a10 = a00, a11 = a01;
+        for (int32_t k = 0; k < kp; k += 4) {
+            const uint32_t wa = tf_ld32(w0 + k), wb = tf_ld32(w0 + kp + k);
+            const uint32_t wa0 = tf_sxtb16_lo(wa), wa1 = tf_sxtb16_hi(wa);
+            const uint32_t wb0 = tf_sxtb16_lo(wb), wb1 = tf_sxtb16_hi(wb);
+            uint32_t x0 = tf_ld32(col0 + k), x1 = tf_ld32(col0 + k + 2);
+            a00 = tf_smlad_(wa0, x0, a00);
+            a00 = tf_smlad_(wa1, x1, a00);
+            a01 = tf_smlad_(wb0, x0, a01);
+            a01 = tf_smlad_(wb1, x1, a01);
+            x0 = tf_ld32(col1 + k), x1 = tf_ld32(col1 + k + 2);
+            a10 = tf_smlad_(wa0, x0, a10);
+            a10 = tf_smlad_(wa1, x1, a10);
+            a11 = tf_smlad_(wb0, x0, a11);
+            a11 = tf_smlad_(wb1, x1, a11);
+        }
+        out0[o] = tf_rq(a00, &rq[o], p->act_min, p->act_max);
+        out0[o + 1] = tf_rq(a01, &rq[o + 1], p->act_min, p->act_max);
+        out1[o] = tf_rq(a10, &rq[o], p->act_min, p->act_max);
+        out1[o + 1] = tf_rq(a11, &rq[o + 1], p->act_min, p->act_max);
+    }
+    if (o < oc) {
+        const int8_t *w0 = weights + o * kp;
+        int32_t a0 = bias[o], a1 = bias[o];
+        for (int32_t k = 0; k < kp; k += 4) {
+            const uint32_t wa = tf_ld32(w0 + k);
+            const uint32_t wa0 = tf_sxtb16_lo(wa), wa1 = tf_sxtb16_hi(wa);
+            a0 = tf_smlad_(wa0, tf_ld32(col0 + k), a0);
+            a0 = tf_smlad_(wa1, tf_ld32(col0 + k + 2), a0);
+            a1 = tf_smlad_(wa0, tf_ld32(col1 + k), a1);
+            a1 = tf_smlad_(wa1, tf_ld32(col1 + k + 2), a1);
+        }
+        out0[o] = tf_rq(a0, &rq[o], p->act_min, p->act_max);
+        out1[o] = tf_rq(a1, &rq[o], p->act_min, p->act_max);
+    }
+}
+
+/* CONV_2D: output pixels in pairs (raster order, a pair may span two rows). col holds 2 * kp int16.
+ * Weights: [out_c][kp], OHWI zero-padded to kp. */
+TF_ALWAYS_INLINE void tf_fast_conv_s8(const tf_fast_conv_t *p, const int8_t *input, const int8_t *weights,
+                                      const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *output)
+{
+    const tf_geom_t *g = &p->g;
+    const int32_t pixels = g->out_h * g->out_w, oc = g->out_c;
+    for (int32_t b = 0; b < g->batches; ++b) {
+        const int8_t *in_b = input + b * g->in_h * g->in_w * g->in_c;
+        int8_t *out = output + b * pixels * oc;
+        int32_t px = 0, oy = 0, ox = 0;
+        for (; px + 2 <= pixels; px += 2) {
+            tf_im2col(p, in_b, oy, ox, col);
+            if (++ox == g->out_w) {
+                ox = 0, ++oy;
+            }
+            tf_im2col(p, in_b, oy, ox, col + p->kp);
+            if (++ox == g->out_w) {
+                ox = 0, ++oy;
+            }
+            tf_conv_pair(p, weights, bias, rq, col, col + p->kp, out, out + oc);
+            out += 2 * oc;
+        }
+        if (px < pixels) {   /* odd pixel count: the last one twice, written once */
+            tf_im2col(p, in_b, oy, ox, col);
+            tf_conv_pair(p, weights, bias, rq, col, col, out, out);
+        }
+    }
+}
+
+/* Four channels of one depthwise output pixel: one input word and one weight word per tap, widened
+ * and multiplied lane by lane (SMLABB/SMLATT). taps[t] points at the tap's input pixel. */
+TF_ALWAYS_INLINE void tf_dw_group(const tf_fast_conv_t *p, const int8_t *const *taps, const int8_t *weights,
+                                  const int32_t *bias, const tf_rq_t *rq, int32_t c, int8_t *out)
+{
+    const int32_t c_n = p->g.in_c;
+    int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+#pragma GCC unroll 16
+    for (int32_t t = 0; t < p->g.k_h * p->g.k_w; ++t) {
+        const uint32_t x = tf_ld32(taps[t] + c);
+        const uint32_t w = tf_ld32(weights + t * c_n + c);
+        const uint32_t x02 = tf_sxtb16_lo(x), x13 = tf_sxtb16_hi(x);
+        const uint32_t w02 = tf_sxtb16_lo(w), w13 = tf_sxtb16_hi(w);
+        a0 = tf_smlabb_(x02, w02, a0);
+        a2 = tf_smlatt_(x02, w02, a2);
+        a1 = tf_smlabb_(x13, w13, a1);
+        a3 = tf_smlatt_(x13, w13, a3);
+    }
+    out[c] = tf_rq(a0, &rq[c], p->act_min, p->act_max);
+    out[c + 1] = tf_rq(a1, &rq[c + 1], p->act_min, p->act_max);
+    out[c + 2] = tf_rq(a2, &rq[c + 2], p->act_min, p->act_max);
+    out[c + 3] = tf_rq(a3, &rq[c + 3], p->act_min, p->act_max);
+}
+
+/* tf_dw_group for two horizontally adjacent interior pixels: each widened weight word serves both. */
+TF_ALWAYS_INLINE void tf_dw_group2(const tf_fast_conv_t *p, const int8_t *const *taps, const int8_t *weights,
+                                   const int32_t *bias, const tf_rq_t *rq, int32_t c, int8_t *out)
+{
+    const int32_t c_n = p->g.in_c, step = p->g.stride_w * c_n;
+    int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+    int32_t b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+#pragma GCC unroll 16
+    for (int32_t t = 0; t < p->g.k_h * p->g.k_w; ++t) {
+        const uint32_t w = tf_ld32(weights + t * c_n + c);
+        const uint32_t w02 = tf_sxtb16_lo(w), w13 = tf_sxtb16_hi(w);
+        uint32_t x = tf_ld32(taps[t] + c);
+        uint32_t x02 = tf_sxtb16_lo(x), x13 = tf_sxtb16_hi(x);
+        a0 = tf_smlabb_(x02, w02, a0);
+        a2 = tf_smlatt_(x02, w02, a2);
+        a1 = tf_smlabb_(x13, w13, a1);
+        a3 = tf_smlatt_(x13, w13, a3);
+        x = tf_ld32(taps[t] + step + c);
+        x02 = tf_sxtb16_lo(x), x13 = tf_sxtb16_hi(x);
+        b0 = tf_smlabb_(x02, w02, b0);
+        b2 = tf_smlatt_(x02, w02, b2);
+        b1 = tf_smlabb_(x13, w13, b1);
+        b3 = tf_smlatt_(x13, w13, b3);
+    }
+    out[c] = tf_rq(a0, &rq[c], p->act_min, p->act_max);
+    out[c + c_n] = tf_rq(b0, &rq[c], p->act_min, p->act_max);
+    out[c + 1] = tf_rq(a1, &rq[c + 1], p->act_min, p->act_max);
+    out[c + c_n + 1] = tf_rq(b1, &rq[c + 1], p->act_min, p->act_max);
+    out[c + 2] = tf_rq(a2, &rq[c + 2], p->act_min, p->act_max);
+    out[c + c_n + 2] = tf_rq(b2, &rq[c + 2], p->act_min, p->act_max);
+    out[c + 3] = tf_rq(a3, &rq[c + 3], p->act_min, p->act_max);
+    out[c + c_n + 3] = tf_rq(b3, &rq[c + 3], p->act_min, p->act_max);
+}
+
+/* DEPTHWISE_CONV_2D, depth multiplier 1, in_c a multiple of 4, weights [k_h][k_w][c] as in TFLite.
+ * Interior pixels address their taps with constant offsets; border pixels get a table of tap
+ * pointers in which taps in the padding point at pad_row (in_c bytes of pad_value), so neither
+ * path tests bounds per tap and channel. */
+TF_ALWAYS_INLINE void tf_fast_depthwise_s8(const tf_fast_conv_t *p, const int8_t *input, const int8_t *weights,
+                                           const int32_t *bias, const tf_rq_t *rq, int8_t *pad_row,
+                                           int8_t *output)
+{
+    const tf_geom_t *g = &p->g;
+    const int32_t c_n = g->in_c;
+    memset(pad_row, p->pad_value, (size_t)c_n);
+    for (int32_t b = 0; b < g->batches; ++b) {
+        const int8_t *in_b = input + b * g->in_h * g->in_w * c_n;
+        int8_t *out = output + b * g->out_h * g->out_w * c_n;
+        for (int32_t oy = 0; oy < g->out_h; ++oy) {
+            const int32_t iy0 = oy * g->stride_h - g->pad_h;
+            for (int32_t ox = 0; ox < g->out_w; ++ox, out += c_n) {
+                const int32_t ix0 = ox * g->stride_w - g->pad_w;
+                const int interior = iy0 >= 0 && iy0 + (g->k_h - 1) * g->dil_h < g->in_h &&
+                                     ix0 >= 0 && ix0 + (g->k_w - 1) * g->dil_w < g->in_w;
+                const int8_t *taps[g->k_h * g->k_w];
+                for (int32_t t = 0; t < g->k_h * g->k_w; ++t) {
+                    const int32_t iy = iy0 + (t / g->k_w) * g->dil_h, ix = ix0 + (t % g->k_w) * g->dil_w;
+                    taps[t] = (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w)
+                                  ? in_b + (iy * g->in_w + ix) * c_n : pad_row;
+                }
+                const int32_t ix1 = ix0 + g->stride_w;
+                if (interior && ox + 1 < g->out_w && ix1 + (g->k_w - 1) * g->dil_w < g->in_w) {
+                    const int8_t *base = in_b + (iy0 * g->in_w + ix0) * c_n;
+                    const int8_t *fixed[g->k_h * g->k_w];
+                    for (int32_t t = 0; t < g->k_h * g->k_w; ++t) {
+                        fixed[t] = base + ((t / g->k_w) * g->dil_h * g->in_w + (t % g->k_w) * g->dil_w) * c_n;
+                    }
+                    for (int32_t c = 0; c < c_n; c += 4) {
+                        tf_dw_group2(p, fixed, weights, bias, rq, c, out);
+                    }
+                    ++ox, out += c_n;   /* the pair's second pixel is done */
+                } else if (interior) {
+                    const int8_t *base = in_b + (iy0 * g->in_w + ix0) * c_n;
+                    const int8_t *fixed[g->k_h * g->k_w];
+                    for (int32_t t = 0; t < g->k_h * g->k_w; ++t) {
+                        fixed[t] = base + ((t / g->k_w) * g->dil_h * g->in_w + (t % g->k_w) * g->dil_w) * c_n;
+                    }
+                    for (int32_t c = 0; c < c_n; c += 4) {
+                        tf_dw_group(p, fixed, weights, bias, rq, c, out);
+                    }
+                } else {
+                    for (int32_t c = 0; c < c_n; c += 4) {
+                        tf_dw_group(p, taps, weights, bias, rq, c, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#endif
