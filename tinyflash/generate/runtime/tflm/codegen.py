@@ -135,4 +135,4 @@ class TflmRuntime:
                  f"+ {arena.margin_bytes} B margin",
                  f"TFLM from {sources.root} ({sources.layout}), {kernels} kernels")
         return RuntimeOutput(self.name, tuple(files), (dest,), (), arena.reserved_bytes, len(model_bytes),
-                             graph_macs(graph), notes, project_extra={"tflm": library_config(spec, sources)})
+                             graph_macs(graph), notes=notes, project_extra={"tflm": library_config(spec, sources)})
