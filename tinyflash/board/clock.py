@@ -67,6 +67,14 @@ def _timer_clock(pclk: int, div: int) -> int:
     return pclk if div == 1 else 2 * pclk
 
 
+def _stm32_buses(sysclk: int, ahb_div: int, apb1_div: int, apb2_div: int) -> dict[str, int]:
+    """SYSCLK -> AHB -> APB1/APB2 and their timer clocks, the tree F7 and L4+ share."""
+    hclk = sysclk // ahb_div
+    pclk1, pclk2 = hclk // apb1_div, hclk // apb2_div
+    return {"sysclk": sysclk, "hclk": hclk, "pclk1": pclk1, "pclk2": pclk2,
+            "timclk1": _timer_clock(pclk1, apb1_div), "timclk2": _timer_clock(pclk2, apb2_div)}
+
+
 class _ClockBase(_Strict):
     def frequencies(self) -> dict[str, int]:
         raise NotImplementedError
@@ -116,11 +124,7 @@ class Stm32f7Clock(_ClockBase):
 
     def frequencies(self) -> dict[str, int]:
         _, vco = self._vco()
-        sysclk = _whole("pll", vco / self.pll.p)
-        hclk = sysclk // self.ahb_div
-        pclk1, pclk2 = hclk // self.apb1_div, hclk // self.apb2_div
-        return {"sysclk": sysclk, "hclk": hclk, "pclk1": pclk1, "pclk2": pclk2,
-                "timclk1": _timer_clock(pclk1, self.apb1_div), "timclk2": _timer_clock(pclk2, self.apb2_div)}
+        return _stm32_buses(_whole("pll", vco / self.pll.p), self.ahb_div, self.apb1_div, self.apb2_div)
 
     def describe(self) -> str:
         return (f"{self.source.upper()} {_mhz(self.source_hz)} / M {self.pll.m} x N {self.pll.n} / P {self.pll.p}"
@@ -263,11 +267,7 @@ class Stm32l4plusClock(_ClockBase):
 
     def frequencies(self) -> dict[str, int]:
         _, vco = self._vco()
-        sysclk = _whole("pll", vco / self.pll.r)
-        hclk = sysclk // self.ahb_div
-        pclk1, pclk2 = hclk // self.apb1_div, hclk // self.apb2_div
-        return {"sysclk": sysclk, "hclk": hclk, "pclk1": pclk1, "pclk2": pclk2,
-                "timclk1": _timer_clock(pclk1, self.apb1_div), "timclk2": _timer_clock(pclk2, self.apb2_div)}
+        return _stm32_buses(_whole("pll", vco / self.pll.r), self.ahb_div, self.apb1_div, self.apb2_div)
 
     def describe(self) -> str:
         return (f"{self.source.upper()} {_mhz(self.source_hz)} / M {self.pll.m} x N {self.pll.n} / R {self.pll.r}"
