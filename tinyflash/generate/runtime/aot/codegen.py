@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinyflash.board.schema import Board
+from tinyflash.board.schema import Board, Mve
 from tinyflash.errors import GenerateError, UnsupportedOperatorError
 from tinyflash.generate.runtime.aot.ops import SUPPORTED, EmitContext
 from tinyflash.generate.runtime.aot.planner import MemoryPlan, plan_memory
@@ -87,13 +87,14 @@ class AotRuntime:
         kernels: set[str] = set()
         macs = scratch = 0
         dsp_kernels = board.has_dsp and options.get("kernels") != "portable"
+        mve_kernels = board.mve is not Mve.NONE and options.get("kernels") != "portable"
 
         def pointer(tensor: int) -> str:
             return f"(tf_arena + {plan.memory.offset(tensor)})"
 
         for index in plan.order:
             op = graph.operators[index]
-            ctx = EmitContext(graph, op, pointer, constants, dsp_kernels=dsp_kernels)
+            ctx = EmitContext(graph, op, pointer, constants, dsp_kernels=dsp_kernels, mve_kernels=mve_kernels)
             emitted = SUPPORTED[op.opcode].emit(ctx)
             calls.append(f"    /* node {op.index}: {op.opcode} -> {graph.tensors[op.outputs[0]].name} */\n"
                          f"    {emitted.code}")

@@ -21,6 +21,7 @@ class EmitContext:
     pointer: Callable[[int], str]             # C expression of an activation tensor's address
     constants: list[str] = field(default_factory=list)   # C definitions collected for model.c
     dsp_kernels: bool = False      # the core has the DSP extension and SIMD kernels were not turned off
+    mve_kernels: bool = False      # the core has Helium (MVE) and SIMD kernels were not turned off
 
     def tensor(self, position: int) -> Optional[Tensor]:
         index = self.op.inputs[position] if position < len(self.op.inputs) else -1

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyflash.generate.runtime.aot.ops import mve
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
 from tinyflash.generate.runtime.aot.quant import (activation_range, compute_out_size, compute_padding,
                                                   fast_requant, per_channel_real_multiplier,
@@ -126,6 +127,9 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
                                         out.quantization.zero_point)
     spatial = geom["batches"] * geom["out_h"] * geom["out_w"] * out_c * k_h * k_w
     macs = spatial if depthwise else spatial * geom["in_c"]
+    if ctx.mve_kernels and o.get("depth_multiplier", 1) == 1:
+        return _emit_mve(ctx, geom, w, folded, mult, shift, in_zp, out.quantization.zero_point, act_min, act_max,
+                         depthwise, macs)
     if ctx.dsp_kernels:
         abs_sums = np.abs(w.astype(np.int64)).reshape(-1, out_c).sum(axis=0) if depthwise else \
             np.abs(w.astype(np.int64)).reshape(out_c, -1).sum(axis=1)
@@ -183,6 +187,14 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
     ctx.constants.append(f"static TF_LAYER_ATTRS void tf_n{index}_run(const int8_t *in, int8_t *out)\n{{\n    {call}\n}}")
     code = f"tf_n{index}_run({ctx.pointer(inp.index)}, {ctx.pointer(out.index)});"
     return Emitted(code, frozenset({FAST_KERNEL}), macs=macs, scratch_bytes=scratch)
+
+
+def _emit_mve(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray, mult: np.ndarray,
+              shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int, depthwise: bool,
+              macs: int) -> Emitted:
+    """Helium kernels (ops/mve.py, tf_mve.h); depthwise with a depth multiplier stays on the others."""
+    emit = mve.emit_depthwise if depthwise else mve.emit_conv
+    return emit(ctx, geom, w, folded, mult, shift, in_zp, out_zp, act_min, act_max, macs)
 
 
 CONV_2D = OpSupport(emit=lambda ctx: _emit_common(ctx, False), check=lambda ctx: _check_common(ctx, False))

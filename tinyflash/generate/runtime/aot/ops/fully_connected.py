@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyflash.generate.runtime.aot.ops import mve
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
 from tinyflash.generate.runtime.aot.quant import activation_range, fc_real_multiplier, quantize_multiplier
 
@@ -41,6 +42,9 @@ def _emit(ctx: EmitContext) -> Emitted:
         inp.quantization.scale, weights.quantization.scale, out.quantization.scale))
     act_min, act_max = activation_range(ctx.op.options.get("activation", "NONE"),
                                         out.quantization.scale, out.quantization.zero_point)
+    if ctx.mve_kernels:
+        return mve.emit_fully_connected(ctx, batches, w, folded, multiplier, shift, inp.quantization.zero_point,
+                                        out.quantization.zero_point, act_min, act_max)
     params = ctx.params("tf_fc_params_t", {
         "batches": batches, "in_depth": in_depth, "out_depth": out_depth, "multiplier": multiplier,
         "shift": shift, "output_offset": out.quantization.zero_point, "act_min": act_min, "act_max": act_max})

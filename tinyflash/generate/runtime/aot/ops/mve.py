@@ -1,0 +1,133 @@
+"""Helium (MVE) code for CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (kernels: tf_mve.h).
+
+Used when the board's core has MVE (EmitContext.mve_kernels). Like tf_fast.h, each layer gets a
+small function that calls an always-inline kernel with a static const parameter block. The weights
+are laid out at generation time in the order the kernels load them, and the requantisation
+constants of four output channels are one 64-byte record (tf_mve_rq_t).
+
+The requantisation is exact for every multiplier and shift (tf_mve.h: tf_mve_requant), so, unlike
+the DSP path, no range proof decides whether a layer can use it. The kernels do not build on the
+host; they are checked on an emulated Cortex-M55 against the TFLM golden."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted
+
+KERNEL = "tf_mve.h"
+CHUNK = 16          # int8 lanes of one vector
+GROUP = 4           # output channels per group (int32 lanes of one vector)
+
+
+def _groups(n: int) -> int:
+    return -(-n // GROUP)
+
+
+def conv_weights(w: np.ndarray) -> np.ndarray:
+    """[out_c][k] int8 -> [group][chunk][4][16]: per chunk of 16 filter bytes, the four channels of a
+    group one after the other. Zeros pad k to a multiple of 16 and out_c to a multiple of 4."""
+    out_c, k = w.shape
+    chunks = -(-k // CHUNK)
+    padded = np.zeros((_groups(out_c) * GROUP, chunks * CHUNK), dtype=np.int8)
+    padded[:out_c, :k] = w
+    return np.ascontiguousarray(padded.reshape(-1, GROUP, chunks, CHUNK).transpose(0, 2, 1, 3))
+
+
+def depthwise_weights(w: np.ndarray) -> np.ndarray:
+    """[taps][c] int8 (TFLite's 1HWO, depth multiplier 1) -> [group][tap][4], zero channels padding
+    c to a multiple of 4."""
+    taps, channels = w.shape
+    padded = np.zeros((taps, _groups(channels) * GROUP), dtype=np.int8)
+    padded[:, :channels] = w
+    return np.ascontiguousarray(padded.reshape(taps, -1, GROUP).transpose(1, 0, 2))
+
+
+def requant_records(bias: np.ndarray, mult: np.ndarray, shift: np.ndarray) -> list[list[list[int]]]:
+    """tf_mve_rq_t rows {bias, mult, left, right} per group of four channels; padding channels are
+    all zero (their lanes are never stored)."""
+    n = len(bias)
+    size = _groups(n) * GROUP
+    fields = []
+    for values in (bias, mult, np.maximum(shift, 0), np.minimum(shift, 0)):
+        padded = np.zeros(size, dtype=np.int64)
+        padded[:n] = np.asarray(values, dtype=np.int64)
+        fields.append(padded.reshape(-1, GROUP))
+    return [[f[g].tolist() for f in fields] for g in range(size // GROUP)]
+
+
+def _emit_layer(ctx: EmitContext, geom: dict[str, Any], fields: dict[str, int], weights: np.ndarray,
+                bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, call: str, macs: int,
+                scratch: int, inp: int, out: int) -> Emitted:
+    index = ctx.op.index
+    ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
+    finit = ", ".join(f".{key} = {int(v)}" for key, v in fields.items())
+    ctx.constants.append(f"static const tf_mve_conv_t tf_n{index}_params = {{.g = {{{ginit}}}, {finit}}};")
+    w_name = ctx.constant("weights", weights)
+    records = requant_records(bias, mult, shift)
+    rows = ",\n    ".join("{" + ", ".join("{" + ", ".join(str(v) for v in f) + "}" for f in r) + "}" for r in records)
+    ctx.constants.append(f"static const tf_mve_rq_t tf_n{index}_rq[{len(records)}] = {{\n    {rows}\n}};")
+    body = call.format(params=f"&tf_n{index}_params", weights=w_name, rq=f"tf_n{index}_rq")
+    ctx.constants.append(f"static TF_MVE_LAYER_ATTRS void tf_n{index}_run(const int8_t *in, int8_t *out)\n"
+                         f"{{\n    {body}\n}}")
+    code = f"tf_n{index}_run({ctx.pointer(inp)}, {ctx.pointer(out)});"
+    return Emitted(code, frozenset({KERNEL}), macs=macs, scratch_bytes=scratch)
+
+
+def _quant_fields(shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int) -> dict[str, int]:
+    return {"pad_value": in_zp, "output_offset": out_zp, "act_min": act_min, "act_max": act_max,
+            "left_shift": int(bool((np.asarray(shift) > 0).any()))}
+
+
+def emit_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray, mult: np.ndarray,
+              shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int, macs: int) -> Emitted:
+    """CONV_2D, weights OHWI. A 1x1 filter without padding reads its columns in place; any other
+    filter gathers each pixel's k bytes into the scratch buffer first."""
+    out_c = geom["out_c"]
+    k = geom["k_h"] * geom["k_w"] * geom["in_c"]
+    direct = geom["k_h"] == geom["k_w"] == 1 and geom["pad_h"] == geom["pad_w"] == 0
+    fields = {"k": k, "direct": int(direct), "strip_w": 0, **_quant_fields(shift, in_zp, out_zp, act_min, act_max)}
+    inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
+    col = "(int8_t *)0" if direct else "tf_scratch"
+    return _emit_layer(ctx, geom, fields, conv_weights(w.reshape(out_c, k)), bias, mult, shift,
+                       f"tf_mve_conv_s8({{params}}, in, {{weights}}, {{rq}}, {col}, out);", macs,
+                       0 if direct else k, inp, out)
+
+
+def emit_fully_connected(ctx: EmitContext, batches: int, w: np.ndarray, bias: np.ndarray, multiplier: int,
+                         shift: int, in_zp: int, out_zp: int, act_min: int, act_max: int) -> Emitted:
+    """FULLY_CONNECTED as a 1x1 CONV_2D over 'batches' pixels, the per-tensor multiplier repeated
+    per output channel."""
+    out_depth, in_depth = w.shape
+    geom = {"batches": batches, "in_h": 1, "in_w": 1, "in_c": in_depth, "out_h": 1, "out_w": 1,
+            "out_c": out_depth, "k_h": 1, "k_w": 1, "stride_h": 1, "stride_w": 1, "dil_h": 1, "dil_w": 1,
+            "pad_h": 0, "pad_w": 0}
+    mult = np.full(out_depth, multiplier, dtype=np.int64)
+    shifts = np.full(out_depth, shift, dtype=np.int64)
+    fields = {"k": in_depth, "direct": 1, "strip_w": 0,
+              **_quant_fields(shifts, in_zp, out_zp, act_min, act_max)}
+    inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
+    return _emit_layer(ctx, geom, fields, conv_weights(w), bias, mult, shifts,
+                       "tf_mve_conv_s8({params}, in, {weights}, {rq}, (int8_t *)0, out);",
+                       batches * in_depth * out_depth, 0, inp, out)
+
+
+def strip_width(geom: dict[str, Any]) -> int:
+    """Pixels per row of the depthwise strip: the left padding, the input row, and as many padding
+    pixels on the right as the last output pixel's last tap reaches."""
+    last_tap = (geom["out_w"] - 1) * geom["stride_w"] - geom["pad_w"] + (geom["k_w"] - 1) * geom["dil_w"]
+    return geom["pad_w"] + max(geom["in_w"], last_tap + 1)
+
+
+def emit_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray, mult: np.ndarray,
+                   shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int, macs: int) -> Emitted:
+    """DEPTHWISE_CONV_2D with depth multiplier 1, weights [1][k_h][k_w][c]."""
+    taps = geom["k_h"] * geom["k_w"]
+    width = strip_width(geom)
+    fields = {"k": taps, "direct": 0, "strip_w": width, **_quant_fields(shift, in_zp, out_zp, act_min, act_max)}
+    inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
+    return _emit_layer(ctx, geom, fields, depthwise_weights(w.reshape(taps, geom["out_c"])), bias, mult, shift,
+                       "tf_mve_depthwise_s8({params}, in, {weights}, {rq}, tf_scratch, out);", macs,
+                       geom["k_h"] * width * geom["in_c"], inp, out)
