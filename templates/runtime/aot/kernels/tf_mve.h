@@ -43,7 +43,8 @@ typedef struct {
     tf_geom_t g;
     int32_t k, direct, strip_w;
     int32_t pad_value, output_offset, act_min, act_max;
-    int32_t left_shift;   /* some channel shifts left: the VSHL is needed */
+    int32_t left_shift;    /* some channel shifts left: the VSHL is needed */
+    int32_t right_shift;   /* every channel shifts right (by 1 or more): the rounding fix needs no mask */
 } tf_mve_conv_t;
 
 /* Four int32 lanes from four general registers in two instructions (VMOV Q[2],Q[0],Rt,Rt2 has no
@@ -56,14 +57,15 @@ TF_MVE_INLINE int32x4_t tf_mve_pack4(int32_t a0, int32_t a1, int32_t a2, int32_t
     return v;
 }
 
-/* TFLite's MultiplyByQuantizedMultiplier plus output offset and activation clamp, per lane:
+/* TFLite's MultiplyByQuantizedMultiplier, per lane, exactly:
  * - VSHL by a positive lane shift is TFLite's acc * 2^left (wrapping, as tf_requantize).
  * - VQRDMULH is SaturatingRoundingDoublingHighMul: both give floor((a*b + 2^30) / 2^31), saturated
  *   only for INT32_MIN * INT32_MIN (gemmlowp's nudge 1 - 2^30 with truncating division for negative
  *   products is the same floor).
  * - RoundingDivideByPOT rounds halves away from zero; VRSHL by -n rounds them up. Subtracting 1
- *   from negative values first (the lane's sign masked by the shift's sign bit, so nothing for
- *   n = 0; VQADD keeps INT32_MIN) turns one into the other: floor((x - 1 + 2^(n-1)) / 2^n). */
+ *   from negative values first turns one into the other: floor((x - 1 + 2^(n-1)) / 2^n). The -1 is
+ *   the lane's sign bit, masked by the sign bit of -n so that n = 0 subtracts nothing (no mask when
+ *   the layer has no n = 0); VQADD keeps INT32_MIN, whose result is the same either way. */
 TF_MVE_INLINE int32x4_t tf_mve_requant(const tf_mve_conv_t *p, int32x4_t acc, const tf_mve_rq_t *q)
 {
     if (p->left_shift) {
@@ -71,21 +73,33 @@ TF_MVE_INLINE int32x4_t tf_mve_requant(const tf_mve_conv_t *p, int32x4_t acc, co
     }
     int32x4_t r = vqrdmulhq_s32(acc, vldrwq_s32(q->mult));
     const int32x4_t right = vldrwq_s32(q->right);
-    r = vqaddq_s32(r, vshrq_n_s32(vandq_s32(r, right), 31));
-    r = vrshlq_s32(r, right);
-    r = vaddq_n_s32(r, p->output_offset);
-    r = vmaxq_s32(r, vdupq_n_s32(p->act_min));
-    return vminq_s32(r, vdupq_n_s32(p->act_max));
+    r = vqaddq_s32(r, vshrq_n_s32(p->right_shift ? r : vandq_s32(r, right), 31));
+    return vrshlq_s32(r, right);
 }
 
-/* Stores the four channels o..o+3 of a pixel; the last group of a channel count that is not a
- * multiple of 4 stores only its valid lanes. */
-TF_MVE_INLINE void tf_mve_store4(int8_t *out, int32x4_t r, int32_t remaining)
+/* Eight channels of one pixel from two accumulators, 'even' holding the group's channels 0, 2, 4, 6
+ * and 'odd' 1, 3, 5, 7 (q[0] and q[1] are their records): requantised, then narrowed with
+ * saturation into 16-bit lanes in channel order, where the output offset (saturating) and the
+ * activation clamp take one instruction each for all eight. The saturations cannot change a result:
+ * a value beyond int16 clamps to the same activation bound either way. (TFLite adds the offset in
+ * int32 without saturation; the two differ only if that add overflows, which needs
+ * |acc * 2^left| >= 2^31, i.e. an accumulator the int32 arithmetic already wrapped.) */
+TF_MVE_INLINE int16x8_t tf_mve_finish8(const tf_mve_conv_t *p, int32x4_t even, int32x4_t odd, const tf_mve_rq_t *q)
 {
-    if (remaining >= 4) {
-        vstrbq_s32(out, r);
+    int16x8_t v = vqmovnbq_s32(vdupq_n_s16(0), tf_mve_requant(p, even, q));
+    v = vqmovntq_s32(v, tf_mve_requant(p, odd, q + 1));
+    v = vqaddq_n_s16(v, (int16_t)p->output_offset);
+    v = vmaxq_s16(v, vdupq_n_s16((int16_t)p->act_min));
+    return vminq_s16(v, vdupq_n_s16((int16_t)p->act_max));
+}
+
+/* Stores eight channels; a last group of fewer channels stores only its valid lanes. */
+TF_MVE_INLINE void tf_mve_store8(int8_t *out, int16x8_t v, int32_t remaining)
+{
+    if (remaining >= 8) {
+        vstrbq_s16(out, v);
     } else {
-        vstrbq_p_s32(out, r, vctp32q((uint32_t)remaining));
+        vstrbq_p_s16(out, v, vctp16q((uint32_t)remaining));
     }
 }
 
@@ -124,41 +138,74 @@ TF_MVE_INLINE void tf_mve_fill(int8_t *dst, int8x16_t v, int32_t n)
  * filter bytes (zeros pad the last chunk), the four channels' 16 bytes one after the other:
  * [group][chunk][4][16]. One column load then feeds four VMLADAVA. */
 
-/* The four accumulators of output channels o..o+3 for one column x of k bytes. */
-TF_MVE_INLINE int32x4_t tf_mve_dot4(const tf_mve_conv_t *p, const int8_t *x, const int8_t *w,
+/* One chunk: 16 column bytes (v) against four weight rows, added to a0..a3. Inline assembly
+ * because VMLADAVA's accumulator must be an even register (constraint Te), which GCC 12's allocator
+ * satisfies around the intrinsic only with moves and spills (0.37 instead of 0.21 instructions per
+ * MAC on kws' pointwise layers). w advances by the chunk's 64 bytes. TF_MVE_CHUNK4_FIRST starts the
+ * accumulators (VMLADAV) instead of adding to them. */
+#define TF_MVE_CHUNK4_ASM(op)                                                                       \
+    "vldrw.32 %q[t], [%[wp]], #64\n\t"                                                              \
+    op ".s8 %[r0], %q[x], %q[t]\n\t"                                                                \
+    "vldrw.32 %q[t], [%[wp], #-48]\n\t"                                                             \
+    op ".s8 %[r1], %q[x], %q[t]\n\t"                                                                \
+    "vldrw.32 %q[t], [%[wp], #-32]\n\t"                                                             \
+    op ".s8 %[r2], %q[x], %q[t]\n\t"                                                                \
+    "vldrw.32 %q[t], [%[wp], #-16]\n\t"                                                             \
+    op ".s8 %[r3], %q[x], %q[t]"
+#define TF_MVE_CHUNK4(v, w, a0, a1, a2, a3)                                                         \
+    __asm__(TF_MVE_CHUNK4_ASM("vmladava")                                                           \
+            : [wp] "+r"(w), [r0] "+Te"(a0), [r1] "+Te"(a1), [r2] "+Te"(a2), [r3] "+Te"(a3),          \
+              [t] "=&w"(tf_mve_t_)                                                                  \
+            : [x] "w"(v), "m"(*(const int8_t(*)[64])w))
+#define TF_MVE_CHUNK4_FIRST(v, w, a0, a1, a2, a3)                                                   \
+    __asm__(TF_MVE_CHUNK4_ASM("vmladav")                                                            \
+            : [wp] "+r"(w), [r0] "=&Te"(a0), [r1] "=&Te"(a1), [r2] "=&Te"(a2), [r3] "=&Te"(a3),      \
+              [t] "=&w"(tf_mve_t_)                                                                  \
+            : [x] "w"(v), "m"(*(const int8_t(*)[64])w))
+
+/* The accumulators of four output channels (one record q) for the column x of k bytes; *wp
+ * advances past their weights. */
+TF_MVE_INLINE int32x4_t tf_mve_dot4(const tf_mve_conv_t *p, const int8_t *x, const int8_t **wp,
                                     const tf_mve_rq_t *q)
 {
     const int32_t k = p->k, full = k / 16;
-    int32_t a0 = q->bias[0], a1 = q->bias[1], a2 = q->bias[2], a3 = q->bias[3];
-    for (int32_t j = 0; j < full; ++j, x += 16, w += 64) {
-        const int8x16_t v = vldrbq_s8(x);
-        a0 = vmladavaq_s8(a0, v, tf_mve_ldw(w));
-        a1 = vmladavaq_s8(a1, v, tf_mve_ldw(w + 16));
-        a2 = vmladavaq_s8(a2, v, tf_mve_ldw(w + 32));
-        a3 = vmladavaq_s8(a3, v, tf_mve_ldw(w + 48));
+    const int8_t *w = *wp;
+    int8x16_t tf_mve_t_;
+    int32_t a0, a1, a2, a3;
+    if (full > 0) {
+        TF_MVE_CHUNK4_FIRST(vldrbq_s8(x), w, a0, a1, a2, a3);
+        x += 16;
+        for (int32_t j = 1; j < full; ++j, x += 16) {
+            TF_MVE_CHUNK4(vldrbq_s8(x), w, a0, a1, a2, a3);
+        }
     }
     if (k % 16) {
         /* a predicated load reads nothing past the column (which may be the end of the input) */
         const int8x16_t v = vldrbq_z_s8(x, vctp8q((uint32_t)(k % 16)));
-        a0 = vmladavaq_s8(a0, v, tf_mve_ldw(w));
-        a1 = vmladavaq_s8(a1, v, tf_mve_ldw(w + 16));
-        a2 = vmladavaq_s8(a2, v, tf_mve_ldw(w + 32));
-        a3 = vmladavaq_s8(a3, v, tf_mve_ldw(w + 48));
+        if (full > 0) {
+            TF_MVE_CHUNK4(v, w, a0, a1, a2, a3);
+        } else {
+            TF_MVE_CHUNK4_FIRST(v, w, a0, a1, a2, a3);
+        }
     }
-    return tf_mve_pack4(a0, a1, a2, a3);
+    (void)tf_mve_t_;
+    *wp = w;
+    return vaddq_s32(tf_mve_pack4(a0, a1, a2, a3), vldrwq_s32(q->bias));
 }
 
-/* All output channels of one pixel whose column is x. */
+/* All output channels of one pixel whose column is x, eight at a time (two records each). */
 TF_MVE_INLINE void tf_mve_conv_pixel(const tf_mve_conv_t *p, const int8_t *x, const int8_t *weights,
                                      const tf_mve_rq_t *rq, int8_t *out)
 {
-    const int32_t oc = p->g.out_c, group_bytes = (p->k + 15) / 16 * 64;
+    const int32_t oc = p->g.out_c;
     int32_t o = 0;
-    for (; o + 4 <= oc; o += 4, ++rq, weights += group_bytes) {
-        tf_mve_store4(out + o, tf_mve_requant(p, tf_mve_dot4(p, x, weights, rq), rq), 4);
+    for (; o + 8 <= oc; o += 8, rq += 2) {
+        const int32x4_t even = tf_mve_dot4(p, x, &weights, rq), odd = tf_mve_dot4(p, x, &weights, rq + 1);
+        tf_mve_store8(out + o, tf_mve_finish8(p, even, odd, rq), 8);
     }
     if (o < oc) {
-        tf_mve_store4(out + o, tf_mve_requant(p, tf_mve_dot4(p, x, weights, rq), rq), oc - o);
+        const int32x4_t even = tf_mve_dot4(p, x, &weights, rq), odd = tf_mve_dot4(p, x, &weights, rq + 1);
+        tf_mve_store8(out + o, tf_mve_finish8(p, even, odd, rq), oc - o);
     }
 }
 
@@ -212,66 +259,155 @@ TF_MVE_INLINE void tf_mve_conv_s8(const tf_mve_conv_t *p, const int8_t *input, c
 }
 
 /* ---- DEPTHWISE_CONV_2D (depth multiplier 1) ------------------------------------------------------
- * Weights: per group of four channels (zero channels pad the last group), the k_h * k_w taps' four
- * bytes: [group][tap][4]. Input rows are copied into a strip of k_h rows, each strip_w pixels wide
- * with the left and right padding (pad_value) in place, so every tap of every output pixel is at a
- * constant offset and no tap is tested against the borders. */
+ * Eight channels per pass in 16-bit lanes: MVE has no vector-by-vector integer multiply-accumulate,
+ * but VMULLB/VMULLT.S16 multiply the even/odd 16-bit lanes into 32-bit products, so each tap costs
+ * two widening loads, two multiplies and two adds for 8 MACs. The accumulators hold the even
+ * channels (c, c+2, c+4, c+6) and the odd ones; their requantisation records follow that order.
+ *
+ * Weights: [group of 8 channels][tap][8] (zero channels pad the last group). The input rows a
+ * output row needs are copied into a strip laid out [group][k_h][strip_w][8]: the group's taps are
+ * then a few bytes apart (immediate offsets), the left/right padding columns hold pad_value, and no
+ * tap is tested against the borders. */
 
-/* The strip rows of output row oy. The padding columns were filled once by the caller; only rows
- * that fall in the vertical padding are filled with pad_value here. */
+/* Copies (or, outside the input, fills) the k_h input rows of output row oy into the strip. The
+ * padding columns were filled once by the caller. */
 TF_MVE_INLINE void tf_mve_dw_strip(const tf_mve_conv_t *p, const int8_t *in_b, int32_t oy, int8_t *strip)
 {
     const tf_geom_t *g = &p->g;
-    const int32_t c_n = g->in_c, row_bytes = p->strip_w * c_n;
-    const int8x16_t pad = vdupq_n_s8((int8_t)p->pad_value);
-    int8_t *dst = strip + g->pad_w * c_n;
-    for (int32_t ky = 0; ky < g->k_h; ++ky, dst += row_bytes) {
+    const int32_t c_n = g->in_c, groups = (c_n + 7) / 8, plane = g->k_h * p->strip_w * 8;
+    const int16x8_t pad = vdupq_n_s16((int16_t)p->pad_value);
+    for (int32_t ky = 0; ky < g->k_h; ++ky) {
         const int32_t iy = oy * g->stride_h - g->pad_h + ky * g->dil_h;
+        int8_t *row = strip + (ky * p->strip_w + g->pad_w) * 8;
         if (iy < 0 || iy >= g->in_h) {
-            tf_mve_fill(dst, pad, g->in_w * c_n);
-        } else {
-            tf_mve_copy(dst, in_b + iy * g->in_w * c_n, g->in_w * c_n);
+            for (int32_t c = 0; c < groups; ++c) {
+                for (int32_t x = 0; x < g->in_w; ++x) {
+                    vstrbq_s16(row + c * plane + x * 8, pad);
+                }
+            }
+            continue;
+        }
+        const int8_t *src = in_b + iy * g->in_w * c_n;
+        for (int32_t x = 0; x < g->in_w; ++x, src += c_n) {
+            int32_t c = 0;
+            for (; c + 8 <= c_n; c += 8) {
+                vstrbq_s16(row + (c / 8) * plane + x * 8, vldrbq_s16(src + c));
+            }
+            if (c < c_n) {   /* lanes past the channels meet zero weights and are not stored */
+                vstrbq_s16(row + (c / 8) * plane + x * 8, vldrbq_z_s16(src + c, vctp16q((uint32_t)(c_n - c))));
+            }
         }
     }
 }
 
-/* Channels c..c+3 of one output pixel whose top-left tap is at src (in the strip). */
-TF_MVE_INLINE void tf_mve_dw_group(const tf_mve_conv_t *p, const int8_t *src, const int8_t *w,
+/* One tap of eight channels for one pixel (TAP) or two (TAP2, xb: the second pixel): x and w,
+ * 8 bytes each widened to 16 bits, multiplied lane by lane into the even and odd accumulators; the
+ * pointers advance by 8. Inline assembly so that GCC keeps the weight loads in the loop instead of
+ * hoisting all taps' weights out of it and spilling them (8 vector registers cannot hold them).
+ * VMULLB/T with 32-bit results need a destination distinct from their sources, hence the
+ * early-clobber temporaries; widening loads take a low base register (constraint l). */
+#define TF_MVE_DW_TAP(xp, wp, e0, o0)                                                               \
+    __asm__("vldrb.s16 %q[w], [%[wa]], #8\n\t"                                                      \
+            "vldrb.s16 %q[x], [%[xa]], #8\n\t"                                                      \
+            "vmullb.s16 %q[t], %q[x], %q[w]\n\t"                                                    \
+            "vadd.i32 %q[e], %q[e], %q[t]\n\t"                                                      \
+            "vmullt.s16 %q[t], %q[x], %q[w]\n\t"                                                    \
+            "vadd.i32 %q[o], %q[o], %q[t]"                                                          \
+            : [xa] "+l"(xp), [wa] "+l"(wp), [e] "+w"(e0), [o] "+w"(o0), [x] "=&w"(tf_mve_x_),       \
+              [w] "=&w"(tf_mve_w_), [t] "=&w"(tf_mve_t_)                                             \
+            : "m"(*(const int8_t(*)[8])xp), "m"(*(const int8_t(*)[8])wp))
+#define TF_MVE_DW_TAP2(xp, xb, wp, e0, o0, e1, o1)                                                  \
+    __asm__("vldrb.s16 %q[w], [%[wa]], #8\n\t"                                                      \
+            "vldrb.s16 %q[x], [%[xa]], #8\n\t"                                                      \
+            "vmullb.s16 %q[t], %q[x], %q[w]\n\t"                                                    \
+            "vadd.i32 %q[e], %q[e], %q[t]\n\t"                                                      \
+            "vmullt.s16 %q[t], %q[x], %q[w]\n\t"                                                    \
+            "vadd.i32 %q[o], %q[o], %q[t]\n\t"                                                      \
+            "vldrb.s16 %q[x], [%[xc]], #8\n\t"                                                      \
+            "vmullb.s16 %q[t], %q[x], %q[w]\n\t"                                                    \
+            "vadd.i32 %q[e1], %q[e1], %q[t]\n\t"                                                    \
+            "vmullt.s16 %q[t], %q[x], %q[w]\n\t"                                                    \
+            "vadd.i32 %q[o1], %q[o1], %q[t]"                                                        \
+            : [xa] "+l"(xp), [xc] "+l"(xb), [wa] "+l"(wp), [e] "+w"(e0), [o] "+w"(o0),              \
+              [e1] "+w"(e1), [o1] "+w"(o1), [x] "=&w"(tf_mve_x_), [w] "=&w"(tf_mve_w_),              \
+              [t] "=&w"(tf_mve_t_)                                                                  \
+            : "m"(*(const int8_t(*)[8])xp), "m"(*(const int8_t(*)[8])xb), "m"(*(const int8_t(*)[8])wp))
+
+/* One output pixel, eight channels; x: the group's top-left tap in the strip. */
+TF_MVE_INLINE void tf_mve_dw_pixel(const tf_mve_conv_t *p, const int8_t *x, const int8_t *w,
                                    const tf_mve_rq_t *q, int8_t *out, int32_t remaining)
 {
     const tf_geom_t *g = &p->g;
-    const int32_t c_n = g->in_c, row_bytes = p->strip_w * c_n;
-    int32x4_t acc = vldrwq_s32(q->bias);
-#pragma GCC unroll 16
-    for (int32_t t = 0; t < g->k_h * g->k_w; ++t) {
-        const int8_t *x = src + (t / g->k_w) * g->dil_h * row_bytes + (t % g->k_w) * g->dil_w * c_n;
-        const int32x4_t xv = remaining >= 4 ? vldrbq_s32(x) : vldrbq_z_s32(x, vctp32q((uint32_t)remaining));
-        acc = vaddq_s32(acc, vmulq_s32(xv, vldrbq_s32(w + 4 * t)));
+    int16x8_t tf_mve_x_, tf_mve_w_;
+    int32x4_t tf_mve_t_;
+    int32x4_t e0 = vldrwq_s32(q[0].bias), o0 = vldrwq_s32(q[1].bias);
+    for (int32_t ky = 0; ky < g->k_h; ++ky) {
+        for (int32_t kx = 0; kx < g->k_w; ++kx) {
+            TF_MVE_DW_TAP(x, w, e0, o0);
+            x += (g->dil_w - 1) * 8;
+        }
+        x += (g->dil_h * p->strip_w - g->k_w * g->dil_w) * 8;
     }
-    tf_mve_store4(out, tf_mve_requant(p, acc, q), remaining);
+    (void)tf_mve_x_, (void)tf_mve_w_, (void)tf_mve_t_;
+    tf_mve_store8(out, tf_mve_finish8(p, e0, o0, q), remaining);
+}
+
+/* Two horizontally adjacent output pixels: each weight load serves both, and both are
+ * requantised before either is stored, so the records are loaded once. */
+TF_MVE_INLINE void tf_mve_dw_pixel2(const tf_mve_conv_t *p, const int8_t *x, const int8_t *w,
+                                    const tf_mve_rq_t *q, int8_t *out, int32_t remaining)
+{
+    const tf_geom_t *g = &p->g;
+    int16x8_t tf_mve_x_, tf_mve_w_;
+    int32x4_t tf_mve_t_;
+    int32x4_t e0 = vldrwq_s32(q[0].bias), o0 = vldrwq_s32(q[1].bias), e1 = e0, o1 = o0;
+    const int8_t *xb = x + g->stride_w * 8;
+    for (int32_t ky = 0; ky < g->k_h; ++ky) {
+        for (int32_t kx = 0; kx < g->k_w; ++kx) {
+            TF_MVE_DW_TAP2(x, xb, w, e0, o0, e1, o1);
+            x += (g->dil_w - 1) * 8;
+            xb += (g->dil_w - 1) * 8;
+        }
+        x += (g->dil_h * p->strip_w - g->k_w * g->dil_w) * 8;
+        xb += (g->dil_h * p->strip_w - g->k_w * g->dil_w) * 8;
+    }
+    (void)tf_mve_x_, (void)tf_mve_w_, (void)tf_mve_t_;
+    const int16x8_t v0 = tf_mve_finish8(p, e0, o0, q), v1 = tf_mve_finish8(p, e1, o1, q);
+    tf_mve_store8(out, v0, remaining);
+    tf_mve_store8(out + g->in_c, v1, remaining);
+}
+
+/* One output row of one group of eight channels (remaining: channels in the group, up to 8). */
+TF_MVE_INLINE void tf_mve_dw_row(const tf_mve_conv_t *p, const int8_t *src, const int8_t *w, const tf_mve_rq_t *q,
+                                 int8_t *out, int32_t remaining)
+{
+    const tf_geom_t *g = &p->g;
+    int32_t ox = 0;
+    for (; ox + 2 <= g->out_w; ox += 2, src += 2 * g->stride_w * 8, out += 2 * g->in_c) {
+        tf_mve_dw_pixel2(p, src, w, q, out, remaining);
+    }
+    if (ox < g->out_w) {
+        tf_mve_dw_pixel(p, src, w, q, out, remaining);
+    }
 }
 
 TF_MVE_INLINE void tf_mve_depthwise_s8(const tf_mve_conv_t *p, const int8_t *input, const int8_t *weights,
                                        const tf_mve_rq_t *rq, int8_t *strip, int8_t *output)
 {
     const tf_geom_t *g = &p->g;
-    const int32_t c_n = g->in_c, taps = g->k_h * g->k_w;
-    tf_mve_fill(strip, vdupq_n_s8((int8_t)p->pad_value), g->k_h * p->strip_w * c_n);
+    const int32_t c_n = g->in_c, taps = g->k_h * g->k_w, full = c_n / 8;
+    const int32_t plane = g->k_h * p->strip_w * 8;
+    tf_mve_fill(strip, vdupq_n_s8((int8_t)p->pad_value), (c_n + 7) / 8 * plane);
     for (int32_t b = 0; b < g->batches; ++b) {
         const int8_t *in_b = input + b * g->in_h * g->in_w * c_n;
-        for (int32_t oy = 0; oy < g->out_h; ++oy) {
+        for (int32_t oy = 0; oy < g->out_h; ++oy, output += g->out_w * c_n) {
             tf_mve_dw_strip(p, in_b, oy, strip);
-            for (int32_t ox = 0; ox < g->out_w; ++ox, output += c_n) {
-                const int8_t *src = strip + ox * g->stride_w * c_n;
-                const int8_t *w = weights;
-                const tf_mve_rq_t *q = rq;
-                int32_t c = 0;
-                for (; c + 4 <= c_n; c += 4, w += 4 * taps, ++q) {
-                    tf_mve_dw_group(p, src + c, w, q, output + c, 4);
-                }
-                if (c < c_n) {
-                    tf_mve_dw_group(p, src + c, w, q, output + c, c_n - c);
-                }
+            for (int32_t c = 0; c < full; ++c) {
+                tf_mve_dw_row(p, strip + c * plane, weights + c * taps * 8, rq + 2 * c, output + c * 8, 8);
+            }
+            if (c_n % 8) {
+                tf_mve_dw_row(p, strip + full * plane, weights + full * taps * 8, rq + 2 * full, output + full * 8,
+                              c_n % 8);
             }
         }
     }

@@ -19,43 +19,53 @@ from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted
 
 KERNEL = "tf_mve.h"
 CHUNK = 16          # int8 lanes of one vector
-GROUP = 4           # output channels per group (int32 lanes of one vector)
+GROUP = 4           # int32 lanes of one vector: output channels per requantisation record
+PAIR = 8            # 16-bit lanes of one vector: channels finished (and stored) together
 
 
-def _groups(n: int) -> int:
-    return -(-n // GROUP)
+def lane_order(channels: int) -> np.ndarray:
+    """The output channel of each accumulator lane: per group of 8 channels, the even channels' four
+    lanes then the odd ones' (the kernels narrow the two into 16-bit lanes in channel order with
+    VQMOVNB / VQMOVNT), -1 for lanes past the last channel."""
+    groups = -(-channels // PAIR)
+    order = np.array([PAIR * g + 2 * i + half for g in range(groups) for half in (0, 1) for i in range(GROUP)])
+    return np.where(order < channels, order, -1)
+
+
+def _by_lane(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """values[order] along the first axis, zeros where order is -1."""
+    picked = values[np.maximum(order, 0)]
+    picked[order < 0] = 0
+    return picked
 
 
 def conv_weights(w: np.ndarray) -> np.ndarray:
-    """[out_c][k] int8 -> [group][chunk][4][16]: per chunk of 16 filter bytes, the four channels of a
-    group one after the other. Zeros pad k to a multiple of 16 and out_c to a multiple of 4."""
+    """[out_c][k] int8 -> [lane group][chunk][4][16]: the rows in lane_order, four at a time, per
+    chunk of 16 filter bytes the four rows one after the other. Zeros pad k to a multiple of 16 and
+    the padding lanes."""
     out_c, k = w.shape
     chunks = -(-k // CHUNK)
-    padded = np.zeros((_groups(out_c) * GROUP, chunks * CHUNK), dtype=np.int8)
-    padded[:out_c, :k] = w
-    return np.ascontiguousarray(padded.reshape(-1, GROUP, chunks, CHUNK).transpose(0, 2, 1, 3))
+    rows = _by_lane(np.pad(w, ((0, 0), (0, chunks * CHUNK - k))), lane_order(out_c))
+    return np.ascontiguousarray(rows.reshape(-1, GROUP, chunks, CHUNK).transpose(0, 2, 1, 3))
 
 
 def depthwise_weights(w: np.ndarray) -> np.ndarray:
-    """[taps][c] int8 (TFLite's 1HWO, depth multiplier 1) -> [group][tap][4], zero channels padding
-    c to a multiple of 4."""
+    """[taps][c] int8 (TFLite's 1HWO, depth multiplier 1) -> [group][tap][8], zero channels padding
+    c to a multiple of 8 (channel order: the kernel widens eight consecutive bytes)."""
     taps, channels = w.shape
-    padded = np.zeros((taps, _groups(channels) * GROUP), dtype=np.int8)
+    groups = -(-channels // PAIR)
+    padded = np.zeros((taps, groups * PAIR), dtype=np.int8)
     padded[:, :channels] = w
-    return np.ascontiguousarray(padded.reshape(taps, -1, GROUP).transpose(1, 0, 2))
+    return np.ascontiguousarray(padded.reshape(taps, groups, PAIR).transpose(1, 0, 2))
 
 
 def requant_records(bias: np.ndarray, mult: np.ndarray, shift: np.ndarray) -> list[list[list[int]]]:
-    """tf_mve_rq_t rows {bias, mult, left, right} per group of four channels; padding channels are
-    all zero (their lanes are never stored)."""
-    n = len(bias)
-    size = _groups(n) * GROUP
-    fields = []
-    for values in (bias, mult, np.maximum(shift, 0), np.minimum(shift, 0)):
-        padded = np.zeros(size, dtype=np.int64)
-        padded[:n] = np.asarray(values, dtype=np.int64)
-        fields.append(padded.reshape(-1, GROUP))
-    return [[f[g].tolist() for f in fields] for g in range(size // GROUP)]
+    """tf_mve_rq_t rows {bias, mult, left, right}, one per four lanes of lane_order; padding lanes
+    are all zero (they are never stored)."""
+    order = lane_order(len(bias))
+    fields = [_by_lane(np.asarray(v, dtype=np.int64), order).reshape(-1, GROUP)
+              for v in (bias, mult, np.maximum(shift, 0), np.minimum(shift, 0))]
+    return [[f[r].tolist() for f in fields] for r in range(len(order) // GROUP)]
 
 
 def _emit_layer(ctx: EmitContext, geom: dict[str, Any], fields: dict[str, int], weights: np.ndarray,
@@ -77,8 +87,9 @@ def _emit_layer(ctx: EmitContext, geom: dict[str, Any], fields: dict[str, int], 
 
 
 def _quant_fields(shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int) -> dict[str, int]:
+    shift = np.asarray(shift)
     return {"pad_value": in_zp, "output_offset": out_zp, "act_min": act_min, "act_max": act_max,
-            "left_shift": int(bool((np.asarray(shift) > 0).any()))}
+            "left_shift": int(bool((shift > 0).any())), "right_shift": int(bool((shift < 0).all()))}
 
 
 def emit_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray, mult: np.ndarray,
@@ -124,10 +135,11 @@ def strip_width(geom: dict[str, Any]) -> int:
 def emit_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray, mult: np.ndarray,
                    shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int, macs: int) -> Emitted:
     """DEPTHWISE_CONV_2D with depth multiplier 1, weights [1][k_h][k_w][c]."""
-    taps = geom["k_h"] * geom["k_w"]
+    taps, channels = geom["k_h"] * geom["k_w"], geom["out_c"]
     width = strip_width(geom)
     fields = {"k": taps, "direct": 0, "strip_w": width, **_quant_fields(shift, in_zp, out_zp, act_min, act_max)}
     inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
-    return _emit_layer(ctx, geom, fields, depthwise_weights(w.reshape(taps, geom["out_c"])), bias, mult, shift,
+    strip = -(-channels // PAIR) * geom["k_h"] * width * PAIR
+    return _emit_layer(ctx, geom, fields, depthwise_weights(w.reshape(taps, channels)), bias, mult, shift,
                        "tf_mve_depthwise_s8({params}, in, {weights}, {rq}, tf_scratch, out);", macs,
-                       geom["k_h"] * width * geom["in_c"], inp, out)
+                       strip, inp, out)
