@@ -413,4 +413,103 @@ TF_MVE_INLINE void tf_mve_depthwise_s8(const tf_mve_conv_t *p, const int8_t *inp
     }
 }
 
+/* ---- ADD (same shapes) ---------------------------------------------------------------------------
+ * TFLite's AddElementwise for four elements per vector, with tf_add_params_t (tf_kernels.h): both
+ * inputs offset and shifted left, each rescaled by MultiplyByQuantizedMultiplierSmallerThanOneExp,
+ * summed, rescaled to the output (same rounding argument as tf_mve_requant), offset and clamped.
+ * (x + offset) * 2^left_shift is one VMLAS: x * 2^left_shift + offset * 2^left_shift, both exact
+ * in int32 (|x + offset| <= 255, left_shift 20). */
+
+/* RoundingDivideByPOT by a layer constant n >= 0 (nothing to do for n = 0). */
+TF_MVE_INLINE int32x4_t tf_mve_rdbpot(int32x4_t x, int32_t n)
+{
+    if (n == 0) {
+        return x;
+    }
+    return vrshlq_n_s32(vqaddq_s32(x, vshrq_n_s32(x, 31)), -n);
+}
+
+TF_MVE_INLINE int32x4_t tf_mve_add4(const tf_add_params_t *p, int32x4_t a, int32x4_t b, int32x4_t scale)
+{
+    a = vmlasq_n_s32(a, scale, p->in1_offset * (1 << p->left_shift));
+    b = vmlasq_n_s32(b, scale, p->in2_offset * (1 << p->left_shift));
+    const int32x4_t sum = vaddq_s32(tf_mve_rdbpot(vqrdmulhq_n_s32(a, p->in1_mult), -p->in1_shift),
+                                    tf_mve_rdbpot(vqrdmulhq_n_s32(b, p->in2_mult), -p->in2_shift));
+    int32x4_t r = vaddq_n_s32(tf_mve_rdbpot(vqrdmulhq_n_s32(sum, p->out_mult), -p->out_shift), p->output_offset);
+    r = vmaxq_s32(r, vdupq_n_s32(p->act_min));
+    return vminq_s32(r, vdupq_n_s32(p->act_max));
+}
+
+TF_MVE_INLINE void tf_mve_add_s8(const tf_add_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *out)
+{
+    const int32x4_t scale = vdupq_n_s32(1 << p->left_shift);
+    int32_t i = 0;
+    for (; i + 4 <= p->size; i += 4) {
+        vstrbq_s32(out + i, tf_mve_add4(p, vldrbq_s32(in1 + i), vldrbq_s32(in2 + i), scale));
+    }
+    if (i < p->size) {
+        const mve_pred16_t m = vctp32q((uint32_t)(p->size - i));
+        vstrbq_p_s32(out + i, tf_mve_add4(p, vldrbq_z_s32(in1 + i, m), vldrbq_z_s32(in2 + i, m), scale), m);
+    }
+}
+
+/* ---- AVERAGE_POOL_2D -----------------------------------------------------------------------------
+ * TFLite's reference: the taps inside the input summed per channel, divided by their count rounding
+ * halves away from zero. The sums are vectors of 8 channels in 16-bit lanes when the window cannot
+ * overflow them (wide: 4 channels in 32-bit lanes otherwise); the division stays scalar (there is no
+ * vector divide), once per output value. sums: in_c int32 of scratch. */
+typedef struct {
+    tf_geom_t g;
+    int32_t act_min, act_max;
+    int32_t wide;          /* k_h * k_w * 128 does not fit in int16 */
+} tf_mve_pool_t;
+
+TF_MVE_INLINE void tf_mve_avg_pool_s8(const tf_mve_pool_t *p, const int8_t *input, int32_t *sums, int8_t *output)
+{
+    const tf_geom_t *g = &p->g;
+    const int32_t ch = g->in_c;
+    for (int32_t b = 0; b < g->batches; ++b) {
+        const int8_t *in_b = input + b * g->in_h * g->in_w * ch;
+        for (int32_t oy = 0; oy < g->out_h; ++oy) {
+            const int32_t iy0 = oy * g->stride_h - g->pad_h;
+            const int32_t y0 = iy0 < 0 ? -iy0 : 0, y1 = g->k_h < g->in_h - iy0 ? g->k_h : g->in_h - iy0;
+            for (int32_t ox = 0; ox < g->out_w; ++ox, output += ch) {
+                const int32_t ix0 = ox * g->stride_w - g->pad_w;
+                const int32_t x0 = ix0 < 0 ? -ix0 : 0, x1 = g->k_w < g->in_w - ix0 ? g->k_w : g->in_w - ix0;
+                const int32_t count = (y1 - y0) * (x1 - x0);
+                for (int32_t c = 0; c < ch; c += p->wide ? 4 : 8) {
+                    const int8_t *src = in_b + ((iy0 + y0) * g->in_w + ix0 + x0) * ch + c;
+                    if (p->wide) {
+                        const mve_pred16_t m = vctp32q((uint32_t)(ch - c));
+                        int32x4_t acc = vdupq_n_s32(0);
+                        for (int32_t y = y0; y < y1; ++y, src += g->in_w * ch) {
+                            for (int32_t x = 0; x < x1 - x0; ++x) {
+                                acc = vaddq_s32(acc, vldrbq_z_s32(src + x * ch, m));
+                            }
+                        }
+                        vstrwq_s32(sums + c, acc);
+                    } else {
+                        const mve_pred16_t m = vctp16q((uint32_t)(ch - c));
+                        int16x8_t acc = vdupq_n_s16(0);
+                        for (int32_t y = y0; y < y1; ++y, src += g->in_w * ch) {
+                            for (int32_t x = 0; x < x1 - x0; ++x) {
+                                acc = vaddq_s16(acc, vldrbq_z_s16(src + x * ch, m));
+                            }
+                        }
+                        vstrwq_s32(sums + c, vmovlbq_s16(acc));
+                        vstrwq_s32(sums + c + 4, vmovltq_s16(acc));
+                    }
+                }
+                for (int32_t c = 0; c < ch; ++c) {
+                    /* 16-bit sums were stored even lanes first: channel c is at (c & ~7) + ((c & 1) ? 4 : 0) + ((c & 7) >> 1) */
+                    const int32_t acc = p->wide ? sums[c] : sums[(c & ~7) + ((c & 1) << 2) + ((c & 7) >> 1)];
+                    int32_t v = count <= 0 ? 0 : acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                    v = v < p->act_min ? p->act_min : v;
+                    output[c] = (int8_t)(v > p->act_max ? p->act_max : v);
+                }
+            }
+        }
+    }
+}
+
 #endif

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tinyflash.generate.runtime.aot.ops import mve
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
 from tinyflash.generate.runtime.aot.quant import activation_range, add_params
 
@@ -33,12 +34,15 @@ def _emit(ctx: EmitContext) -> Emitted:
     fields = add_params(a.quantization.scale, b.quantization.scale, out.quantization.scale)
     act_min, act_max = activation_range(ctx.op.options.get("activation", "NONE"), out.quantization.scale,
                                         out.quantization.zero_point)
-    params = ctx.params("tf_add_params_t", {
+    values = {
         "size": out.elements, "in1_offset": -a.quantization.zero_point, "in1_mult": fields["in1_mult"],
         "in1_shift": fields["in1_shift"], "in2_offset": -b.quantization.zero_point,
         "in2_mult": fields["in2_mult"], "in2_shift": fields["in2_shift"], "left_shift": fields["left_shift"],
         "out_mult": fields["out_mult"], "out_shift": fields["out_shift"],
-        "output_offset": out.quantization.zero_point, "act_min": act_min, "act_max": act_max})
+        "output_offset": out.quantization.zero_point, "act_min": act_min, "act_max": act_max}
+    if ctx.mve_kernels:
+        return mve.emit_add(ctx, values)
+    params = ctx.params("tf_add_params_t", values)
     code = (f"tf_add_s8(&{params}, {ctx.pointer(a.index)}, {ctx.pointer(b.index)}, "
             f"{ctx.pointer(out.index)});")
     return Emitted(code, frozenset({"tf_add.c"}), macs=0)

@@ -143,3 +143,28 @@ def emit_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: 
     return _emit_layer(ctx, geom, fields, depthwise_weights(w.reshape(taps, channels)), bias, mult, shift,
                        "tf_mve_depthwise_s8({params}, in, {weights}, {rq}, tf_scratch, out);", macs,
                        strip, inp, out)
+
+
+def emit_add(ctx: EmitContext, fields: dict[str, int]) -> Emitted:
+    """ADD of two same-shape tensors; fields: tf_add_params_t (tf_kernels.h), as the portable kernel."""
+    index = ctx.op.index
+    params = ctx.params("tf_add_params_t", fields)
+    ctx.constants.append(f"static TF_MVE_LAYER_ATTRS void tf_n{index}_run(const int8_t *a, const int8_t *b, "
+                         f"int8_t *out)\n{{\n    tf_mve_add_s8(&{params}, a, b, out);\n}}")
+    a, b, out = ctx.op.inputs[0], ctx.op.inputs[1], ctx.op.outputs[0]
+    code = f"tf_n{index}_run({ctx.pointer(a)}, {ctx.pointer(b)}, {ctx.pointer(out)});"
+    return Emitted(code, frozenset({KERNEL}), macs=0)
+
+
+def emit_avg_pool(ctx: EmitContext, geom: dict[str, Any], act_min: int, act_max: int) -> Emitted:
+    """AVERAGE_POOL_2D: vector sums per channel, scalar rounding divisions (scratch: the sums)."""
+    index = ctx.op.index
+    wide = int(geom["k_h"] * geom["k_w"] * 128 > 2**15 - 1)
+    ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
+    ctx.constants.append(f"static const tf_mve_pool_t tf_n{index}_params = {{.g = {{{ginit}}}, "
+                         f".act_min = {act_min}, .act_max = {act_max}, .wide = {wide}}};")
+    ctx.constants.append(f"static TF_MVE_LAYER_ATTRS void tf_n{index}_run(const int8_t *in, int8_t *out)\n{{\n"
+                         f"    tf_mve_avg_pool_s8(&tf_n{index}_params, in, (int32_t *)(void *)tf_scratch, out);\n}}")
+    inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
+    code = f"tf_n{index}_run({ctx.pointer(inp)}, {ctx.pointer(out)});"
+    return Emitted(code, frozenset({KERNEL}), macs=0, scratch_bytes=-(-geom["in_c"] // PAIR) * PAIR * 4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tinyflash.generate.runtime.aot.ops import mve
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
 from tinyflash.generate.runtime.aot.ops.conv import check_spatial, geometry
 from tinyflash.generate.runtime.aot.quant import activation_range
@@ -32,6 +33,8 @@ def _emit(ctx: EmitContext, fn: str) -> Emitted:
     geom = geometry(ctx, inp.shape, out.shape, o["filter_h"], o["filter_w"])
     act_min, act_max = activation_range(o.get("activation", "NONE"), out.quantization.scale,
                                         out.quantization.zero_point)
+    if ctx.mve_kernels and fn == "tf_avg_pool_s8":
+        return mve.emit_avg_pool(ctx, geom, act_min, act_max)
     name = f"tf_n{ctx.op.index}_params"
     ginit = ", ".join(f".{k} = {int(v)}" for k, v in geom.items())
     ctx.constants.append(f"static const tf_pool_params_t {name} = {{.g = {{{ginit}}}, "
