@@ -44,8 +44,12 @@ typedef struct {
     int32_t k, direct, strip_w;
     int32_t pad_value, output_offset, act_min, act_max;
     int32_t left_shift;    /* some channel shifts left: the VSHL is needed */
-    int32_t right_shift;   /* every channel shifts right (by 1 or more): the rounding fix needs no mask */
+    int32_t rounding;      /* TF_MVE_ROUND_*: what makes VRSHL's ties TFLite's (tf_mve_requant) */
 } tf_mve_conv_t;
+
+#define TF_MVE_ROUND_UP 0      /* nothing: act_min >= output_offset */
+#define TF_MVE_ROUND_SIGN 1    /* subtract the sign: every channel shifts right */
+#define TF_MVE_ROUND_MASKED 2  /* subtract the sign where the channel shifts right */
 
 /* Four int32 lanes from four general registers in two instructions (VMOV Q[2],Q[0],Rt,Rt2 has no
  * intrinsic; vsetq_lane takes four). */
@@ -57,43 +61,80 @@ TF_MVE_INLINE int32x4_t tf_mve_pack4(int32_t a0, int32_t a1, int32_t a2, int32_t
     return v;
 }
 
-/* TFLite's MultiplyByQuantizedMultiplier, per lane, exactly:
+/* A vector load that GCC may neither hoist out of a loop nor merge with another: it otherwise hoists
+ * the depthwise pixel loop's records and biases and, short of vector registers, spills them (two
+ * instructions per use instead of one load). */
+TF_MVE_INLINE int32x4_t tf_mve_ldq(const int32_t *p)
+{
+    int32x4_t v;
+    __asm__ volatile("vldrw.32 %q0, [%1]" : "=w"(v) : "r"(p), "m"(*(const int32_t(*)[4])p));
+    return v;
+}
+
+/* TFLite's MultiplyByQuantizedMultiplier, per lane:
  * - VSHL by a positive lane shift is TFLite's acc * 2^left (wrapping, as tf_requantize).
  * - VQRDMULH is SaturatingRoundingDoublingHighMul: both give floor((a*b + 2^30) / 2^31), saturated
  *   only for INT32_MIN * INT32_MIN (gemmlowp's nudge 1 - 2^30 with truncating division for negative
  *   products is the same floor).
  * - RoundingDivideByPOT rounds halves away from zero; VRSHL by -n rounds them up. Subtracting 1
  *   from negative values first turns one into the other: floor((x - 1 + 2^(n-1)) / 2^n). The -1 is
- *   the lane's sign bit, masked by the sign bit of -n so that n = 0 subtracts nothing (no mask when
- *   the layer has no n = 0); VQADD keeps INT32_MIN, whose result is the same either way. */
-TF_MVE_INLINE int32x4_t tf_mve_requant(const tf_mve_conv_t *p, int32x4_t acc, const tf_mve_rq_t *q)
+ *   the lane's sign bit (TF_MVE_ROUND_SIGN), masked by the sign bit of -n where n may be 0
+ *   (TF_MVE_ROUND_MASKED); VQADD keeps INT32_MIN, whose result is the same either way. The two
+ *   roundings differ only for negative x, whose result is <= 0 both ways; when act_min >=
+ *   output_offset every such result clamps to act_min, so the layer needs no fix
+ *   (TF_MVE_ROUND_UP). */
+TF_MVE_INLINE int32x4_t tf_mve_requant_v(const tf_mve_conv_t *p, int32x4_t acc, int32x4_t mult, int32x4_t right,
+                                         int32x4_t left)
 {
     if (p->left_shift) {
-        acc = vshlq_s32(acc, vldrwq_s32(q->left));
+        acc = vshlq_s32(acc, left);
     }
-    int32x4_t r = vqrdmulhq_s32(acc, vldrwq_s32(q->mult));
-    const int32x4_t right = vldrwq_s32(q->right);
-    r = vqaddq_s32(r, vshrq_n_s32(p->right_shift ? r : vandq_s32(r, right), 31));
+    int32x4_t r = vqrdmulhq_s32(acc, mult);
+    if (p->rounding == TF_MVE_ROUND_SIGN) {
+        r = vqaddq_s32(r, vshrq_n_s32(r, 31));
+    } else if (p->rounding == TF_MVE_ROUND_MASKED) {
+        r = vqaddq_s32(r, vshrq_n_s32(vandq_s32(r, right), 31));
+    }
     return vrshlq_s32(r, right);
 }
 
-/* Eight channels of one pixel from two accumulators, 'even' holding the group's channels 0, 2, 4, 6
- * and 'odd' 1, 3, 5, 7 (q[0] and q[1] are their records): requantised, then narrowed with
- * saturation into 16-bit lanes in channel order, where the output offset (saturating) and the
- * activation clamp take one instruction each for all eight. The saturations cannot change a result:
- * a value beyond int16 clamps to the same activation bound either way. (TFLite adds the offset in
- * int32 without saturation; the two differ only if that add overflows, which needs
- * |acc * 2^left| >= 2^31, i.e. an accumulator the int32 arithmetic already wrapped.) */
-TF_MVE_INLINE int16x8_t tf_mve_finish8(const tf_mve_conv_t *p, int32x4_t even, int32x4_t odd, const tf_mve_rq_t *q)
+TF_MVE_INLINE int32x4_t tf_mve_requant(const tf_mve_conv_t *p, int32x4_t acc, const tf_mve_rq_t *q)
 {
-    int16x8_t v = vqmovnbq_s32(vdupq_n_s16(0), tf_mve_requant(p, even, q));
-    v = vqmovntq_s32(v, tf_mve_requant(p, odd, q + 1));
-    v = vqaddq_n_s16(v, (int16_t)p->output_offset);
-    v = vmaxq_s16(v, vdupq_n_s16((int16_t)p->act_min));
-    return vminq_s16(v, vdupq_n_s16((int16_t)p->act_max));
+    return tf_mve_requant_v(p, acc, vldrwq_s32(q->mult), vldrwq_s32(q->right),
+                            p->left_shift ? vldrwq_s32(q->left) : acc);
 }
 
-/* Stores eight channels; a last group of fewer channels stores only its valid lanes. */
+/* Eight requantised channels of one pixel, 'even' holding the group's channels 0, 2, 4, 6 and 'odd'
+ * 1, 3, 5, 7: narrowed with saturation into 16-bit lanes in channel order, offset (saturating),
+ * narrowed with saturation into the even bytes, and clamped where the activation is narrower than
+ * int8, each step once for all eight. The saturations cannot change a result: a value beyond a
+ * narrower type clamps to the same activation bound either way. (TFLite adds the offset in int32,
+ * wrapping; the two differ only if |requantised value| > 2^31 - 129, i.e. |acc * 2^left| within
+ * 2^8 of 2^31 and a multiplier within 2^8 of 2^31.) tf_mve_store8 stores the even bytes. */
+TF_MVE_INLINE int16x8_t tf_mve_narrow8(const tf_mve_conv_t *p, int32x4_t even, int32x4_t odd)
+{
+    int16x8_t v = vqmovntq_s32(vqmovnbq_s32(vuninitializedq_s16(), even), odd);
+    if (p->output_offset) {
+        v = vqaddq_n_s16(v, (int16_t)p->output_offset);
+    }
+    int8x16_t b = vqmovnbq_s16(vuninitializedq_s8(), v);
+    if (p->act_min > -128) {
+        b = vmaxq_s8(b, vdupq_n_s8((int8_t)p->act_min));
+    }
+    if (p->act_max < 127) {
+        b = vminq_s8(b, vdupq_n_s8((int8_t)p->act_max));
+    }
+    return vreinterpretq_s16_s8(b);
+}
+
+/* tf_mve_narrow8 of the accumulators of records q[0] (even channels) and q[1] (odd). */
+TF_MVE_INLINE int16x8_t tf_mve_finish8(const tf_mve_conv_t *p, int32x4_t even, int32x4_t odd, const tf_mve_rq_t *q)
+{
+    return tf_mve_narrow8(p, tf_mve_requant(p, even, q), tf_mve_requant(p, odd, q + 1));
+}
+
+/* Stores the low bytes of eight 16-bit lanes; a last group of fewer channels stores only its valid
+ * lanes. */
 TF_MVE_INLINE void tf_mve_store8(int8_t *out, int16x8_t v, int32_t remaining)
 {
     if (remaining >= 8) {
@@ -333,6 +374,30 @@ TF_MVE_INLINE void tf_mve_dw_strip(const tf_mve_conv_t *p, const int8_t *in_b, i
               [t] "=&w"(tf_mve_t_)                                                                  \
             : "m"(*(const int8_t(*)[8])xp), "m"(*(const int8_t(*)[8])xb), "m"(*(const int8_t(*)[8])wp))
 
+/* Finishes n (1 or 2) pixels of eight channels, loading the records once: the narrowed results
+ * (tf_mve_narrow8) replace e[i]. Even channels first, so that only two accumulators and two records
+ * are live at a time. */
+TF_MVE_INLINE int16x8_t tf_mve_dw_finish(const tf_mve_conv_t *p, int32x4_t *e, int32x4_t *o, int n,
+                                         const tf_mve_rq_t *q)
+{
+    int32x4_t left = e[0];
+    if (p->left_shift) {
+        left = tf_mve_ldq(q[0].left);
+    }
+    int32x4_t mult = tf_mve_ldq(q[0].mult), right = tf_mve_ldq(q[0].right);
+    for (int i = 0; i < n; ++i) {
+        e[i] = tf_mve_requant_v(p, e[i], mult, right, left);
+    }
+    if (p->left_shift) {
+        left = tf_mve_ldq(q[1].left);
+    }
+    mult = tf_mve_ldq(q[1].mult), right = tf_mve_ldq(q[1].right);
+    for (int i = 0; i < n; ++i) {
+        e[i] = vreinterpretq_s32_s16(tf_mve_narrow8(p, e[i], tf_mve_requant_v(p, o[i], mult, right, left)));
+    }
+    return vreinterpretq_s16_s32(e[0]);
+}
+
 /* One output pixel, eight channels; x: the group's top-left tap in the strip. */
 TF_MVE_INLINE void tf_mve_dw_pixel(const tf_mve_conv_t *p, const int8_t *x, const int8_t *w,
                                    const tf_mve_rq_t *q, int8_t *out, int32_t remaining)
@@ -340,7 +405,7 @@ TF_MVE_INLINE void tf_mve_dw_pixel(const tf_mve_conv_t *p, const int8_t *x, cons
     const tf_geom_t *g = &p->g;
     int16x8_t tf_mve_x_, tf_mve_w_;
     int32x4_t tf_mve_t_;
-    int32x4_t e0 = vldrwq_s32(q[0].bias), o0 = vldrwq_s32(q[1].bias);
+    int32x4_t e0 = tf_mve_ldq(q[0].bias), o0 = tf_mve_ldq(q[1].bias);
     for (int32_t ky = 0; ky < g->k_h; ++ky) {
         for (int32_t kx = 0; kx < g->k_w; ++kx) {
             TF_MVE_DW_TAP(x, w, e0, o0);
@@ -349,7 +414,7 @@ TF_MVE_INLINE void tf_mve_dw_pixel(const tf_mve_conv_t *p, const int8_t *x, cons
         x += (g->dil_h * p->strip_w - g->k_w * g->dil_w) * 8;
     }
     (void)tf_mve_x_, (void)tf_mve_w_, (void)tf_mve_t_;
-    tf_mve_store8(out, tf_mve_finish8(p, e0, o0, q), remaining);
+    tf_mve_store8(out, tf_mve_dw_finish(p, &e0, &o0, 1, q), remaining);
 }
 
 /* Two horizontally adjacent output pixels: each weight load serves both, and both are
@@ -360,7 +425,7 @@ TF_MVE_INLINE void tf_mve_dw_pixel2(const tf_mve_conv_t *p, const int8_t *x, con
     const tf_geom_t *g = &p->g;
     int16x8_t tf_mve_x_, tf_mve_w_;
     int32x4_t tf_mve_t_;
-    int32x4_t e0 = vldrwq_s32(q[0].bias), o0 = vldrwq_s32(q[1].bias), e1 = e0, o1 = o0;
+    int32x4_t e0 = tf_mve_ldq(q[0].bias), o0 = tf_mve_ldq(q[1].bias), e1 = e0, o1 = o0;
     const int8_t *xb = x + g->stride_w * 8;
     for (int32_t ky = 0; ky < g->k_h; ++ky) {
         for (int32_t kx = 0; kx < g->k_w; ++kx) {
@@ -372,9 +437,10 @@ TF_MVE_INLINE void tf_mve_dw_pixel2(const tf_mve_conv_t *p, const int8_t *x, con
         xb += (g->dil_h * p->strip_w - g->k_w * g->dil_w) * 8;
     }
     (void)tf_mve_x_, (void)tf_mve_w_, (void)tf_mve_t_;
-    const int16x8_t v0 = tf_mve_finish8(p, e0, o0, q), v1 = tf_mve_finish8(p, e1, o1, q);
-    tf_mve_store8(out, v0, remaining);
-    tf_mve_store8(out + g->in_c, v1, remaining);
+    int32x4_t e[2] = {e0, e1}, o[2] = {o0, o1};
+    tf_mve_dw_finish(p, e, o, 2, q);
+    tf_mve_store8(out, vreinterpretq_s16_s32(e[0]), remaining);
+    tf_mve_store8(out + g->in_c, vreinterpretq_s16_s32(e[1]), remaining);
 }
 
 /* One output row of one group of eight channels (remaining: channels in the group, up to 8). */
@@ -420,22 +486,27 @@ TF_MVE_INLINE void tf_mve_depthwise_s8(const tf_mve_conv_t *p, const int8_t *inp
  * (x + offset) * 2^left_shift is one VMLAS: x * 2^left_shift + offset * 2^left_shift, both exact
  * in int32 (|x + offset| <= 255, left_shift 20). */
 
-/* RoundingDivideByPOT by a layer constant n >= 0 (nothing to do for n = 0). */
-TF_MVE_INLINE int32x4_t tf_mve_rdbpot(int32x4_t x, int32_t n)
+/* RoundingDivideByPOT by a layer constant n >= 0 (nothing to do for n = 0); half_up: ties of
+ * negative values may round up (see tf_mve_requant: TF_MVE_ROUND_UP). */
+TF_MVE_INLINE int32x4_t tf_mve_rdbpot(int32x4_t x, int32_t n, int half_up)
 {
     if (n == 0) {
         return x;
     }
-    return vrshlq_n_s32(vqaddq_s32(x, vshrq_n_s32(x, 31)), -n);
+    if (!half_up) {
+        x = vqaddq_s32(x, vshrq_n_s32(x, 31));
+    }
+    return vrshlq_n_s32(x, -n);
 }
 
 TF_MVE_INLINE int32x4_t tf_mve_add4(const tf_add_params_t *p, int32x4_t a, int32x4_t b, int32x4_t scale)
 {
     a = vmlasq_n_s32(a, scale, p->in1_offset * (1 << p->left_shift));
     b = vmlasq_n_s32(b, scale, p->in2_offset * (1 << p->left_shift));
-    const int32x4_t sum = vaddq_s32(tf_mve_rdbpot(vqrdmulhq_n_s32(a, p->in1_mult), -p->in1_shift),
-                                    tf_mve_rdbpot(vqrdmulhq_n_s32(b, p->in2_mult), -p->in2_shift));
-    int32x4_t r = vaddq_n_s32(tf_mve_rdbpot(vqrdmulhq_n_s32(sum, p->out_mult), -p->out_shift), p->output_offset);
+    const int32x4_t sum = vaddq_s32(tf_mve_rdbpot(vqrdmulhq_n_s32(a, p->in1_mult), -p->in1_shift, 0),
+                                    tf_mve_rdbpot(vqrdmulhq_n_s32(b, p->in2_mult), -p->in2_shift, 0));
+    int32x4_t r = tf_mve_rdbpot(vqrdmulhq_n_s32(sum, p->out_mult), -p->out_shift, p->act_min >= p->output_offset);
+    r = vaddq_n_s32(r, p->output_offset);
     r = vmaxq_s32(r, vdupq_n_s32(p->act_min));
     return vminq_s32(r, vdupq_n_s32(p->act_max));
 }

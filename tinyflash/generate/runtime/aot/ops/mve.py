@@ -86,10 +86,22 @@ def _emit_layer(ctx: EmitContext, geom: dict[str, Any], fields: dict[str, int], 
     return Emitted(code, frozenset({KERNEL}), macs=macs, scratch_bytes=scratch)
 
 
+ROUND_UP, ROUND_SIGN, ROUND_MASKED = 0, 1, 2      # tf_mve.h TF_MVE_ROUND_*
+
+
+def rounding_mode(shift: np.ndarray, out_zp: int, act_min: int) -> int:
+    """What tf_mve_requant must add to VRSHL's round-half-up to get TFLite's round-half-away: nothing
+    when every negative value clamps to act_min anyway, the sign when every channel shifts right,
+    else the sign masked per channel."""
+    if act_min >= out_zp:
+        return ROUND_UP
+    return ROUND_SIGN if bool((np.asarray(shift) < 0).all()) else ROUND_MASKED
+
+
 def _quant_fields(shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int) -> dict[str, int]:
     shift = np.asarray(shift)
     return {"pad_value": in_zp, "output_offset": out_zp, "act_min": act_min, "act_max": act_max,
-            "left_shift": int(bool((shift > 0).any())), "right_shift": int(bool((shift < 0).all()))}
+            "left_shift": int(bool((shift > 0).any())), "rounding": rounding_mode(shift, out_zp, act_min)}
 
 
 def emit_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray, mult: np.ndarray,
