@@ -62,8 +62,9 @@ TF_MVE_INLINE int32x4_t tf_mve_pack4(int32_t a0, int32_t a1, int32_t a2, int32_t
 }
 
 /* A vector load that GCC may neither hoist out of a loop nor merge with another: it otherwise hoists
- * the depthwise pixel loop's records and biases and, short of vector registers, spills them (two
- * instructions per use instead of one load). */
+ * the records and biases out of pixel loops (the depthwise one; a convolution's whose channel loop
+ * it unrolled) and, short of vector registers, spills them (two instructions per use instead of one
+ * load). */
 TF_MVE_INLINE int32x4_t tf_mve_ldq(const int32_t *p)
 {
     int32x4_t v;
@@ -100,8 +101,8 @@ TF_MVE_INLINE int32x4_t tf_mve_requant_v(const tf_mve_conv_t *p, int32x4_t acc, 
 
 TF_MVE_INLINE int32x4_t tf_mve_requant(const tf_mve_conv_t *p, int32x4_t acc, const tf_mve_rq_t *q)
 {
-    return tf_mve_requant_v(p, acc, vldrwq_s32(q->mult), vldrwq_s32(q->right),
-                            p->left_shift ? vldrwq_s32(q->left) : acc);
+    return tf_mve_requant_v(p, acc, tf_mve_ldq(q->mult), tf_mve_ldq(q->right),
+                            p->left_shift ? tf_mve_ldq(q->left) : acc);
 }
 
 /* Eight requantised channels of one pixel, 'even' holding the group's channels 0, 2, 4, 6 and 'odd'
@@ -113,11 +114,21 @@ TF_MVE_INLINE int32x4_t tf_mve_requant(const tf_mve_conv_t *p, int32x4_t acc, co
  * 2^8 of 2^31 and a multiplier within 2^8 of 2^31.) tf_mve_store8 stores the even bytes. */
 TF_MVE_INLINE int16x8_t tf_mve_narrow8(const tf_mve_conv_t *p, int32x4_t even, int32x4_t odd)
 {
-    int16x8_t v = vqmovntq_s32(vqmovnbq_s32(vuninitializedq_s16(), even), odd);
+    /* In place (Qd = Qm: each narrowed lane stays within its source lane); GCC's intrinsics
+     * copy the dead source to a fresh register first. */
     if (p->output_offset) {
-        v = vqaddq_n_s16(v, (int16_t)p->output_offset);
+        __asm__("vqmovnb.s32 %q[v], %q[v]\n\t"
+                "vqmovnt.s32 %q[v], %q[o]\n\t"
+                "vqadd.s16 %q[v], %q[v], %[z]\n\t"
+                "vqmovnb.s16 %q[v], %q[v]"
+                : [v] "+w"(even) : [o] "w"(odd), [z] "r"(p->output_offset));
+    } else {
+        __asm__("vqmovnb.s32 %q[v], %q[v]\n\t"
+                "vqmovnt.s32 %q[v], %q[o]\n\t"
+                "vqmovnb.s16 %q[v], %q[v]"
+                : [v] "+w"(even) : [o] "w"(odd));
     }
-    int8x16_t b = vqmovnbq_s16(vuninitializedq_s8(), v);
+    int8x16_t b = vreinterpretq_s8_s32(even);
     if (p->act_min > -128) {
         b = vmaxq_s8(b, vdupq_n_s8((int8_t)p->act_min));
     }
@@ -231,7 +242,7 @@ TF_MVE_INLINE int32x4_t tf_mve_dot4(const tf_mve_conv_t *p, const int8_t *x, con
     }
     (void)tf_mve_t_;
     *wp = w;
-    return vaddq_s32(tf_mve_pack4(a0, a1, a2, a3), vldrwq_s32(q->bias));
+    return vaddq_s32(tf_mve_pack4(a0, a1, a2, a3), tf_mve_ldq(q->bias));
 }
 
 /* All output channels of one pixel whose column is x, eight at a time (two records each). */
