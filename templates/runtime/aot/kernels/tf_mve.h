@@ -37,11 +37,11 @@ typedef struct {
 
 /* Layer constants. CONV_2D / FULLY_CONNECTED: k is the filter size k_h * k_w * in_c, processed in
  * ceil(k / 16) chunks of 16 bytes; direct: a 1x1 filter without padding, whose column is the input
- * pixel itself (read in place, no im2col). DEPTHWISE_CONV_2D: strip_w is the width in pixels of the
- * padded input rows kept in the scratch strip. */
+ * pixel itself (read in place, no im2col). DEPTHWISE_CONV_2D: the scratch strip keeps strip_rows
+ * padded input rows of strip_w pixels. */
 typedef struct {
     tf_geom_t g;
-    int32_t k, direct, strip_w;
+    int32_t k, direct, strip_w, strip_rows;
     int32_t pad_value, output_offset, act_min, act_max;
     int32_t left_shift;    /* some channel shifts left: the VSHL is needed */
     int32_t rounding;      /* TF_MVE_ROUND_*: what makes VRSHL's ties TFLite's (tf_mve_requant) */
@@ -321,35 +321,78 @@ TF_MVE_INLINE void tf_mve_conv_s8(const tf_mve_conv_t *p, const int8_t *input, c
  * then a few bytes apart (immediate offsets), the left/right padding columns hold pad_value, and no
  * tap is tested against the borders. */
 
-/* Copies (or, outside the input, fills) the k_h input rows of output row oy into the strip. The
- * padding columns were filled once by the caller. */
-TF_MVE_INLINE void tf_mve_dw_strip(const tf_mve_conv_t *p, const int8_t *in_b, int32_t oy, int8_t *strip)
+/* Copies input row iy (or, outside the input, pad_value) into strip row 'slot' of every group,
+ * between the padding columns (filled once by the caller, never overwritten). */
+TF_MVE_INLINE void tf_mve_dw_row_in(const tf_mve_conv_t *p, const int8_t *in_b, int32_t iy, int8_t *strip,
+                                    int32_t slot)
 {
     const tf_geom_t *g = &p->g;
-    const int32_t c_n = g->in_c, groups = (c_n + 7) / 8, plane = g->k_h * p->strip_w * 8;
-    const int16x8_t pad = vdupq_n_s16((int16_t)p->pad_value);
-    for (int32_t ky = 0; ky < g->k_h; ++ky) {
-        const int32_t iy = oy * g->stride_h - g->pad_h + ky * g->dil_h;
-        int8_t *row = strip + (ky * p->strip_w + g->pad_w) * 8;
-        if (iy < 0 || iy >= g->in_h) {
-            for (int32_t c = 0; c < groups; ++c) {
-                for (int32_t x = 0; x < g->in_w; ++x) {
-                    vstrbq_s16(row + c * plane + x * 8, pad);
-                }
+    const int32_t c_n = g->in_c, groups = (c_n + 7) / 8, plane = p->strip_rows * p->strip_w * 8;
+    int8_t *row = strip + (slot * p->strip_w + g->pad_w) * 8;
+    if (iy < 0 || iy >= g->in_h) {
+        const int16x8_t pad = vdupq_n_s16((int16_t)p->pad_value);
+        for (int32_t c = 0; c < groups; ++c) {
+            for (int32_t x = 0; x < g->in_w; ++x) {
+                vstrbq_s16(row + c * plane + x * 8, pad);
             }
-            continue;
         }
-        const int8_t *src = in_b + iy * g->in_w * c_n;
-        for (int32_t x = 0; x < g->in_w; ++x, src += c_n) {
-            int32_t c = 0;
-            for (; c + 8 <= c_n; c += 8) {
-                vstrbq_s16(row + (c / 8) * plane + x * 8, vldrbq_s16(src + c));
-            }
-            if (c < c_n) {   /* lanes past the channels meet zero weights and are not stored */
-                vstrbq_s16(row + (c / 8) * plane + x * 8, vldrbq_z_s16(src + c, vctp16q((uint32_t)(c_n - c))));
-            }
+        return;
+    }
+    const int8_t *src = in_b + iy * g->in_w * c_n;
+    /* group by group, pixel by pixel: both pointers advance by a constant (post-increment) */
+    for (int32_t c = 0; c + 8 <= c_n; c += 8) {
+        const int8_t *s = src + c;
+        int8_t *d = row + (c / 8) * plane;
+        for (int32_t x = 0; x < g->in_w; ++x, s += c_n, d += 8) {
+            vstrbq_s16(d, vldrbq_s16(s));
         }
     }
+    if (c_n % 8) {   /* lanes past the channels meet zero weights and are not stored */
+        const mve_pred16_t m = vctp16q((uint32_t)(c_n % 8));
+        const int8_t *s = src + c_n / 8 * 8;
+        int8_t *d = row + (c_n / 8) * plane;
+        for (int32_t x = 0; x < g->in_w; ++x, s += c_n, d += 8) {
+            vstrbq_s16(d, vldrbq_z_s16(s, m));
+        }
+    }
+}
+
+/* Which input rows the strip holds: [lo, hi) in consecutive slots from 'slot'. */
+typedef struct {
+    int32_t lo, hi, slot;
+} tf_mve_window_t;
+
+/* Makes the strip hold the k_h input rows of output row oy in consecutive slots and returns the
+ * first one. With dil_h = 1 and more slots than k_h, consecutive output rows share their rows:
+ * only the new ones are copied, and the window slides down the strip until it would run past its
+ * end, when the rows still needed move back to slot 0. Otherwise all k_h rows are copied. */
+TF_MVE_INLINE int8_t *tf_mve_dw_window(const tf_mve_conv_t *p, const int8_t *in_b, int32_t oy, int8_t *strip,
+                                       tf_mve_window_t *w)
+{
+    const tf_geom_t *g = &p->g;
+    const int32_t iy0 = oy * g->stride_h - g->pad_h, row_bytes = p->strip_w * 8;
+    if (g->dil_h != 1 || p->strip_rows <= g->k_h) {
+        for (int32_t ky = 0; ky < g->k_h; ++ky) {
+            tf_mve_dw_row_in(p, in_b, iy0 + ky * g->dil_h, strip, ky);
+        }
+        return strip;
+    }
+    if (oy == 0 || w->hi <= iy0) {
+        w->lo = w->hi = iy0, w->slot = 0;
+    } else {
+        w->slot += iy0 - w->lo, w->lo = iy0;
+    }
+    if (w->slot + g->k_h > p->strip_rows) {
+        const int32_t groups = (g->in_c + 7) / 8, plane = p->strip_rows * row_bytes;
+        for (int32_t c = 0; c < groups; ++c) {   /* slot >= k_h > rows kept: no overlap */
+            tf_mve_copy(strip + c * plane, strip + c * plane + w->slot * row_bytes, (w->hi - w->lo) * row_bytes);
+        }
+        w->slot = 0;
+    }
+    for (; w->hi < iy0 + g->k_h; ++w->hi) {
+        tf_mve_dw_row_in(p, in_b, w->hi, strip, w->slot + w->hi - w->lo);
+    }
+    return strip + w->slot * row_bytes;
 }
 
 /* One tap of eight channels for one pixel (TAP) or two (TAP2, xb: the second pixel): x and w,
@@ -473,17 +516,18 @@ TF_MVE_INLINE void tf_mve_depthwise_s8(const tf_mve_conv_t *p, const int8_t *inp
 {
     const tf_geom_t *g = &p->g;
     const int32_t c_n = g->in_c, taps = g->k_h * g->k_w, full = c_n / 8;
-    const int32_t plane = g->k_h * p->strip_w * 8;
+    const int32_t plane = p->strip_rows * p->strip_w * 8;
+    tf_mve_window_t window = {0, 0, 0};
     tf_mve_fill(strip, vdupq_n_s8((int8_t)p->pad_value), (c_n + 7) / 8 * plane);
     for (int32_t b = 0; b < g->batches; ++b) {
         const int8_t *in_b = input + b * g->in_h * g->in_w * c_n;
         for (int32_t oy = 0; oy < g->out_h; ++oy, output += g->out_w * c_n) {
-            tf_mve_dw_strip(p, in_b, oy, strip);
+            const int8_t *rows = tf_mve_dw_window(p, in_b, oy, strip, &window);
             for (int32_t c = 0; c < full; ++c) {
-                tf_mve_dw_row(p, strip + c * plane, weights + c * taps * 8, rq + 2 * c, output + c * 8, 8);
+                tf_mve_dw_row(p, rows + c * plane, weights + c * taps * 8, rq + 2 * c, output + c * 8, 8);
             }
             if (c_n % 8) {
-                tf_mve_dw_row(p, strip + full * plane, weights + full * taps * 8, rq + 2 * full, output + full * 8,
+                tf_mve_dw_row(p, rows + full * plane, weights + full * taps * 8, rq + 2 * full, output + full * 8,
                               c_n % 8);
             }
         }

@@ -111,7 +111,8 @@ def emit_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.nd
     out_c = geom["out_c"]
     k = geom["k_h"] * geom["k_w"] * geom["in_c"]
     direct = geom["k_h"] == geom["k_w"] == 1 and geom["pad_h"] == geom["pad_w"] == 0
-    fields = {"k": k, "direct": int(direct), "strip_w": 0, **_quant_fields(shift, in_zp, out_zp, act_min, act_max)}
+    fields = {"k": k, "direct": int(direct), "strip_w": 0, "strip_rows": 0,
+              **_quant_fields(shift, in_zp, out_zp, act_min, act_max)}
     inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
     col = "(int8_t *)0" if direct else "tf_scratch"
     return _emit_layer(ctx, geom, fields, conv_weights(w.reshape(out_c, k)), bias, mult, shift,
@@ -129,7 +130,7 @@ def emit_fully_connected(ctx: EmitContext, batches: int, w: np.ndarray, bias: np
             "pad_h": 0, "pad_w": 0}
     mult = np.full(out_depth, multiplier, dtype=np.int64)
     shifts = np.full(out_depth, shift, dtype=np.int64)
-    fields = {"k": in_depth, "direct": 1, "strip_w": 0,
+    fields = {"k": in_depth, "direct": 1, "strip_w": 0, "strip_rows": 0,
               **_quant_fields(shifts, in_zp, out_zp, act_min, act_max)}
     inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
     return _emit_layer(ctx, geom, fields, conv_weights(w), bias, mult, shifts,
@@ -144,14 +145,25 @@ def strip_width(geom: dict[str, Any]) -> int:
     return geom["pad_w"] + max(geom["in_w"], last_tap + 1)
 
 
+def strip_rows(geom: dict[str, Any]) -> int:
+    """Rows of the depthwise strip: twice the filter height when consecutive output rows share input
+    rows (dilation 1, stride below the height), so that each input row is copied once and the rows
+    still needed move back to the top only every few output rows (tf_mve_dw_window); else the filter
+    height."""
+    if geom["dil_h"] == 1 and geom["stride_h"] < geom["k_h"]:
+        return 2 * geom["k_h"]
+    return geom["k_h"]
+
+
 def emit_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray, mult: np.ndarray,
                    shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int, macs: int) -> Emitted:
     """DEPTHWISE_CONV_2D with depth multiplier 1, weights [1][k_h][k_w][c]."""
     taps, channels = geom["k_h"] * geom["k_w"], geom["out_c"]
-    width = strip_width(geom)
-    fields = {"k": taps, "direct": 0, "strip_w": width, **_quant_fields(shift, in_zp, out_zp, act_min, act_max)}
+    width, rows = strip_width(geom), strip_rows(geom)
+    fields = {"k": taps, "direct": 0, "strip_w": width, "strip_rows": rows,
+              **_quant_fields(shift, in_zp, out_zp, act_min, act_max)}
     inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
-    strip = -(-channels // PAIR) * geom["k_h"] * width * PAIR
+    strip = -(-channels // PAIR) * rows * width * PAIR
     return _emit_layer(ctx, geom, fields, depthwise_weights(w.reshape(taps, channels)), bias, mult, shift,
                        "tf_mve_depthwise_s8({params}, in, {weights}, {rq}, tf_scratch, out);", macs,
                        strip, inp, out)
