@@ -161,14 +161,14 @@ def test_add_model_equals_tflite() -> None:
 
 
 # ---- the generator's layouts, by what the kernels compute from them -------------------------------
-def _conv_kernel_model(w_layout: np.ndarray, records: list, x: np.ndarray, out_c: int, k: int) -> np.ndarray:
+def _conv_kernel_model(w_layout: np.ndarray, records: np.ndarray, x: np.ndarray, out_c: int, k: int) -> np.ndarray:
     """tf_mve_conv_pixel's accumulators for one column x: per record (4 lanes), chunks of 16 bytes
     against the record's four interleaved weight rows, plus the record's bias; lane order undone."""
     chunks = -(-k // 16)
     xs = np.zeros(chunks * 16, dtype=np.int64)
     xs[:k] = x                                        # the predicated tail load reads zeros
     blocks = w_layout.reshape(len(records), chunks, 4, 16).astype(np.int64)
-    lanes = np.einsum("rcjk,ck->rj", blocks, xs.reshape(chunks, 16)) + np.array([r[0] for r in records])
+    lanes = np.einsum("rcjk,ck->rj", blocks, xs.reshape(chunks, 16)) + records[:, 0]
     order = mve.lane_order(out_c)
     acc = np.zeros(out_c, dtype=np.int64)
     acc[order[order >= 0]] = lanes.reshape(-1)[order >= 0]
@@ -184,15 +184,24 @@ def test_conv_layout_gives_the_dot_products(out_c: int, k: int) -> None:
     shift = rng.integers(-12, 2, out_c)
     layout = mve.conv_weights(w)
     assert layout.dtype == np.int8 and layout.size == -(-out_c // 8) * 8 * -(-k // 16) * 16
-    records = mve.requant_records(bias, mult, shift)
+    flat = mve.requant_records(bias, mult, shift)
+    assert flat.dtype == np.int32
+    records = flat.reshape(-1, 4, 4)          # [record][bias, mult, left, right][lane]
     for _ in range(5):
         x = rng.integers(-128, 128, k)
         assert (_conv_kernel_model(layout, records, x, out_c, k) == w.astype(np.int64) @ x + bias).all()
     # every record lane carries its channel's constants (or zeros for padding lanes)
     order = mve.lane_order(out_c)
     for field, values in ((1, mult), (2, np.maximum(shift, 0)), (3, np.minimum(shift, 0))):
-        lanes = np.array([r[field] for r in records]).reshape(-1)
+        lanes = records[:, field].reshape(-1)
         assert (lanes[order >= 0] == values[order[order >= 0]]).all() and (lanes[order < 0] == 0).all()
+
+
+def test_per_tensor_records_hold_biases_only() -> None:
+    bias = np.arange(11) * 3
+    flat = mve.requant_records(bias, np.full(11, 7), np.full(11, -2), per_tensor=True)
+    order = mve.lane_order(11)
+    assert flat.tolist() == [int(bias[c]) if c >= 0 else 0 for c in order]
 
 
 def test_lane_order_pairs_even_and_odd_channels() -> None:
@@ -213,8 +222,8 @@ def test_depthwise_layout_gives_the_taps(channels: int) -> None:
     acc = np.einsum("gtc,tgc->gc", layout.astype(np.int64), x.reshape(9, groups, 8)).reshape(-1)[:channels]
     assert (acc == np.einsum("tc,tc->c", w.astype(np.int64), x[:, :channels])).all()
     bias = np.arange(channels)
-    records = mve.requant_records(bias, np.ones(channels, np.int64), np.zeros(channels, np.int64))
-    even_odd = np.array([r[0] for r in records]).reshape(groups, 2, 4)
+    records = mve.requant_records(bias, np.ones(channels, np.int64), np.zeros(channels, np.int64)).reshape(-1, 4, 4)
+    even_odd = records[:, 0].reshape(groups, 2, 4)
     for g in range(groups):
         for half in (0, 1):
             for i in range(4):

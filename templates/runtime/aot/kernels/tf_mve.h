@@ -27,13 +27,6 @@
  * level, as tf_fast.h's TF_LAYER_ATTRS (a separate name so both headers can be included). */
 #define TF_MVE_LAYER_ATTRS __attribute__((noinline, optimize("O3")))
 
-/* Requantisation constants of four consecutive output channels, one vector load each. */
-typedef struct {
-    int32_t bias[4];   /* folded bias (a zero-weight padding channel has 0 everywhere) */
-    int32_t mult[4];   /* TFLite's quantized multiplier (Q31) */
-    int32_t left[4];   /* TFLite's left shift: max(shift, 0) */
-    int32_t right[4];  /* minus TFLite's right shift: min(shift, 0) */
-} tf_mve_rq_t;
 
 /* Layer constants. CONV_2D / FULLY_CONNECTED: k is the filter size k_h * k_w * in_c, processed in
  * ceil(k / 16) chunks of 16 bytes; direct: a 1x1 filter without padding, whose column is the input
@@ -45,7 +38,17 @@ typedef struct {
     int32_t pad_value, output_offset, act_min, act_max;
     int32_t left_shift;    /* some channel shifts left: the VSHL is needed */
     int32_t rounding;      /* TF_MVE_ROUND_*: what makes VRSHL's ties TFLite's (tf_mve_requant) */
+    int32_t per_tensor;    /* one multiplier and shift for all channels: the records hold biases only */
+    int32_t mult, left, right;   /* per_tensor: TFLite's multiplier, max(shift, 0), min(shift, 0) */
 } tf_mve_conv_t;
+
+/* Requantisation records, one per four accumulator lanes (ops/mve.py: lane_order): int32 bias[4],
+ * then, unless the layer is per_tensor, mult[4], left[4] and right[4] as above, per lane, so that
+ * each is one vector load. TF_MVE_RQ(p, q, i): the i-th record after q. */
+#define TF_MVE_RQ(p, q, i) ((q) + (i) * ((p)->per_tensor ? 4 : 16))
+#define TF_MVE_RQ_MULT 1
+#define TF_MVE_RQ_LEFT 2
+#define TF_MVE_RQ_RIGHT 3
 
 #define TF_MVE_ROUND_UP 0      /* nothing: act_min >= output_offset */
 #define TF_MVE_ROUND_SIGN 1    /* subtract the sign: every channel shifts right */
@@ -70,6 +73,15 @@ TF_MVE_INLINE int32x4_t tf_mve_ldq(const int32_t *p)
     int32x4_t v;
     __asm__ volatile("vldrw.32 %q0, [%1]" : "=w"(v) : "r"(p), "m"(*(const int32_t(*)[4])p));
     return v;
+}
+
+/* A record's multipliers or shifts (TF_MVE_RQ_*), or the layer's for a per-tensor layer. */
+TF_MVE_INLINE int32x4_t tf_mve_rq(const tf_mve_conv_t *p, const int32_t *q, int field)
+{
+    if (p->per_tensor) {
+        return vdupq_n_s32(field == TF_MVE_RQ_MULT ? p->mult : field == TF_MVE_RQ_LEFT ? p->left : p->right);
+    }
+    return tf_mve_ldq(q + 4 * field);
 }
 
 /* TFLite's MultiplyByQuantizedMultiplier, per lane:
@@ -99,10 +111,10 @@ TF_MVE_INLINE int32x4_t tf_mve_requant_v(const tf_mve_conv_t *p, int32x4_t acc, 
     return vrshlq_s32(r, right);
 }
 
-TF_MVE_INLINE int32x4_t tf_mve_requant(const tf_mve_conv_t *p, int32x4_t acc, const tf_mve_rq_t *q)
+TF_MVE_INLINE int32x4_t tf_mve_requant(const tf_mve_conv_t *p, int32x4_t acc, const int32_t *q)
 {
-    return tf_mve_requant_v(p, acc, tf_mve_ldq(q->mult), tf_mve_ldq(q->right),
-                            p->left_shift ? tf_mve_ldq(q->left) : acc);
+    return tf_mve_requant_v(p, acc, tf_mve_rq(p, q, TF_MVE_RQ_MULT), tf_mve_rq(p, q, TF_MVE_RQ_RIGHT),
+                            p->left_shift ? tf_mve_rq(p, q, TF_MVE_RQ_LEFT) : acc);
 }
 
 /* Eight requantised channels of one pixel, 'even' holding the group's channels 0, 2, 4, 6 and 'odd'
@@ -138,10 +150,10 @@ TF_MVE_INLINE int16x8_t tf_mve_narrow8(const tf_mve_conv_t *p, int32x4_t even, i
     return vreinterpretq_s16_s8(b);
 }
 
-/* tf_mve_narrow8 of the accumulators of records q[0] (even channels) and q[1] (odd). */
-TF_MVE_INLINE int16x8_t tf_mve_finish8(const tf_mve_conv_t *p, int32x4_t even, int32x4_t odd, const tf_mve_rq_t *q)
+/* tf_mve_narrow8 of the accumulators of record q (even channels) and the next (odd). */
+TF_MVE_INLINE int16x8_t tf_mve_finish8(const tf_mve_conv_t *p, int32x4_t even, int32x4_t odd, const int32_t *q)
 {
-    return tf_mve_narrow8(p, tf_mve_requant(p, even, q), tf_mve_requant(p, odd, q + 1));
+    return tf_mve_narrow8(p, tf_mve_requant(p, even, q), tf_mve_requant(p, odd, TF_MVE_RQ(p, q, 1)));
 }
 
 /* Stores the low bytes of eight 16-bit lanes; a last group of fewer channels stores only its valid
@@ -218,7 +230,7 @@ TF_MVE_INLINE void tf_mve_fill(int8_t *dst, int8x16_t v, int32_t n)
 /* The accumulators of four output channels (one record q) for the column x of k bytes; *wp
  * advances past their weights. */
 TF_MVE_INLINE int32x4_t tf_mve_dot4(const tf_mve_conv_t *p, const int8_t *x, const int8_t **wp,
-                                    const tf_mve_rq_t *q)
+                                    const int32_t *q)
 {
     const int32_t k = p->k, full = k / 16;
     const int8_t *w = *wp;
@@ -242,21 +254,21 @@ TF_MVE_INLINE int32x4_t tf_mve_dot4(const tf_mve_conv_t *p, const int8_t *x, con
     }
     (void)tf_mve_t_;
     *wp = w;
-    return vaddq_s32(tf_mve_pack4(a0, a1, a2, a3), tf_mve_ldq(q->bias));
+    return vaddq_s32(tf_mve_pack4(a0, a1, a2, a3), tf_mve_ldq(q));
 }
 
 /* All output channels of one pixel whose column is x, eight at a time (two records each). */
 TF_MVE_INLINE void tf_mve_conv_pixel(const tf_mve_conv_t *p, const int8_t *x, const int8_t *weights,
-                                     const tf_mve_rq_t *rq, int8_t *out)
+                                     const int32_t *rq, int8_t *out)
 {
     const int32_t oc = p->g.out_c;
     int32_t o = 0;
-    for (; o + 8 <= oc; o += 8, rq += 2) {
-        const int32x4_t even = tf_mve_dot4(p, x, &weights, rq), odd = tf_mve_dot4(p, x, &weights, rq + 1);
+    for (; o + 8 <= oc; o += 8, rq = TF_MVE_RQ(p, rq, 2)) {
+        const int32x4_t even = tf_mve_dot4(p, x, &weights, rq), odd = tf_mve_dot4(p, x, &weights, TF_MVE_RQ(p, rq, 1));
         tf_mve_store8(out + o, tf_mve_finish8(p, even, odd, rq), 8);
     }
     if (o < oc) {
-        const int32x4_t even = tf_mve_dot4(p, x, &weights, rq), odd = tf_mve_dot4(p, x, &weights, rq + 1);
+        const int32x4_t even = tf_mve_dot4(p, x, &weights, rq), odd = tf_mve_dot4(p, x, &weights, TF_MVE_RQ(p, rq, 1));
         tf_mve_store8(out + o, tf_mve_finish8(p, even, odd, rq), oc - o);
     }
 }
@@ -290,7 +302,7 @@ TF_MVE_INLINE void tf_mve_im2col(const tf_mve_conv_t *p, const int8_t *input, in
 /* CONV_2D (weights as above, from OHWI) and FULLY_CONNECTED (a 1x1 CONV_2D over 'batches' pixels of
  * in_c values). col: k bytes of scratch unless direct. */
 TF_MVE_INLINE void tf_mve_conv_s8(const tf_mve_conv_t *p, const int8_t *input, const int8_t *weights,
-                                  const tf_mve_rq_t *rq, int8_t *col, int8_t *output)
+                                  const int32_t *rq, int8_t *col, int8_t *output)
 {
     const tf_geom_t *g = &p->g;
     const int32_t ic = g->in_c, oc = g->out_c;
@@ -432,20 +444,21 @@ TF_MVE_INLINE int8_t *tf_mve_dw_window(const tf_mve_conv_t *p, const int8_t *in_
  * (tf_mve_narrow8) replace e[i]. Even channels first, so that only two accumulators and two records
  * are live at a time. */
 TF_MVE_INLINE int16x8_t tf_mve_dw_finish(const tf_mve_conv_t *p, int32x4_t *e, int32x4_t *o, int n,
-                                         const tf_mve_rq_t *q)
+                                         const int32_t *q)
 {
     int32x4_t left = e[0];
     if (p->left_shift) {
-        left = tf_mve_ldq(q[0].left);
+        left = tf_mve_rq(p, q, TF_MVE_RQ_LEFT);
     }
-    int32x4_t mult = tf_mve_ldq(q[0].mult), right = tf_mve_ldq(q[0].right);
+    int32x4_t mult = tf_mve_rq(p, q, TF_MVE_RQ_MULT), right = tf_mve_rq(p, q, TF_MVE_RQ_RIGHT);
     for (int i = 0; i < n; ++i) {
         e[i] = tf_mve_requant_v(p, e[i], mult, right, left);
     }
+    q = TF_MVE_RQ(p, q, 1);
     if (p->left_shift) {
-        left = tf_mve_ldq(q[1].left);
+        left = tf_mve_rq(p, q, TF_MVE_RQ_LEFT);
     }
-    mult = tf_mve_ldq(q[1].mult), right = tf_mve_ldq(q[1].right);
+    mult = tf_mve_rq(p, q, TF_MVE_RQ_MULT), right = tf_mve_rq(p, q, TF_MVE_RQ_RIGHT);
     for (int i = 0; i < n; ++i) {
         e[i] = vreinterpretq_s32_s16(tf_mve_narrow8(p, e[i], tf_mve_requant_v(p, o[i], mult, right, left)));
     }
@@ -454,12 +467,12 @@ TF_MVE_INLINE int16x8_t tf_mve_dw_finish(const tf_mve_conv_t *p, int32x4_t *e, i
 
 /* One output pixel, eight channels; x: the group's top-left tap in the strip. */
 TF_MVE_INLINE void tf_mve_dw_pixel(const tf_mve_conv_t *p, const int8_t *x, const int8_t *w,
-                                   const tf_mve_rq_t *q, int8_t *out, int32_t remaining)
+                                   const int32_t *q, int8_t *out, int32_t remaining)
 {
     const tf_geom_t *g = &p->g;
     int16x8_t tf_mve_x_, tf_mve_w_;
     int32x4_t tf_mve_t_;
-    int32x4_t e0 = tf_mve_ldq(q[0].bias), o0 = tf_mve_ldq(q[1].bias);
+    int32x4_t e0 = tf_mve_ldq(q), o0 = tf_mve_ldq(TF_MVE_RQ(p, q, 1));
     for (int32_t ky = 0; ky < g->k_h; ++ky) {
         for (int32_t kx = 0; kx < g->k_w; ++kx) {
             TF_MVE_DW_TAP(x, w, e0, o0);
@@ -474,12 +487,12 @@ TF_MVE_INLINE void tf_mve_dw_pixel(const tf_mve_conv_t *p, const int8_t *x, cons
 /* Two horizontally adjacent output pixels: each weight load serves both, and both are
  * requantised before either is stored, so the records are loaded once. */
 TF_MVE_INLINE void tf_mve_dw_pixel2(const tf_mve_conv_t *p, const int8_t *x, const int8_t *w,
-                                    const tf_mve_rq_t *q, int8_t *out, int32_t remaining)
+                                    const int32_t *q, int8_t *out, int32_t remaining)
 {
     const tf_geom_t *g = &p->g;
     int16x8_t tf_mve_x_, tf_mve_w_;
     int32x4_t tf_mve_t_;
-    int32x4_t e0 = tf_mve_ldq(q[0].bias), o0 = tf_mve_ldq(q[1].bias), e1 = e0, o1 = o0;
+    int32x4_t e0 = tf_mve_ldq(q), o0 = tf_mve_ldq(TF_MVE_RQ(p, q, 1)), e1 = e0, o1 = o0;
     const int8_t *xb = x + g->stride_w * 8;
     for (int32_t ky = 0; ky < g->k_h; ++ky) {
         for (int32_t kx = 0; kx < g->k_w; ++kx) {
@@ -498,7 +511,7 @@ TF_MVE_INLINE void tf_mve_dw_pixel2(const tf_mve_conv_t *p, const int8_t *x, con
 }
 
 /* One output row of one group of eight channels (remaining: channels in the group, up to 8). */
-TF_MVE_INLINE void tf_mve_dw_row(const tf_mve_conv_t *p, const int8_t *src, const int8_t *w, const tf_mve_rq_t *q,
+TF_MVE_INLINE void tf_mve_dw_row(const tf_mve_conv_t *p, const int8_t *src, const int8_t *w, const int32_t *q,
                                  int8_t *out, int32_t remaining)
 {
     const tf_geom_t *g = &p->g;
@@ -512,7 +525,7 @@ TF_MVE_INLINE void tf_mve_dw_row(const tf_mve_conv_t *p, const int8_t *src, cons
 }
 
 TF_MVE_INLINE void tf_mve_depthwise_s8(const tf_mve_conv_t *p, const int8_t *input, const int8_t *weights,
-                                       const tf_mve_rq_t *rq, int8_t *strip, int8_t *output)
+                                       const int32_t *rq, int8_t *strip, int8_t *output)
 {
     const tf_geom_t *g = &p->g;
     const int32_t c_n = g->in_c, taps = g->k_h * g->k_w, full = c_n / 8;
@@ -524,10 +537,10 @@ TF_MVE_INLINE void tf_mve_depthwise_s8(const tf_mve_conv_t *p, const int8_t *inp
         for (int32_t oy = 0; oy < g->out_h; ++oy, output += g->out_w * c_n) {
             const int8_t *rows = tf_mve_dw_window(p, in_b, oy, strip, &window);
             for (int32_t c = 0; c < full; ++c) {
-                tf_mve_dw_row(p, rows + c * plane, weights + c * taps * 8, rq + 2 * c, output + c * 8, 8);
+                tf_mve_dw_row(p, rows + c * plane, weights + c * taps * 8, TF_MVE_RQ(p, rq, 2 * c), output + c * 8, 8);
             }
             if (c_n % 8) {
-                tf_mve_dw_row(p, rows + full * plane, weights + full * taps * 8, rq + 2 * full, output + full * 8,
+                tf_mve_dw_row(p, rows + full * plane, weights + full * taps * 8, TF_MVE_RQ(p, rq, 2 * full), output + full * 8,
                               c_n % 8);
             }
         }

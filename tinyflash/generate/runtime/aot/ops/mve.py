@@ -3,7 +3,8 @@
 Used when the board's core has MVE (EmitContext.mve_kernels). Like tf_fast.h, each layer gets a
 small function that calls an always-inline kernel with a static const parameter block. The weights
 are laid out at generation time in the order the kernels load them, and the requantisation
-constants of four output channels are one 64-byte record (tf_mve_rq_t).
+constants of four output channels are one record of int32 vectors (bias; multiplier and shifts
+unless the layer has one multiplier for all channels).
 
 The requantisation is exact for every multiplier and shift (tf_mve.h: tf_mve_requant), so, unlike
 the DSP path, no range proof decides whether a layer can use it. The kernels do not build on the
@@ -59,13 +60,14 @@ def depthwise_weights(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded.reshape(taps, groups, PAIR).transpose(1, 0, 2))
 
 
-def requant_records(bias: np.ndarray, mult: np.ndarray, shift: np.ndarray) -> list[list[list[int]]]:
-    """tf_mve_rq_t rows {bias, mult, left, right}, one per four lanes of lane_order; padding lanes
-    are all zero (they are never stored)."""
+def requant_records(bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, per_tensor: bool = False) -> np.ndarray:
+    """The int32 records of tf_mve.h, one per four lanes of lane_order: bias, then (unless
+    per_tensor) multiplier, max(shift, 0) and min(shift, 0), four lanes each. Padding lanes are all
+    zero (they are never stored)."""
     order = lane_order(len(bias))
-    fields = [_by_lane(np.asarray(v, dtype=np.int64), order).reshape(-1, GROUP)
-              for v in (bias, mult, np.maximum(shift, 0), np.minimum(shift, 0))]
-    return [[f[r].tolist() for f in fields] for r in range(len(order) // GROUP)]
+    fields = (bias,) if per_tensor else (bias, mult, np.maximum(shift, 0), np.minimum(shift, 0))
+    lanes = [_by_lane(np.asarray(v, dtype=np.int64), order).reshape(-1, GROUP) for v in fields]
+    return np.ascontiguousarray(np.stack(lanes, axis=1).reshape(-1)).astype(np.int32)
 
 
 def _emit_layer(ctx: EmitContext, geom: dict[str, Any], fields: dict[str, int], weights: np.ndarray,
@@ -76,10 +78,8 @@ def _emit_layer(ctx: EmitContext, geom: dict[str, Any], fields: dict[str, int], 
     finit = ", ".join(f".{key} = {int(v)}" for key, v in fields.items())
     ctx.constants.append(f"static const tf_mve_conv_t tf_n{index}_params = {{.g = {{{ginit}}}, {finit}}};")
     w_name = ctx.constant("weights", weights)
-    records = requant_records(bias, mult, shift)
-    rows = ",\n    ".join("{" + ", ".join("{" + ", ".join(str(v) for v in f) + "}" for f in r) + "}" for r in records)
-    ctx.constants.append(f"static const tf_mve_rq_t tf_n{index}_rq[{len(records)}] = {{\n    {rows}\n}};")
-    body = call.format(params=f"&tf_n{index}_params", weights=w_name, rq=f"tf_n{index}_rq")
+    rq_name = ctx.constant("rq", requant_records(bias, mult, shift, bool(fields["per_tensor"])))
+    body = call.format(params=f"&tf_n{index}_params", weights=w_name, rq=rq_name)
     ctx.constants.append(f"static TF_MVE_LAYER_ATTRS void tf_n{index}_run(const int8_t *in, int8_t *out)\n"
                          f"{{\n    {body}\n}}")
     code = f"tf_n{index}_run({ctx.pointer(inp)}, {ctx.pointer(out)});"
@@ -98,10 +98,14 @@ def rounding_mode(shift: np.ndarray, out_zp: int, act_min: int) -> int:
     return ROUND_SIGN if bool((np.asarray(shift) < 0).all()) else ROUND_MASKED
 
 
-def _quant_fields(shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int) -> dict[str, int]:
-    shift = np.asarray(shift)
+def _quant_fields(mult: np.ndarray, shift: np.ndarray, in_zp: int, out_zp: int, act_min: int,
+                  act_max: int) -> dict[str, int]:
+    mult, shift = np.asarray(mult), np.asarray(shift)
+    per_tensor = bool((mult == mult[0]).all() and (shift == shift[0]).all())
     return {"pad_value": in_zp, "output_offset": out_zp, "act_min": act_min, "act_max": act_max,
-            "left_shift": int(bool((shift > 0).any())), "rounding": rounding_mode(shift, out_zp, act_min)}
+            "left_shift": int(bool((shift > 0).any())), "rounding": rounding_mode(shift, out_zp, act_min),
+            "per_tensor": int(per_tensor), "mult": int(mult[0]) if per_tensor else 0,
+            "left": max(int(shift[0]), 0) if per_tensor else 0, "right": min(int(shift[0]), 0) if per_tensor else 0}
 
 
 def emit_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray, mult: np.ndarray,
@@ -112,7 +116,7 @@ def emit_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.nd
     k = geom["k_h"] * geom["k_w"] * geom["in_c"]
     direct = geom["k_h"] == geom["k_w"] == 1 and geom["pad_h"] == geom["pad_w"] == 0
     fields = {"k": k, "direct": int(direct), "strip_w": 0, "strip_rows": 0,
-              **_quant_fields(shift, in_zp, out_zp, act_min, act_max)}
+              **_quant_fields(mult, shift, in_zp, out_zp, act_min, act_max)}
     inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
     col = "(int8_t *)0" if direct else "tf_scratch"
     return _emit_layer(ctx, geom, fields, conv_weights(w.reshape(out_c, k)), bias, mult, shift,
@@ -131,7 +135,7 @@ def emit_fully_connected(ctx: EmitContext, batches: int, w: np.ndarray, bias: np
     mult = np.full(out_depth, multiplier, dtype=np.int64)
     shifts = np.full(out_depth, shift, dtype=np.int64)
     fields = {"k": in_depth, "direct": 1, "strip_w": 0, "strip_rows": 0,
-              **_quant_fields(shifts, in_zp, out_zp, act_min, act_max)}
+              **_quant_fields(mult, shifts, in_zp, out_zp, act_min, act_max)}
     inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
     return _emit_layer(ctx, geom, fields, conv_weights(w), bias, mult, shifts,
                        "tf_mve_conv_s8({params}, in, {weights}, {rq}, (int8_t *)0, out);",
@@ -161,7 +165,7 @@ def emit_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: 
     taps, channels = geom["k_h"] * geom["k_w"], geom["out_c"]
     width, rows = strip_width(geom), strip_rows(geom)
     fields = {"k": taps, "direct": 0, "strip_w": width, "strip_rows": rows,
-              **_quant_fields(shift, in_zp, out_zp, act_min, act_max)}
+              **_quant_fields(mult, shift, in_zp, out_zp, act_min, act_max)}
     inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
     strip = -(-channels // PAIR) * rows * width * PAIR
     return _emit_layer(ctx, geom, fields, depthwise_weights(w.reshape(taps, channels)), bias, mult, shift,
