@@ -28,7 +28,8 @@ def _bench(board: str, model: str, model_dir: Path, cwd: Path, cache: Path) -> d
 def _check(data: dict) -> None:
     assert data["verification"]["passed"] is True
     assert data["verification"]["max_abs_diff"] == 0
-    assert data["performance"]["instructions"] > data["macs"] > 0
+    # Helium's VMLADAV does 16 int8 MACs in one instruction: no fewer instructions than MACs / 16
+    assert data["performance"]["instructions"] > data["macs"] / 16 > 0
 
 
 @pytest.mark.parametrize("board, model", [("mps3-an547", "kws"), ("netduinoplus2", "ic")])

@@ -52,7 +52,7 @@ def test_bench_ad_verifies_and_repeats(board: str, model_dir: Path, qemu: None, 
     assert first["size"]["flash_bytes"] > first["size"]["weight_bytes"] > 270_000
     assert 0 < first["size"]["ram_bytes"] < first["size"]["ram_region_bytes"]
     perf = first["performance"]
-    assert perf["instructions"] > 264_192            # at least one instruction per MAC
+    assert perf["instructions"] > 264_192 / 16       # at least one instruction per 16 MACs (Helium's VMLADAV)
     assert perf["latency_us"] > 0 and perf["throughput_ips"] > 0
     assert "emulated" in perf["timing"]
     assert second["performance"]["instructions"] == perf["instructions"]
