@@ -1,16 +1,25 @@
 /* Shape-specialised int8 kernels for cores with Helium (M-profile Vector Extension, integer), e.g.
- * the Cortex-M55: CONV_2D and FULLY_CONNECTED by 16-lane int8 dot products (VMLADAVA.S8),
- * DEPTHWISE_CONV_2D by 4-lane int32 multiply-accumulates of widened bytes (VLDRB.S32 + VMLA), and
- * per-channel requantisation four channels at a time.
+ * the Cortex-M55:
+ * - CONV_2D and FULLY_CONNECTED: 16-lane int8 dot products (VMLADAVA.S8), four output channels per
+ *   column load, the column an int8 im2col or, for 1x1 filters without padding, the input itself;
+ * - DEPTHWISE_CONV_2D: 8 channels in 16-bit lanes multiplied into 32-bit products (VMULLB/T.S16;
+ *   MVE has no vector-by-vector integer multiply-accumulate), two output pixels per weight load;
+ * - ADD and AVERAGE_POOL_2D: 4 elements per vector (ADD's three rescalings), vector window sums;
+ * - per-channel requantisation four lanes at a time, eight channels narrowed and stored together.
  *
  * As in tf_fast.h, every function is always_inline and model.c calls it from a small per-layer
- * function with a static const parameter block, so GCC specialises it for the layer's shape.
+ * function with a static const parameter block, so GCC specialises it for the layer's shape. The
+ * innermost loops are short inline-assembly statements: GCC 12 otherwise loses much of the work to
+ * moves and spills (each is commented where it appears).
  *
  * Arithmetic contract (tf_kernels.h): int32 accumulators start from the folded bias
- * b - input_zp * sum(w); padded taps read pad_value = input_zp. Requantisation is TFLite's
- * MultiplyByQuantizedMultiplier, exactly, for every multiplier and shift (see tf_mve_requant), so
- * this path needs no range proof. There is no host build of these kernels (arm_mve.h is Arm-only):
- * they are verified on an emulated Cortex-M55 (QEMU mps3-an547) against the TFLM golden. */
+ * b - input_zp * sum(w); padded taps read pad_value = input_zp. Requantisation equals TFLite's
+ * MultiplyByQuantizedMultiplier, output offset and clamp for every multiplier and shift (see
+ * tf_mve_requant and tf_mve_narrow8 for the argument and its one overflow corner), so this path
+ * needs no range proof. There is no host build of these kernels (arm_mve.h is Arm-only): they are
+ * verified on an emulated Cortex-M55 (QEMU mps3-an547) against the TFLM golden
+ * (tests/integration/test_mve_bench.py), and their arithmetic is modelled instruction by
+ * instruction in tests/unit/test_mve_generation.py. */
 #ifndef TF_MVE_H
 #define TF_MVE_H
 
@@ -26,7 +35,6 @@
 /* Per-layer functions: kept apart (readable disassembly) and optimised at -O3 whatever the build's
  * level, as tf_fast.h's TF_LAYER_ATTRS (a separate name so both headers can be included). */
 #define TF_MVE_LAYER_ATTRS __attribute__((noinline, optimize("O3")))
-
 
 /* Layer constants. CONV_2D / FULLY_CONNECTED: k is the filter size k_h * k_w * in_c, processed in
  * ceil(k / 16) chunks of 16 bytes; direct: a 1x1 filter without padding, whose column is the input
@@ -165,13 +173,6 @@ TF_MVE_INLINE void tf_mve_store8(int8_t *out, int16x8_t v, int32_t remaining)
     } else {
         vstrbq_p_s16(out, v, vctp16q((uint32_t)remaining));
     }
-}
-
-/* 16 bytes of interleaved weights: their 4-byte alignment (the generator's arrays) allows a word
- * load, whose immediate offset reaches +-508 bytes where a byte load reaches +-127. */
-TF_MVE_INLINE int8x16_t tf_mve_ldw(const int8_t *w)
-{
-    return vreinterpretq_s8_s32(vldrwq_s32((const int32_t *)(const void *)w));
 }
 
 TF_MVE_INLINE void tf_mve_copy(int8_t *dst, const int8_t *src, int32_t n)

@@ -1,4 +1,5 @@
-"""Helium (MVE) code for CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (kernels: tf_mve.h).
+"""Helium (MVE) code for CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD and AVERAGE_POOL_2D
+(kernels: tf_mve.h).
 
 Used when the board's core has MVE (EmitContext.mve_kernels). Like tf_fast.h, each layer gets a
 small function that calls an always-inline kernel with a static const parameter block. The weights
@@ -6,9 +7,12 @@ are laid out at generation time in the order the kernels load them, and the requ
 constants of four output channels are one record of int32 vectors (bias; multiplier and shifts
 unless the layer has one multiplier for all channels).
 
-The requantisation is exact for every multiplier and shift (tf_mve.h: tf_mve_requant), so, unlike
-the DSP path, no range proof decides whether a layer can use it. The kernels do not build on the
-host; they are checked on an emulated Cortex-M55 against the TFLM golden."""
+The requantisation equals TFLite's for every multiplier and shift (tf_mve.h: tf_mve_requant and
+tf_mve_narrow8; the one exception, where TFLite's own int32 offset add overflows, needs an accumulator
+times 2^left within 2^8 of 2^31 and a multiplier within 2^8 of 2^31), so, unlike the DSP
+path, no range proof decides whether a layer can use it: every CONV_2D, FULLY_CONNECTED, ADD and
+AVERAGE_POOL_2D does, and DEPTHWISE_CONV_2D with depth multiplier 1. The kernels do not build on
+the host; they are checked on an emulated Cortex-M55 against the TFLM golden."""
 
 from __future__ import annotations
 
