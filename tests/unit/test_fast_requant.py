@@ -1,6 +1,7 @@
 """tf_fast.h's cheap requantisation (tf_rq) against the generic tf_requantize, on the host, for random
 channels the generator accepts (quant.fast_requant) and random accumulators within their proven
-bound, including the bound's edges."""
+bound, including the bound's edges; in both its forms (exact double rounding, and the single
+rounding it uses when act_min >= the output offset)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ int main(void)
     while (scanf("%ld %ld %ld %ld %ld %ld %ld %ld", &acc, &m, &shift, &mult, &left, &right, &round, &zp) == 8) {
         const tf_rq_t q = {(int32_t)mult, (int32_t)left, (int32_t)right, (int32_t)round};
         int32_t slow = tf_requantize((int32_t)acc, (int32_t)m, (int32_t)shift) + (int32_t)zp;
-        printf("%d %d\n", tf_rq((int32_t)acc, &q, -128, 127), tf_clamp_s8(slow, -128, 127));
+        /* both forms: exact double rounding, and one rounding under a ReLU-style act_min = offset */
+        printf("%d %d\n", tf_rq((int32_t)acc, &q, -128, 127, 0), tf_clamp_s8(slow, -128, 127));
+        printf("%d %d\n", tf_rq((int32_t)acc, &q, (int32_t)zp, 127, 1), tf_clamp_s8(slow, (int32_t)zp, 127));
     }
     return 0;
 }
@@ -53,6 +56,11 @@ def test_fast_requant_equals_tflite_rounding(tmp_path: Path) -> None:
         mult, left, right, rounding = (int(v) for v in rows[0])
         bound = abs(int(bias[0])) + 128 * int(wsum[0])
         accs = {int(bias[0]), -bound, bound} | {int(a) for a in rng.integers(-bound, bound + 1, size=50)}
+        # and where it matters: accumulators landing on unsaturated outputs, ties and their neighbours
+        real = int(m[0]) * 2.0 ** (int(shift[0]) - 31)
+        for v in rng.integers(-140, 140, size=40):
+            centre = int(round((int(v) - zp + 0.5 * int(rng.integers(-1, 2))) / real))
+            accs |= {a for a in range(centre - 2, centre + 3) if -bound <= a <= bound}
         if wsum[0] == 0:
             accs = {int(bias[0])}     # all-zero weights: the accumulator is the bias
         lines += [f"{a} {int(m[0])} {int(shift[0])} {mult} {left} {right} {rounding} {zp}" for a in accs]
@@ -60,6 +68,6 @@ def test_fast_requant_equals_tflite_rounding(tmp_path: Path) -> None:
     out = subprocess.run([str(tmp_path / "rq")], input="\n".join(lines) + "\n", capture_output=True, text=True,
                          check=True).stdout.split("\n")
     pairs = [line.split() for line in out if line]
-    assert len(pairs) == len(lines)
-    bad = [(lines[i], p) for i, p in enumerate(pairs) if p[0] != p[1]]
+    assert len(pairs) == 2 * len(lines)
+    bad = [(lines[i // 2], i % 2, p) for i, p in enumerate(pairs) if p[0] != p[1]]
     assert not bad, bad[:5]

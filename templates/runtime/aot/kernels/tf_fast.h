@@ -40,6 +40,12 @@ TF_ALWAYS_INLINE int32_t tf_smmulr(int32_t a, int32_t b)
     __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
     return r;
 }
+TF_ALWAYS_INLINE int32_t tf_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
 TF_ALWAYS_INLINE int32_t tf_ssat8(int32_t x) { return __ssat(x, 8); }
 #else
 /* C definitions of the same instructions (ARM ARM A7.7: SXTB16, SMLAD, SMLABB/SMLATT, SMMULR, SSAT);
@@ -65,6 +71,10 @@ TF_ALWAYS_INLINE int32_t tf_smmulr(int32_t a, int32_t b)
 {
     return (int32_t)(((int64_t)a * b + 0x80000000ll) >> 32);
 }
+TF_ALWAYS_INLINE int32_t tf_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)(((int64_t)a * b + (int64_t)((uint64_t)(uint32_t)acc << 32) + 0x80000000ll) >> 32);
+}
 TF_ALWAYS_INLINE int32_t tf_ssat8(int32_t x) { return x < -128 ? -128 : (x > 127 ? 127 : x); }
 #endif
 
@@ -85,10 +95,18 @@ typedef struct {
     int32_t mult, left, right, round;
 } tf_rq_t;
 
-TF_ALWAYS_INLINE int8_t tf_rq(int32_t acc, const tf_rq_t *q, int32_t lo, int32_t hi)
+/* one_rounding: the layer's act_min >= output offset, so every r < 0 ends at act_min whatever the
+ * sign correction does (both roundings give at most the offset), and the correction can go: then
+ * SMMLAR adds round inside the multiply, (smmulr(x, m) + round) in one instruction. */
+TF_ALWAYS_INLINE int8_t tf_rq(int32_t acc, const tf_rq_t *q, int32_t lo, int32_t hi, int32_t one_rounding)
 {
-    int32_t r = tf_smmulr((int32_t)((uint32_t)acc << q->left), q->mult);
-    r = (r + (r >> 31) + q->round) >> q->right;
+    int32_t r;
+    if (one_rounding) {
+        r = tf_smmlar((int32_t)((uint32_t)acc << q->left), q->mult, q->round) >> q->right;
+    } else {
+        r = tf_smmulr((int32_t)((uint32_t)acc << q->left), q->mult);
+        r = (r + (r >> 31) + q->round) >> q->right;
+    }
     r = tf_ssat8(r);
     if (lo > -128) {
         r = r < lo ? lo : r;
@@ -104,6 +122,7 @@ TF_ALWAYS_INLINE int8_t tf_rq(int32_t acc, const tf_rq_t *q, int32_t lo, int32_t
 typedef struct {
     tf_geom_t g;
     int32_t kp, pad_value, act_min, act_max;
+    int32_t one_rounding; /* act_min >= output offset: see tf_rq */
 } tf_fast_conv_t;
 
 /* Gathers the receptive field of output pixel (oy, ox) as int16, in SXTB16 order: each group of four
@@ -186,10 +205,10 @@ TF_ALWAYS_INLINE void tf_conv_pair(const tf_fast_conv_t *p, const int8_t *weight
             a11 = tf_smlad_(wb0, x0, a11);
             a11 = tf_smlad_(wb1, x1, a11);
         }
-        out0[o] = tf_rq(a00, &rq[o], p->act_min, p->act_max);
-        out0[o + 1] = tf_rq(a01, &rq[o + 1], p->act_min, p->act_max);
-        out1[o] = tf_rq(a10, &rq[o], p->act_min, p->act_max);
-        out1[o + 1] = tf_rq(a11, &rq[o + 1], p->act_min, p->act_max);
+        out0[o] = tf_rq(a00, &rq[o], p->act_min, p->act_max, p->one_rounding);
+        out0[o + 1] = tf_rq(a01, &rq[o + 1], p->act_min, p->act_max, p->one_rounding);
+        out1[o] = tf_rq(a10, &rq[o], p->act_min, p->act_max, p->one_rounding);
+        out1[o + 1] = tf_rq(a11, &rq[o + 1], p->act_min, p->act_max, p->one_rounding);
     }
     if (o < oc) {
         const int8_t *w0 = weights + o * kp;
@@ -202,8 +221,8 @@ TF_ALWAYS_INLINE void tf_conv_pair(const tf_fast_conv_t *p, const int8_t *weight
             a1 = tf_smlad_(wa0, tf_ld32(col1 + k), a1);
             a1 = tf_smlad_(wa1, tf_ld32(col1 + k + 2), a1);
         }
-        out0[o] = tf_rq(a0, &rq[o], p->act_min, p->act_max);
-        out1[o] = tf_rq(a1, &rq[o], p->act_min, p->act_max);
+        out0[o] = tf_rq(a0, &rq[o], p->act_min, p->act_max, p->one_rounding);
+        out1[o] = tf_rq(a1, &rq[o], p->act_min, p->act_max, p->one_rounding);
     }
 }
 
@@ -255,10 +274,10 @@ TF_ALWAYS_INLINE void tf_dw_group(const tf_fast_conv_t *p, const int8_t *const *
         a1 = tf_smlabb_(x13, w13, a1);
         a3 = tf_smlatt_(x13, w13, a3);
     }
-    out[c] = tf_rq(a0, &rq[c], p->act_min, p->act_max);
-    out[c + 1] = tf_rq(a1, &rq[c + 1], p->act_min, p->act_max);
-    out[c + 2] = tf_rq(a2, &rq[c + 2], p->act_min, p->act_max);
-    out[c + 3] = tf_rq(a3, &rq[c + 3], p->act_min, p->act_max);
+    out[c] = tf_rq(a0, &rq[c], p->act_min, p->act_max, p->one_rounding);
+    out[c + 1] = tf_rq(a1, &rq[c + 1], p->act_min, p->act_max, p->one_rounding);
+    out[c + 2] = tf_rq(a2, &rq[c + 2], p->act_min, p->act_max, p->one_rounding);
+    out[c + 3] = tf_rq(a3, &rq[c + 3], p->act_min, p->act_max, p->one_rounding);
 }
 
 /* tf_dw_group for two horizontally adjacent interior pixels: each widened weight word serves both. */
@@ -285,14 +304,14 @@ TF_ALWAYS_INLINE void tf_dw_group2(const tf_fast_conv_t *p, const int8_t *const 
         b1 = tf_smlabb_(x13, w13, b1);
         b3 = tf_smlatt_(x13, w13, b3);
     }
-    out[c] = tf_rq(a0, &rq[c], p->act_min, p->act_max);
-    out[c + c_n] = tf_rq(b0, &rq[c], p->act_min, p->act_max);
-    out[c + 1] = tf_rq(a1, &rq[c + 1], p->act_min, p->act_max);
-    out[c + c_n + 1] = tf_rq(b1, &rq[c + 1], p->act_min, p->act_max);
-    out[c + 2] = tf_rq(a2, &rq[c + 2], p->act_min, p->act_max);
-    out[c + c_n + 2] = tf_rq(b2, &rq[c + 2], p->act_min, p->act_max);
-    out[c + 3] = tf_rq(a3, &rq[c + 3], p->act_min, p->act_max);
-    out[c + c_n + 3] = tf_rq(b3, &rq[c + 3], p->act_min, p->act_max);
+    out[c] = tf_rq(a0, &rq[c], p->act_min, p->act_max, p->one_rounding);
+    out[c + c_n] = tf_rq(b0, &rq[c], p->act_min, p->act_max, p->one_rounding);
+    out[c + 1] = tf_rq(a1, &rq[c + 1], p->act_min, p->act_max, p->one_rounding);
+    out[c + c_n + 1] = tf_rq(b1, &rq[c + 1], p->act_min, p->act_max, p->one_rounding);
+    out[c + 2] = tf_rq(a2, &rq[c + 2], p->act_min, p->act_max, p->one_rounding);
+    out[c + c_n + 2] = tf_rq(b2, &rq[c + 2], p->act_min, p->act_max, p->one_rounding);
+    out[c + 3] = tf_rq(a3, &rq[c + 3], p->act_min, p->act_max, p->one_rounding);
+    out[c + c_n + 3] = tf_rq(b3, &rq[c + 3], p->act_min, p->act_max, p->one_rounding);
 }
 
 /* DEPTHWISE_CONV_2D, depth multiplier 1, in_c a multiple of 4, weights [k_h][k_w][c] as in TFLite.

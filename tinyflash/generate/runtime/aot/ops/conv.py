@@ -132,7 +132,8 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
         rq = fast_requant(mult, shift, folded, abs_sums, out.quantization.zero_point)
         fits = depthwise and geom["in_c"] % 4 == 0 and o.get("depth_multiplier", 1) == 1
         if rq is not None and (fits or not depthwise):
-            return _emit_fast(ctx, geom, w, folded, rq, act_min, act_max, in_zp, depthwise, macs)
+            return _emit_fast(ctx, geom, w, folded, rq, act_min, act_max, in_zp, out.quantization.zero_point,
+                              depthwise, macs)
     name = f"tf_n{ctx.op.index}_params"
     ginit = ", ".join(f".{k} = {int(v)}" for k, v in geom.items())
     ctx.constants.append(
@@ -151,7 +152,7 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
 
 
 def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray, rq: np.ndarray,
-               act_min: int, act_max: int, in_zp: int, depthwise: bool, macs: int) -> Emitted:
+               act_min: int, act_max: int, in_zp: int, out_zp: int, depthwise: bool, macs: int) -> Emitted:
     """tf_fast.h: a per-layer function calling the always-inline kernel with constant parameters, so
     the compiler specialises it for this shape. CONV_2D gathers two pixels of kp int16 each into the
     shared scratch buffer; its weights rows are zero-padded to kp (a multiple of 4)."""
@@ -164,7 +165,8 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
     ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
     ctx.constants.append(
         f"static const tf_fast_conv_t tf_n{index}_params = {{.g = {{{ginit}}}, .kp = {kp}, "
-        f".pad_value = {in_zp}, .act_min = {act_min}, .act_max = {act_max}}};")
+        f".pad_value = {in_zp}, .act_min = {act_min}, .act_max = {act_max}, "
+        f".one_rounding = {int(act_min >= out_zp)}}};")
     w_name = ctx.constant("weights", np.ascontiguousarray(w))
     b_name = ctx.constant("bias", folded)
     rq_name = f"tf_n{index}_rq"
