@@ -118,16 +118,16 @@ TF_ALWAYS_INLINE int8_t tf_rq(int32_t acc, const tf_rq_t *q, int32_t lo, int32_t
 }
 
 /* Layer constants of the fast CONV_2D / DEPTHWISE_CONV_2D. kp: filter size k_h*k_w*in_c rounded up
- * to 4 (the weights are zero-padded to it at generation time). */
+ * to 4, or to 2 for the int16-weight CONV_2D (the weights are zero-padded to it at generation time). */
 typedef struct {
     tf_geom_t g;
     int32_t kp, pad_value, act_min, act_max;
     int32_t one_rounding; /* act_min >= output offset: see tf_rq */
 } tf_fast_conv_t;
 
-/* Gathers the receptive field of output pixel (oy, ox) as int16, in SXTB16 order: each group of four
- * values k..k+3 is stored k, k+2, k+1, k+3, the order in which SXTB16 / SXTB16 ROR 8 split a weight
- * word, so one 32-bit load of the column pairs with one widened half of the weights. Padded taps
+/* Gathers the receptive field of output pixel (oy, ox) as int16 (in_c a multiple of 4), in SXTB16
+ * order: each group of four values k..k+3 is stored k, k+2, k+1, k+3, the order in which SXTB16 /
+ * SXTB16 ROR 8 split a weight word, so one 32-bit load of the column pairs with one widened half of the weights. Padded taps
  * hold pad_value (see tf_kernels.h: the bias fold expects them to). */
 TF_ALWAYS_INLINE void tf_im2col(const tf_fast_conv_t *p, const int8_t *input, int32_t oy, int32_t ox,
                                 int16_t *col)
@@ -135,45 +135,27 @@ TF_ALWAYS_INLINE void tf_im2col(const tf_fast_conv_t *p, const int8_t *input, in
     const tf_geom_t *g = &p->g;
     const int32_t ic = g->in_c;
     const int32_t iy0 = oy * g->stride_h - g->pad_h, ix0 = ox * g->stride_w - g->pad_w;
-    if (ic % 4 == 0) {
-        const uint32_t pad = (uint8_t)p->pad_value * 0x01010101u;
-        for (int32_t ky = 0; ky < g->k_h; ++ky) {
-            const int32_t iy = iy0 + ky * g->dil_h;
-            for (int32_t kx = 0; kx < g->k_w; ++kx) {
-                const int32_t ix = ix0 + kx * g->dil_w;
-                const int8_t *src = input + (iy * g->in_w + ix) * ic;
-                if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
-                    for (int32_t c = 0; c < ic; c += 4) {
-                        uint32_t v = tf_ld32(src + c);
-                        tf_st32(col + c, tf_sxtb16_lo(v));
-                        tf_st32(col + c + 2, tf_sxtb16_hi(v));
-                    }
-                } else {
-                    const uint32_t lo = tf_sxtb16_lo(pad), hi = tf_sxtb16_hi(pad);
-                    for (int32_t c = 0; c < ic; c += 4) {
-                        tf_st32(col + c, lo);
-                        tf_st32(col + c + 2, hi);
-                    }
-                }
-                col += ic;
-            }
-        }
-        return;
-    }
-    int32_t k = 0;
+    const uint32_t pad = (uint8_t)p->pad_value * 0x01010101u;
     for (int32_t ky = 0; ky < g->k_h; ++ky) {
         const int32_t iy = iy0 + ky * g->dil_h;
         for (int32_t kx = 0; kx < g->k_w; ++kx) {
             const int32_t ix = ix0 + kx * g->dil_w;
-            const int valid = iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w;
             const int8_t *src = input + (iy * g->in_w + ix) * ic;
-            for (int32_t c = 0; c < ic; ++c, ++k) {
-                col[(k & ~3) | ((k & 1) << 1) | ((k >> 1) & 1)] = valid ? src[c] : (int16_t)p->pad_value;
+            if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
+                for (int32_t c = 0; c < ic; c += 4) {
+                    uint32_t v = tf_ld32(src + c);
+                    tf_st32(col + c, tf_sxtb16_lo(v));
+                    tf_st32(col + c + 2, tf_sxtb16_hi(v));
+                }
+            } else {
+                const uint32_t lo = tf_sxtb16_lo(pad), hi = tf_sxtb16_hi(pad);
+                for (int32_t c = 0; c < ic; c += 4) {
+                    tf_st32(col + c, lo);
+                    tf_st32(col + c + 2, hi);
+                }
             }
+            col += ic;
         }
-    }
-    for (; k < p->kp; ++k) {
-        col[(k & ~3) | ((k & 1) << 1) | ((k >> 1) & 1)] = 0;
     }
 }
 
@@ -252,6 +234,111 @@ TF_ALWAYS_INLINE void tf_fast_conv_s8(const tf_fast_conv_t *p, const int8_t *inp
         if (px < pixels) {   /* odd pixel count: the last one twice, written once */
             tf_im2col(p, in_b, oy, ox, col);
             tf_conv_pair(p, weights, bias, rq, col, col, out, out);
+        }
+    }
+}
+
+/* CONV_2D whose input depth is not a multiple of 4 (a first layer on RGB or a 1-channel spectrogram):
+ * the generic im2col above reorders every value for SXTB16. Here the generator widens the weights
+ * to int16 in flash instead ([out_c][kp], kp = k rounded up to even, a few hundred bytes for such
+ * layers), so the column keeps the natural order, each row of taps is one contiguous copy, and
+ * SMLAD takes the weights as they are. */
+TF_ALWAYS_INLINE void tf_im2col16(const tf_fast_conv_t *p, const int8_t *input, int32_t oy, int32_t ox,
+                                  int16_t *col)
+{
+    const tf_geom_t *g = &p->g;
+    const int32_t ic = g->in_c, row = g->k_w * ic;
+    const int32_t iy0 = oy * g->stride_h - g->pad_h, ix0 = ox * g->stride_w - g->pad_w;
+    const int x_inside = ix0 >= 0 && ix0 + (g->k_w - 1) * g->dil_w < g->in_w;
+    for (int32_t ky = 0; ky < g->k_h; ++ky, col += row) {
+        const int32_t iy = iy0 + ky * g->dil_h;
+        const int8_t *src = input + (iy * g->in_w + ix0) * ic;
+        if (iy < 0 || iy >= g->in_h) {
+            for (int32_t j = 0; j < row; ++j) {
+                col[j] = (int16_t)p->pad_value;
+            }
+        } else if (x_inside && g->dil_w == 1) {
+            for (int32_t j = 0; j < row; ++j) {   /* k_w pixels side by side: one run of bytes */
+                col[j] = src[j];
+            }
+        } else {
+            for (int32_t kx = 0; kx < g->k_w; ++kx) {
+                const int32_t ix = ix0 + kx * g->dil_w;
+                const int valid = ix >= 0 && ix < g->in_w;
+                for (int32_t c = 0; c < ic; ++c) {
+                    col[kx * ic + c] = valid ? src[kx * g->dil_w * ic + c] : (int16_t)p->pad_value;
+                }
+            }
+        }
+    }
+    if (g->k_h * row < p->kp) {
+        col[0] = 0;   /* the odd tap's partner (its weight is 0) */
+    }
+}
+
+/* Two output channels x two pixels per pass, int16 weights and columns: 8 MACs per 2 weight loads,
+ * 2 column loads and 4 SMLAD. */
+TF_ALWAYS_INLINE void tf_conv16_pair(const tf_fast_conv_t *p, const int16_t *weights, const int32_t *bias,
+                                     const tf_rq_t *rq, const int16_t *col0, const int16_t *col1,
+                                     int8_t *out0, int8_t *out1)
+{
+    const int32_t kp = p->kp, oc = p->g.out_c;
+    int32_t o = 0;
+    for (; o + 2 <= oc; o += 2) {
+        const int16_t *w0 = weights + o * kp;
+        int32_t a00 = bias[o], a01 = bias[o + 1];
+        int32_t a10 = a00, a11 = a01;
+        for (int32_t k = 0; k < kp; k += 2) {
+            const uint32_t wa = tf_ld32(w0 + k), wb = tf_ld32(w0 + kp + k);
+            const uint32_t x0 = tf_ld32(col0 + k), x1 = tf_ld32(col1 + k);
+            a00 = tf_smlad_(wa, x0, a00);
+            a01 = tf_smlad_(wb, x0, a01);
+            a10 = tf_smlad_(wa, x1, a10);
+            a11 = tf_smlad_(wb, x1, a11);
+        }
+        out0[o] = tf_rq(a00, &rq[o], p->act_min, p->act_max, p->one_rounding);
+        out0[o + 1] = tf_rq(a01, &rq[o + 1], p->act_min, p->act_max, p->one_rounding);
+        out1[o] = tf_rq(a10, &rq[o], p->act_min, p->act_max, p->one_rounding);
+        out1[o + 1] = tf_rq(a11, &rq[o + 1], p->act_min, p->act_max, p->one_rounding);
+    }
+    if (o < oc) {
+        const int16_t *w0 = weights + o * kp;
+        int32_t a0 = bias[o], a1 = bias[o];
+        for (int32_t k = 0; k < kp; k += 2) {
+            const uint32_t wa = tf_ld32(w0 + k);
+            a0 = tf_smlad_(wa, tf_ld32(col0 + k), a0);
+            a1 = tf_smlad_(wa, tf_ld32(col1 + k), a1);
+        }
+        out0[o] = tf_rq(a0, &rq[o], p->act_min, p->act_max, p->one_rounding);
+        out1[o] = tf_rq(a1, &rq[o], p->act_min, p->act_max, p->one_rounding);
+    }
+}
+
+/* CONV_2D, int16 weights (tf_conv16_pair): the pixel loop of tf_fast_conv_s8. */
+TF_ALWAYS_INLINE void tf_fast_conv16_s8(const tf_fast_conv_t *p, const int8_t *input, const int16_t *weights,
+                                        const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *output)
+{
+    const tf_geom_t *g = &p->g;
+    const int32_t pixels = g->out_h * g->out_w, oc = g->out_c;
+    for (int32_t b = 0; b < g->batches; ++b) {
+        const int8_t *in_b = input + b * g->in_h * g->in_w * g->in_c;
+        int8_t *out = output + b * pixels * oc;
+        int32_t px = 0, oy = 0, ox = 0;
+        for (; px + 2 <= pixels; px += 2) {
+            tf_im2col16(p, in_b, oy, ox, col);
+            if (++ox == g->out_w) {
+                ox = 0, ++oy;
+            }
+            tf_im2col16(p, in_b, oy, ox, col + p->kp);
+            if (++ox == g->out_w) {
+                ox = 0, ++oy;
+            }
+            tf_conv16_pair(p, weights, bias, rq, col, col + p->kp, out, out + oc);
+            out += 2 * oc;
+        }
+        if (px < pixels) {
+            tf_im2col16(p, in_b, oy, ox, col);
+            tf_conv16_pair(p, weights, bias, rq, col, col, out, out);
         }
     }
 }

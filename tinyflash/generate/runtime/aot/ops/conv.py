@@ -158,9 +158,11 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
     shared scratch buffer; its weights rows are zero-padded to kp (a multiple of 4)."""
     out_c = geom["out_c"]
     k = geom["k_h"] * geom["k_w"] * geom["in_c"]
-    kp = k if depthwise else (k + 3) // 4 * 4
+    # input depth not a multiple of 4: int16 weights, natural-order column (tf_fast_conv16_s8)
+    wide = not depthwise and geom["in_c"] % 4 != 0
+    kp = k if depthwise else (k + 1) // 2 * 2 if wide else (k + 3) // 4 * 4
     if not depthwise:
-        w = np.pad(w.reshape(out_c, k), ((0, 0), (0, kp - k)))
+        w = np.pad(w.reshape(out_c, k), ((0, 0), (0, kp - k))).astype(np.int16 if wide else np.int8)
     index = ctx.op.index
     ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
     ctx.constants.append(
@@ -179,8 +181,8 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
                 f"out);")
         scratch = geom["in_c"]
     else:
-        call = (f"tf_fast_conv_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, "
-                f"(int16_t *)tf_scratch, out);")
+        fn = "tf_fast_conv16_s8" if wide else "tf_fast_conv_s8"
+        call = f"{fn}(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, (int16_t *)tf_scratch, out);"
         scratch = 2 * kp * 2
     ctx.constants.append(f"static TF_LAYER_ATTRS void tf_n{index}_run(const int8_t *in, int8_t *out)\n{{\n    {call}\n}}")
     code = f"tf_n{index}_run({ctx.pointer(inp.index)}, {ctx.pointer(out.index)});"
