@@ -19,8 +19,11 @@
 
 #define TF_ALWAYS_INLINE static inline __attribute__((always_inline))
 /* Per-layer functions: kept apart (readable disassembly) and optimised at -O3 whatever the build's
- * level, whose loop transformations take kws from 2.08 to 1.98 instructions per MAC on the M7. */
-#define TF_LAYER_ATTRS __attribute__((noinline, optimize("O3")))
+ * level, whose loop transformations take kws from 2.08 to 1.98 instructions per MAC on the M7.
+ * Without the scheduling pass before register allocation: it interleaves the independent MAC chains
+ * of an unrolled tap loop so eagerly that they no longer fit the 13 registers and spill (measured on
+ * the M7: kws 1.99 -> 1.80, vww 1.86 -> 1.72 instructions per MAC). */
+#define TF_LAYER_ATTRS __attribute__((noinline, optimize("O3", "no-schedule-insns")))
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #include <arm_acle.h>
@@ -343,115 +346,111 @@ TF_ALWAYS_INLINE void tf_fast_conv16_s8(const tf_fast_conv_t *p, const int8_t *i
     }
 }
 
-/* Four channels of one depthwise output pixel: one input word and one weight word per tap, widened
- * and multiplied lane by lane (SMLABB/SMLATT). taps[t] points at the tap's input pixel. */
-TF_ALWAYS_INLINE void tf_dw_group(const tf_fast_conv_t *p, const int8_t *const *taps, const int8_t *weights,
-                                  const int32_t *bias, const tf_rq_t *rq, int32_t c, int8_t *out)
+/* DEPTHWISE_CONV_2D, depth multiplier 1, in_c a multiple of 4.
+ *
+ * Each output row first gathers the k_h input rows its taps read into a strip in scratch, padded
+ * left and right with pad_value (a row above or below the input is all pad_value). Every output
+ * pixel is then "interior": tap (ky, kx) of channel group c is a constant offset from the pixel's
+ * place in the strip, with no bounds test and no pointer table. Copying costs about one word per
+ * tap row and channel group, a few percent of the MACs.
+ *
+ * Weights come widened by the generator, in SXTB16 order and group-major: for channels c..c+3 and
+ * tap t, the words (w_c | w_c+2 << 16, w_c+1 | w_c+3 << 16) at [c/4][t], so a group's taps are
+ * one short run read with LDRD. Four channels per pass, SMLABB/SMLATT lane by lane; two
+ * horizontally adjacent pixels share each weight load where the row allows. */
+typedef struct {
+    uint32_t lo, hi;
+} tf_w2_t;
+
+TF_ALWAYS_INLINE void tf_dw_strip(const tf_fast_conv_t *p, const int8_t *in_b, int32_t oy, int8_t *strip,
+                                  int32_t strip_w)
 {
-    const int32_t c_n = p->g.in_c;
-    int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
-#pragma GCC unroll 16
-    for (int32_t t = 0; t < p->g.k_h * p->g.k_w; ++t) {
-        const uint32_t x = tf_ld32(taps[t] + c);
-        const uint32_t w = tf_ld32(weights + t * c_n + c);
-        const uint32_t x02 = tf_sxtb16_lo(x), x13 = tf_sxtb16_hi(x);
-        const uint32_t w02 = tf_sxtb16_lo(w), w13 = tf_sxtb16_hi(w);
-        a0 = tf_smlabb_(x02, w02, a0);
-        a2 = tf_smlatt_(x02, w02, a2);
-        a1 = tf_smlabb_(x13, w13, a1);
-        a3 = tf_smlatt_(x13, w13, a3);
+    const tf_geom_t *g = &p->g;
+    const int32_t c_n = g->in_c, row = strip_w * c_n;
+    const int32_t left = g->pad_w < strip_w ? g->pad_w : strip_w;
+    int32_t n = strip_w - left < g->in_w ? strip_w - left : g->in_w;   /* input columns the taps reach */
+    n = n < 0 ? 0 : n;
+    for (int32_t ky = 0; ky < g->k_h; ++ky, strip += row) {
+        const int32_t iy = oy * g->stride_h - g->pad_h + ky * g->dil_h;
+        if (iy < 0 || iy >= g->in_h) {
+            memset(strip, p->pad_value, (size_t)row);
+            continue;
+        }
+        memset(strip, p->pad_value, (size_t)(left * c_n));
+        memcpy(strip + left * c_n, in_b + iy * g->in_w * c_n, (size_t)(n * c_n));
+        memset(strip + (left + n) * c_n, p->pad_value, (size_t)((strip_w - left - n) * c_n));
     }
-    out[c] = tf_rq(a0, &rq[c], p->act_min, p->act_max, p->one_rounding);
-    out[c + 1] = tf_rq(a1, &rq[c + 1], p->act_min, p->act_max, p->one_rounding);
-    out[c + 2] = tf_rq(a2, &rq[c + 2], p->act_min, p->act_max, p->one_rounding);
-    out[c + 3] = tf_rq(a3, &rq[c + 3], p->act_min, p->act_max, p->one_rounding);
 }
 
-/* tf_dw_group for two horizontally adjacent interior pixels: each widened weight word serves both. */
-TF_ALWAYS_INLINE void tf_dw_group2(const tf_fast_conv_t *p, const int8_t *const *taps, const int8_t *weights,
-                                   const int32_t *bias, const tf_rq_t *rq, int32_t c, int8_t *out)
+/* One pixel (pair = 0) or two adjacent ones (pair = 1), channels c..c+3; x points at the first
+ * pixel's top-left tap in the strip for channel c, w at the group's widened weights. */
+TF_ALWAYS_INLINE void tf_dw_px(const tf_fast_conv_t *p, const int8_t *x, const tf_w2_t *w, const int32_t *bias,
+                               const tf_rq_t *rq, int32_t row, int32_t pair, int8_t *out)
 {
-    const int32_t c_n = p->g.in_c, step = p->g.stride_w * c_n;
-    int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+    const tf_geom_t *g = &p->g;
+    const int32_t c_n = g->in_c, step = g->stride_w * c_n;
+    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
     int32_t b0 = a0, b1 = a1, b2 = a2, b3 = a3;
-#pragma GCC unroll 16
-    for (int32_t t = 0; t < p->g.k_h * p->g.k_w; ++t) {
-        const uint32_t w = tf_ld32(weights + t * c_n + c);
-        const uint32_t w02 = tf_sxtb16_lo(w), w13 = tf_sxtb16_hi(w);
-        uint32_t x = tf_ld32(taps[t] + c);
-        uint32_t x02 = tf_sxtb16_lo(x), x13 = tf_sxtb16_hi(x);
-        a0 = tf_smlabb_(x02, w02, a0);
-        a2 = tf_smlatt_(x02, w02, a2);
-        a1 = tf_smlabb_(x13, w13, a1);
-        a3 = tf_smlatt_(x13, w13, a3);
-        x = tf_ld32(taps[t] + step + c);
-        x02 = tf_sxtb16_lo(x), x13 = tf_sxtb16_hi(x);
-        b0 = tf_smlabb_(x02, w02, b0);
-        b2 = tf_smlatt_(x02, w02, b2);
-        b1 = tf_smlabb_(x13, w13, b1);
-        b3 = tf_smlatt_(x13, w13, b3);
+#pragma GCC unroll 25
+    for (int32_t t = 0; t < g->k_h * g->k_w; ++t) {
+        const int32_t off = (t / g->k_w) * row + (t % g->k_w) * g->dil_w * c_n;
+        const uint32_t w02 = w[t].lo, w13 = w[t].hi;
+        uint32_t v = tf_ld32(x + off);
+        uint32_t v02 = tf_sxtb16_lo(v), v13 = tf_sxtb16_hi(v);
+        a0 = tf_smlabb_(v02, w02, a0);
+        a2 = tf_smlatt_(v02, w02, a2);
+        a1 = tf_smlabb_(v13, w13, a1);
+        a3 = tf_smlatt_(v13, w13, a3);
+        if (pair) {
+            v = tf_ld32(x + off + step);
+            v02 = tf_sxtb16_lo(v), v13 = tf_sxtb16_hi(v);
+            b0 = tf_smlabb_(v02, w02, b0);
+            b2 = tf_smlatt_(v02, w02, b2);
+            b1 = tf_smlabb_(v13, w13, b1);
+            b3 = tf_smlatt_(v13, w13, b3);
+        }
     }
-    out[c] = tf_rq(a0, &rq[c], p->act_min, p->act_max, p->one_rounding);
-    out[c + c_n] = tf_rq(b0, &rq[c], p->act_min, p->act_max, p->one_rounding);
-    out[c + 1] = tf_rq(a1, &rq[c + 1], p->act_min, p->act_max, p->one_rounding);
-    out[c + c_n + 1] = tf_rq(b1, &rq[c + 1], p->act_min, p->act_max, p->one_rounding);
-    out[c + 2] = tf_rq(a2, &rq[c + 2], p->act_min, p->act_max, p->one_rounding);
-    out[c + c_n + 2] = tf_rq(b2, &rq[c + 2], p->act_min, p->act_max, p->one_rounding);
-    out[c + 3] = tf_rq(a3, &rq[c + 3], p->act_min, p->act_max, p->one_rounding);
-    out[c + c_n + 3] = tf_rq(b3, &rq[c + 3], p->act_min, p->act_max, p->one_rounding);
+    out[0] = tf_rq(a0, &rq[0], p->act_min, p->act_max, p->one_rounding);
+    out[1] = tf_rq(a1, &rq[1], p->act_min, p->act_max, p->one_rounding);
+    out[2] = tf_rq(a2, &rq[2], p->act_min, p->act_max, p->one_rounding);
+    out[3] = tf_rq(a3, &rq[3], p->act_min, p->act_max, p->one_rounding);
+    if (pair) {
+        out[c_n] = tf_rq(b0, &rq[0], p->act_min, p->act_max, p->one_rounding);
+        out[c_n + 1] = tf_rq(b1, &rq[1], p->act_min, p->act_max, p->one_rounding);
+        out[c_n + 2] = tf_rq(b2, &rq[2], p->act_min, p->act_max, p->one_rounding);
+        out[c_n + 3] = tf_rq(b3, &rq[3], p->act_min, p->act_max, p->one_rounding);
+    }
 }
 
-/* DEPTHWISE_CONV_2D, depth multiplier 1, in_c a multiple of 4, weights [k_h][k_w][c] as in TFLite.
- * Interior pixels address their taps with constant offsets; border pixels get a table of tap
- * pointers in which taps in the padding point at pad_row (in_c bytes of pad_value), so neither
- * path tests bounds per tap and channel. */
-TF_ALWAYS_INLINE void tf_fast_depthwise_s8(const tf_fast_conv_t *p, const int8_t *input, const int8_t *weights,
-                                           const int32_t *bias, const tf_rq_t *rq, int8_t *pad_row,
+/* strip: scratch of k_h * strip_w * in_c bytes, strip_w = the columns the taps of a row span. */
+TF_ALWAYS_INLINE void tf_fast_depthwise_s8(const tf_fast_conv_t *p, const int8_t *input, const tf_w2_t *weights,
+                                           const int32_t *bias, const tf_rq_t *rq, int8_t *strip,
                                            int8_t *output)
 {
     const tf_geom_t *g = &p->g;
-    const int32_t c_n = g->in_c;
-    memset(pad_row, p->pad_value, (size_t)c_n);
+    const int32_t c_n = g->in_c, taps = g->k_h * g->k_w;
+    const int32_t strip_w = (g->out_w - 1) * g->stride_w + (g->k_w - 1) * g->dil_w + 1, row = strip_w * c_n;
     for (int32_t b = 0; b < g->batches; ++b) {
         const int8_t *in_b = input + b * g->in_h * g->in_w * c_n;
         int8_t *out = output + b * g->out_h * g->out_w * c_n;
         for (int32_t oy = 0; oy < g->out_h; ++oy) {
-            const int32_t iy0 = oy * g->stride_h - g->pad_h;
-            for (int32_t ox = 0; ox < g->out_w; ++ox, out += c_n) {
-                const int32_t ix0 = ox * g->stride_w - g->pad_w;
-                const int interior = iy0 >= 0 && iy0 + (g->k_h - 1) * g->dil_h < g->in_h &&
-                                     ix0 >= 0 && ix0 + (g->k_w - 1) * g->dil_w < g->in_w;
-                const int8_t *taps[g->k_h * g->k_w];
-                for (int32_t t = 0; t < g->k_h * g->k_w; ++t) {
-                    const int32_t iy = iy0 + (t / g->k_w) * g->dil_h, ix = ix0 + (t % g->k_w) * g->dil_w;
-                    taps[t] = (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w)
-                                  ? in_b + (iy * g->in_w + ix) * c_n : pad_row;
+            tf_dw_strip(p, in_b, oy, strip, strip_w);
+            int32_t ox = 0;
+            /* running pointers, so taps and requantisation constants are immediate offsets */
+            for (; ox + 2 <= g->out_w; ox += 2, out += 2 * c_n) {
+                const int8_t *x = strip + ox * g->stride_w * c_n;
+                const tf_w2_t *w = weights;
+                for (int32_t c = 0; c < c_n; c += 4, w += taps) {
+                    tf_dw_px(p, x + c, w, bias + c, rq + c, row, 1, out + c);
                 }
-                const int32_t ix1 = ix0 + g->stride_w;
-                if (interior && ox + 1 < g->out_w && ix1 + (g->k_w - 1) * g->dil_w < g->in_w) {
-                    const int8_t *base = in_b + (iy0 * g->in_w + ix0) * c_n;
-                    const int8_t *fixed[g->k_h * g->k_w];
-                    for (int32_t t = 0; t < g->k_h * g->k_w; ++t) {
-                        fixed[t] = base + ((t / g->k_w) * g->dil_h * g->in_w + (t % g->k_w) * g->dil_w) * c_n;
-                    }
-                    for (int32_t c = 0; c < c_n; c += 4) {
-                        tf_dw_group2(p, fixed, weights, bias, rq, c, out);
-                    }
-                    ++ox, out += c_n;   /* the pair's second pixel is done */
-                } else if (interior) {
-                    const int8_t *base = in_b + (iy0 * g->in_w + ix0) * c_n;
-                    const int8_t *fixed[g->k_h * g->k_w];
-                    for (int32_t t = 0; t < g->k_h * g->k_w; ++t) {
-                        fixed[t] = base + ((t / g->k_w) * g->dil_h * g->in_w + (t % g->k_w) * g->dil_w) * c_n;
-                    }
-                    for (int32_t c = 0; c < c_n; c += 4) {
-                        tf_dw_group(p, fixed, weights, bias, rq, c, out);
-                    }
-                } else {
-                    for (int32_t c = 0; c < c_n; c += 4) {
-                        tf_dw_group(p, taps, weights, bias, rq, c, out);
-                    }
+            }
+            if (ox < g->out_w) {
+                const int8_t *x = strip + ox * g->stride_w * c_n;
+                const tf_w2_t *w = weights;
+                for (int32_t c = 0; c < c_n; c += 4, w += taps) {
+                    tf_dw_px(p, x + c, w, bias + c, rq + c, row, 0, out + c);
                 }
+                out += c_n;
             }
         }
     }

@@ -11,7 +11,7 @@ from tinyflash.errors import UnsupportedOperatorError
 from tinyflash.model.graph import Graph, Operator, Tensor
 
 _CTYPES = {np.dtype("int8"): "int8_t", np.dtype("int16"): "int16_t", np.dtype("int32"): "int32_t",
-           np.dtype("uint8"): "uint8_t"}
+           np.dtype("uint8"): "uint8_t", np.dtype("uint32"): "uint32_t"}
 
 
 @dataclass

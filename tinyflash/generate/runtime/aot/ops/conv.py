@@ -151,6 +151,17 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     return Emitted(code, frozenset({KERNEL}), macs=macs)
 
 
+def _depthwise_sxtb16_words(w: np.ndarray) -> np.ndarray:
+    """[taps][c] int8 -> uint32 [c/4][taps][2]: per group of four channels and tap, the halfwords
+    (w_c, w_c+2) and (w_c+1, w_c+3), as SXTB16 / SXTB16 ROR 8 would unpack a word of weights
+    (tf_fast.h: tf_fast_depthwise_s8)."""
+    taps, channels = w.shape
+    g = w.astype(np.int64).reshape(taps, channels // 4, 4).transpose(1, 0, 2)     # [group][tap][4]
+    lo = (g[..., 0] & 0xFFFF) | ((g[..., 2] & 0xFFFF) << 16)
+    hi = (g[..., 1] & 0xFFFF) | ((g[..., 3] & 0xFFFF) << 16)
+    return np.stack([lo, hi], axis=-1).astype(np.uint32)
+
+
 def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray, rq: np.ndarray,
                act_min: int, act_max: int, in_zp: int, out_zp: int, depthwise: bool, macs: int) -> Emitted:
     """tf_fast.h: a per-layer function calling the always-inline kernel with constant parameters, so
@@ -163,6 +174,8 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
     kp = k if depthwise else (k + 1) // 2 * 2 if wide else (k + 3) // 4 * 4
     if not depthwise:
         w = np.pad(w.reshape(out_c, k), ((0, 0), (0, kp - k))).astype(np.int16 if wide else np.int8)
+    else:
+        w = _depthwise_sxtb16_words(w.reshape(-1, out_c))
     index = ctx.op.index
     ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
     ctx.constants.append(
@@ -177,9 +190,10 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
     inp, out = ctx.tensor(0), ctx.output()
     assert inp is not None
     if depthwise:
-        call = (f"tf_fast_depthwise_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, tf_scratch, "
-                f"out);")
-        scratch = geom["in_c"]
+        call = (f"tf_fast_depthwise_s8(&tf_n{index}_params, in, (const tf_w2_t *){w_name}, {b_name}, "
+                f"{rq_name}, tf_scratch, out);")
+        strip_w = (geom["out_w"] - 1) * geom["stride_w"] + (geom["k_w"] - 1) * geom["dil_w"] + 1
+        scratch = geom["k_h"] * strip_w * geom["in_c"]
     else:
         fn = "tf_fast_conv16_s8" if wide else "tf_fast_conv_s8"
         call = f"{fn}(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, (int16_t *)tf_scratch, out);"
