@@ -175,6 +175,7 @@ TF_ALWAYS_INLINE void tf_conv_pair(const tf_fast_conv_t *p, const int8_t *weight
         const int8_t *w0 = weights + o * kp;
         int32_t a00 = bias[o], a01 = bias[o + 1];
         int32_t a10 = a00, a11 = a01;
+#pragma GCC unroll 4   /* the loop's add/cmp/branch are 3 of 19 instructions per 16 MACs otherwise */
         for (int32_t k = 0; k < kp; k += 4) {
             const uint32_t wa = tf_ld32(w0 + k), wb = tf_ld32(w0 + kp + k);
             const uint32_t wa0 = tf_sxtb16_lo(wa), wa1 = tf_sxtb16_hi(wa);
