@@ -49,6 +49,12 @@ TF_ALWAYS_INLINE int32_t tf_smmlar(int32_t a, int32_t b, int32_t acc)
     __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
 }
+TF_ALWAYS_INLINE int32_t tf_smmla(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smmla %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
 TF_ALWAYS_INLINE int32_t tf_ssat8(int32_t x) { return __ssat(x, 8); }
 #else
 /* C definitions of the same instructions (ARM ARM A7.7: SXTB16, SMLAD, SMLABB/SMLATT, SMMULR, SSAT);
@@ -78,6 +84,10 @@ TF_ALWAYS_INLINE int32_t tf_smmlar(int32_t a, int32_t b, int32_t acc)
 {
     return (int32_t)(((int64_t)a * b + (int64_t)((uint64_t)(uint32_t)acc << 32) + 0x80000000ll) >> 32);
 }
+TF_ALWAYS_INLINE int32_t tf_smmla(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)(((int64_t)a * b + (int64_t)((uint64_t)(uint32_t)acc << 32)) >> 32);
+}
 TF_ALWAYS_INLINE int32_t tf_ssat8(int32_t x) { return x < -128 ? -128 : (x > 127 ? 127 : x); }
 #endif
 
@@ -98,13 +108,18 @@ typedef struct {
     int32_t mult, left, right, round;
 } tf_rq_t;
 
-/* one_rounding: the layer's act_min >= output offset, so every r < 0 ends at act_min whatever the
- * sign correction does (both roundings give at most the offset), and the correction can go: then
- * SMMLAR adds round inside the multiply, (smmulr(x, m) + round) in one instruction. */
-TF_ALWAYS_INLINE int8_t tf_rq(int32_t acc, const tf_rq_t *q, int32_t lo, int32_t hi, int32_t one_rounding)
+/* mode 1 (one rounding): the layer's act_min >= output offset, so every r < 0 ends at act_min
+ * whatever the sign correction does (both roundings give at most the offset), and the correction
+ * can go: SMMLAR adds round inside the multiply, (smmulr(x, m) + round) in one instruction.
+ * mode R >= 2 (shared shift): the same, with rows rewritten by quant.shared_shift_requant so every
+ * channel shifts right by the layer's constant R, which SSAT applies for free; SMMLA, not SMMLAR,
+ * as the rounding offsets are in round. mode 0: TFLite's double rounding, exactly. */
+TF_ALWAYS_INLINE int8_t tf_rq(int32_t acc, const tf_rq_t *q, int32_t lo, int32_t hi, int32_t mode)
 {
     int32_t r;
-    if (one_rounding) {
+    if (mode >= 2) {
+        r = tf_smmla((int32_t)((uint32_t)acc << q->left), q->mult, q->round) >> mode;
+    } else if (mode == 1) {
         r = tf_smmlar((int32_t)((uint32_t)acc << q->left), q->mult, q->round) >> q->right;
     } else {
         r = tf_smmulr((int32_t)((uint32_t)acc << q->left), q->mult);
@@ -125,7 +140,7 @@ TF_ALWAYS_INLINE int8_t tf_rq(int32_t acc, const tf_rq_t *q, int32_t lo, int32_t
 typedef struct {
     tf_geom_t g;
     int32_t kp, pad_value, act_min, act_max;
-    int32_t one_rounding; /* act_min >= output offset: see tf_rq */
+    int32_t rq_mode; /* tf_rq: 0 exact, 1 one rounding (act_min >= output offset), >= 2 shared shift */
 } tf_fast_conv_t;
 
 /* Gathers the receptive field of output pixel (oy, ox) as int16 (in_c a multiple of 4), in SXTB16
@@ -191,10 +206,10 @@ TF_ALWAYS_INLINE void tf_conv_pair(const tf_fast_conv_t *p, const int8_t *weight
             a11 = tf_smlad_(wb0, x0, a11);
             a11 = tf_smlad_(wb1, x1, a11);
         }
-        out0[o] = tf_rq(a00, &rq[o], p->act_min, p->act_max, p->one_rounding);
-        out0[o + 1] = tf_rq(a01, &rq[o + 1], p->act_min, p->act_max, p->one_rounding);
-        out1[o] = tf_rq(a10, &rq[o], p->act_min, p->act_max, p->one_rounding);
-        out1[o + 1] = tf_rq(a11, &rq[o + 1], p->act_min, p->act_max, p->one_rounding);
+        out0[o] = tf_rq(a00, &rq[o], p->act_min, p->act_max, p->rq_mode);
+        out0[o + 1] = tf_rq(a01, &rq[o + 1], p->act_min, p->act_max, p->rq_mode);
+        out1[o] = tf_rq(a10, &rq[o], p->act_min, p->act_max, p->rq_mode);
+        out1[o + 1] = tf_rq(a11, &rq[o + 1], p->act_min, p->act_max, p->rq_mode);
     }
     if (o < oc) {
         const int8_t *w0 = weights + o * kp;
@@ -207,8 +222,8 @@ TF_ALWAYS_INLINE void tf_conv_pair(const tf_fast_conv_t *p, const int8_t *weight
             a1 = tf_smlad_(wa0, tf_ld32(col1 + k), a1);
             a1 = tf_smlad_(wa1, tf_ld32(col1 + k + 2), a1);
         }
-        out0[o] = tf_rq(a0, &rq[o], p->act_min, p->act_max, p->one_rounding);
-        out1[o] = tf_rq(a1, &rq[o], p->act_min, p->act_max, p->one_rounding);
+        out0[o] = tf_rq(a0, &rq[o], p->act_min, p->act_max, p->rq_mode);
+        out1[o] = tf_rq(a1, &rq[o], p->act_min, p->act_max, p->rq_mode);
     }
 }
 
@@ -300,10 +315,10 @@ TF_ALWAYS_INLINE void tf_conv16_pair(const tf_fast_conv_t *p, const int16_t *wei
             a10 = tf_smlad_(wa, x1, a10);
             a11 = tf_smlad_(wb, x1, a11);
         }
-        out0[o] = tf_rq(a00, &rq[o], p->act_min, p->act_max, p->one_rounding);
-        out0[o + 1] = tf_rq(a01, &rq[o + 1], p->act_min, p->act_max, p->one_rounding);
-        out1[o] = tf_rq(a10, &rq[o], p->act_min, p->act_max, p->one_rounding);
-        out1[o + 1] = tf_rq(a11, &rq[o + 1], p->act_min, p->act_max, p->one_rounding);
+        out0[o] = tf_rq(a00, &rq[o], p->act_min, p->act_max, p->rq_mode);
+        out0[o + 1] = tf_rq(a01, &rq[o + 1], p->act_min, p->act_max, p->rq_mode);
+        out1[o] = tf_rq(a10, &rq[o], p->act_min, p->act_max, p->rq_mode);
+        out1[o + 1] = tf_rq(a11, &rq[o + 1], p->act_min, p->act_max, p->rq_mode);
     }
     if (o < oc) {
         const int16_t *w0 = weights + o * kp;
@@ -313,8 +328,8 @@ TF_ALWAYS_INLINE void tf_conv16_pair(const tf_fast_conv_t *p, const int16_t *wei
             a0 = tf_smlad_(wa, tf_ld32(col0 + k), a0);
             a1 = tf_smlad_(wa, tf_ld32(col1 + k), a1);
         }
-        out0[o] = tf_rq(a0, &rq[o], p->act_min, p->act_max, p->one_rounding);
-        out1[o] = tf_rq(a1, &rq[o], p->act_min, p->act_max, p->one_rounding);
+        out0[o] = tf_rq(a0, &rq[o], p->act_min, p->act_max, p->rq_mode);
+        out1[o] = tf_rq(a1, &rq[o], p->act_min, p->act_max, p->rq_mode);
     }
 }
 
@@ -411,15 +426,15 @@ TF_ALWAYS_INLINE void tf_dw_px(const tf_fast_conv_t *p, const int8_t *x, const t
             b3 = tf_smlatt_(v13, w13, b3);
         }
     }
-    out[0] = tf_rq(a0, &rq[0], p->act_min, p->act_max, p->one_rounding);
-    out[1] = tf_rq(a1, &rq[1], p->act_min, p->act_max, p->one_rounding);
-    out[2] = tf_rq(a2, &rq[2], p->act_min, p->act_max, p->one_rounding);
-    out[3] = tf_rq(a3, &rq[3], p->act_min, p->act_max, p->one_rounding);
+    out[0] = tf_rq(a0, &rq[0], p->act_min, p->act_max, p->rq_mode);
+    out[1] = tf_rq(a1, &rq[1], p->act_min, p->act_max, p->rq_mode);
+    out[2] = tf_rq(a2, &rq[2], p->act_min, p->act_max, p->rq_mode);
+    out[3] = tf_rq(a3, &rq[3], p->act_min, p->act_max, p->rq_mode);
     if (pair) {
-        out[c_n] = tf_rq(b0, &rq[0], p->act_min, p->act_max, p->one_rounding);
-        out[c_n + 1] = tf_rq(b1, &rq[1], p->act_min, p->act_max, p->one_rounding);
-        out[c_n + 2] = tf_rq(b2, &rq[2], p->act_min, p->act_max, p->one_rounding);
-        out[c_n + 3] = tf_rq(b3, &rq[3], p->act_min, p->act_max, p->one_rounding);
+        out[c_n] = tf_rq(b0, &rq[0], p->act_min, p->act_max, p->rq_mode);
+        out[c_n + 1] = tf_rq(b1, &rq[1], p->act_min, p->act_max, p->rq_mode);
+        out[c_n + 2] = tf_rq(b2, &rq[2], p->act_min, p->act_max, p->rq_mode);
+        out[c_n + 3] = tf_rq(b3, &rq[3], p->act_min, p->act_max, p->rq_mode);
     }
 }
 

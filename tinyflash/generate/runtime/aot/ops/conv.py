@@ -10,7 +10,7 @@ import numpy as np
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
 from tinyflash.generate.runtime.aot.quant import (activation_range, compute_out_size, compute_padding,
                                                   fast_requant, per_channel_real_multiplier,
-                                                  quantize_multiplier, wrap_int32)
+                                                  quantize_multiplier, shared_shift_requant, wrap_int32)
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 KERNEL = "tf_conv.c"
@@ -132,8 +132,8 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
         rq = fast_requant(mult, shift, folded, abs_sums, out.quantization.zero_point)
         fits = depthwise and geom["in_c"] % 4 == 0 and o.get("depth_multiplier", 1) == 1
         if rq is not None and (fits or not depthwise):
-            return _emit_fast(ctx, geom, w, folded, rq, act_min, act_max, in_zp, out.quantization.zero_point,
-                              depthwise, macs)
+            return _emit_fast(ctx, geom, w, folded, rq, abs_sums, act_min, act_max, in_zp,
+                              out.quantization.zero_point, depthwise, macs)
     name = f"tf_n{ctx.op.index}_params"
     ginit = ", ".join(f".{k} = {int(v)}" for k, v in geom.items())
     ctx.constants.append(
@@ -163,7 +163,8 @@ def _depthwise_sxtb16_words(w: np.ndarray) -> np.ndarray:
 
 
 def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray, rq: np.ndarray,
-               act_min: int, act_max: int, in_zp: int, out_zp: int, depthwise: bool, macs: int) -> Emitted:
+               abs_sums: np.ndarray, act_min: int, act_max: int, in_zp: int, out_zp: int, depthwise: bool,
+               macs: int) -> Emitted:
     """tf_fast.h: a per-layer function calling the always-inline kernel with constant parameters, so
     the compiler specialises it for this shape. CONV_2D gathers two pixels of kp int16 each into the
     shared scratch buffer; its weights rows are zero-padded to kp (a multiple of 4)."""
@@ -176,12 +177,19 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
         w = np.pad(w.reshape(out_c, k), ((0, 0), (0, kp - k))).astype(np.int16 if wide else np.int8)
     else:
         w = _depthwise_sxtb16_words(w.reshape(-1, out_c))
+    # tf_rq's form: 0 exact; 1 one rounding; R >= 2 one rounding with a shared right shift R
+    rq_mode = 0
+    if act_min >= out_zp:
+        rq_mode = 1
+        shared = shared_shift_requant(rq, folded, abs_sums, out_zp)
+        if shared is not None:
+            rq, rq_mode = shared
     index = ctx.op.index
     ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
     ctx.constants.append(
         f"static const tf_fast_conv_t tf_n{index}_params = {{.g = {{{ginit}}}, .kp = {kp}, "
         f".pad_value = {in_zp}, .act_min = {act_min}, .act_max = {act_max}, "
-        f".one_rounding = {int(act_min >= out_zp)}}};")
+        f".rq_mode = {rq_mode}}};")
     w_name = ctx.constant("weights", np.ascontiguousarray(w))
     b_name = ctx.constant("bias", folded)
     rq_name = f"tf_n{index}_rq"
