@@ -1,7 +1,8 @@
-"""The shape-specialised SIMD kernels (tf_fast.h) against the generic portable kernels (tf_conv.c, bit-exact
-with TFLM on every MLPerf Tiny model) on synthetic one-layer graphs: the shapes the reference models
-never have (dilation, odd depths, VALID padding, odd pixel counts, strides of 2 on odd sizes), with
-and without a ReLU (the two requantisation forms). Both compile for the host; outputs must be equal."""
+"""The shape-specialised SIMD kernels (tf_fast.h) against the generic portable kernels (tf_conv.c,
+tf_fully_connected.c: bit-exact with TFLM on every MLPerf Tiny model) on synthetic one-layer graphs:
+the shapes the reference models never have (dilation, odd depths, VALID padding, odd pixel counts,
+strides of 2 on odd sizes, batches, output depths not a multiple of 4), with and without a ReLU (the
+requantisation forms). Both compile for the host; outputs must be equal."""
 
 from __future__ import annotations
 
@@ -61,13 +62,35 @@ def _graph(case: tuple, activation: str, rng: np.random.Generator) -> Graph:
     return Graph(tensors, (op,), (0,), (3,))
 
 
+# FULLY_CONNECTED: (name, batches, in_depth, out_depth)
+FC_CASES = [("fc-b1-20x7", 1, 20, 7), ("fc-b3-64x9", 3, 64, 9), ("fc-b1-8x4", 1, 8, 4)]
+
+
+def _fc_graph(case: tuple, activation: str, rng: np.random.Generator) -> Graph:
+    _, batches, n, units = case
+    in_scale, in_zp = 0.05, int(rng.integers(-20, 20))
+    w_scale = float(rng.uniform(0.004, 0.02))
+    weights = rng.integers(-127, 128, size=(units, n), dtype=np.int8)
+    bias = rng.integers(-3000, 3000, size=units).astype(np.int32)
+    out_scale = in_scale * w_scale * 74.0 * 74.0 * np.sqrt(n) / 50.0
+    out_zp = -128 if activation == "RELU" else int(rng.integers(-10, 10))
+    tensors = (
+        Tensor(0, "input", (batches, n), "int8", Quantization((in_scale,), (in_zp,))),
+        Tensor(1, "weights", (units, n), "int8", Quantization((w_scale,), (0,)), weights.tobytes()),
+        Tensor(2, "bias", (units,), "int32", Quantization((in_scale * w_scale,), (0,)), bias.tobytes()),
+        Tensor(3, "output", (batches, units), "int8", Quantization((float(out_scale),), (out_zp,))),
+    )
+    op = Operator(0, "FULLY_CONNECTED", 1, (0, 1, 2), (3,), {"activation": activation})
+    return Graph(tensors, (op,), (0,), (3,))
+
+
 @pytest.mark.parametrize("activation", ["NONE", "RELU"])
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", CASES + FC_CASES, ids=[c[0] for c in CASES + FC_CASES])
 def test_fast_kernel_equals_generic(case: tuple, activation: str, tmp_path: Path) -> None:
     if shutil.which("gcc") is None:
         pytest.skip("no host gcc: apt-get install gcc")
     rng = np.random.default_rng(zlib.crc32(f"{case[0]}/{activation}".encode()))
-    graph = _graph(case, activation, rng)
+    graph = _fc_graph(case, activation, rng) if case[0].startswith("fc-") else _graph(case, activation, rng)
     board = BoardCatalog().load("mps2-an500")
     models = {}
     for kernels in ("auto", "portable"):
@@ -76,7 +99,9 @@ def test_fast_kernel_equals_generic(case: tuple, activation: str, tmp_path: Path
         models[kernels] = build_host_model(list(out.sources), [dest], dest)
     model_c = (tmp_path / "auto" / "model.c").read_text()
     assert "tf_fast_" in model_c, "the case did not take the SIMD path; it tests nothing"
-    if not case[1] and case[2][2] % 4:
+    if case[0].startswith("fc-"):
+        assert "tf_fast_fc_s8" in model_c
+    elif not case[1] and case[2][2] % 4:
         assert "tf_fast_conv16_s8" in model_c
     outputs = []
     for _ in range(8):
@@ -86,4 +111,4 @@ def test_fast_kernel_equals_generic(case: tuple, activation: str, tmp_path: Path
         outputs.append(generic)
     values = np.concatenate(outputs)
     # the comparison means something only if the outputs are not all clamped
-    assert len(np.unique(values)) > 20
+    assert len(np.unique(values)) > min(20, values.size // 4)

@@ -192,6 +192,20 @@ def shared_shift_requant(rows: np.ndarray, bias: np.ndarray, weight_abs_sums: np
     return np.array(out, dtype=np.int32), shift
 
 
+def requant_rows(multipliers: np.ndarray, shifts: np.ndarray, bias: np.ndarray, weight_abs_sums: np.ndarray,
+                 output_offset: int, act_min: int) -> tuple[np.ndarray, int] | None:
+    """tf_rq's rows and mode for a layer (tf_fast.h), or None when its fast form is not proven:
+    mode 0 exact, 1 one rounding (act_min >= output offset), R >= 2 one rounding with the shared
+    right shift R (shared_shift_requant)."""
+    rows = fast_requant(multipliers, shifts, bias, weight_abs_sums, output_offset)
+    if rows is None:
+        return None
+    if act_min < output_offset:
+        return rows, 0
+    shared = shared_shift_requant(rows, bias, weight_abs_sums, output_offset)
+    return shared if shared is not None else (rows, 1)
+
+
 def multiply_by_quantized_multiplier(acc: int, multiplier: int, shift: int) -> int:
     """TFLite's MultiplyByQuantizedMultiplier (double rounding), on Python ints: the C kernels'
     tf_requantize, for values known at generation time."""

@@ -9,8 +9,8 @@ import numpy as np
 
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
 from tinyflash.generate.runtime.aot.quant import (activation_range, compute_out_size, compute_padding,
-                                                  fast_requant, per_channel_real_multiplier,
-                                                  quantize_multiplier, shared_shift_requant, wrap_int32)
+                                                  per_channel_real_multiplier, quantize_multiplier,
+                                                  requant_rows, wrap_int32)
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 KERNEL = "tf_conv.c"
@@ -129,11 +129,10 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     if ctx.dsp_kernels:
         abs_sums = np.abs(w.astype(np.int64)).reshape(-1, out_c).sum(axis=0) if depthwise else \
             np.abs(w.astype(np.int64)).reshape(out_c, -1).sum(axis=1)
-        rq = fast_requant(mult, shift, folded, abs_sums, out.quantization.zero_point)
+        rq = requant_rows(mult, shift, folded, abs_sums, out.quantization.zero_point, act_min)
         fits = depthwise and geom["in_c"] % 4 == 0 and o.get("depth_multiplier", 1) == 1
         if rq is not None and (fits or not depthwise):
-            return _emit_fast(ctx, geom, w, folded, rq, abs_sums, act_min, act_max, in_zp,
-                              out.quantization.zero_point, depthwise, macs)
+            return _emit_fast(ctx, geom, w, folded, rq, act_min, act_max, in_zp, depthwise, macs)
     name = f"tf_n{ctx.op.index}_params"
     ginit = ", ".join(f".{k} = {int(v)}" for k, v in geom.items())
     ctx.constants.append(
@@ -151,6 +150,14 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     return Emitted(code, frozenset({KERNEL}), macs=macs)
 
 
+def rq_table(ctx: EmitContext, rq: np.ndarray) -> str:
+    """The layer's tf_rq_t rows as a const array; returns its name."""
+    name = f"tf_n{ctx.op.index}_rq"
+    rows = ",\n    ".join("{" + ", ".join(str(int(v)) for v in row) + "}" for row in rq)
+    ctx.constants.append(f"static const tf_rq_t {name}[{len(rq)}] = {{\n    {rows}\n}};")
+    return name
+
+
 def _depthwise_sxtb16_words(w: np.ndarray) -> np.ndarray:
     """[taps][c] int8 -> uint32 [c/4][taps][2]: per group of four channels and tap, the halfwords
     (w_c, w_c+2) and (w_c+1, w_c+3), as SXTB16 / SXTB16 ROR 8 would unpack a word of weights
@@ -162,8 +169,8 @@ def _depthwise_sxtb16_words(w: np.ndarray) -> np.ndarray:
     return np.stack([lo, hi], axis=-1).astype(np.uint32)
 
 
-def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray, rq: np.ndarray,
-               abs_sums: np.ndarray, act_min: int, act_max: int, in_zp: int, out_zp: int, depthwise: bool,
+def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray,
+               requant: tuple[np.ndarray, int], act_min: int, act_max: int, in_zp: int, depthwise: bool,
                macs: int) -> Emitted:
     """tf_fast.h: a per-layer function calling the always-inline kernel with constant parameters, so
     the compiler specialises it for this shape. CONV_2D gathers two pixels of kp int16 each into the
@@ -177,13 +184,7 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
         w = np.pad(w.reshape(out_c, k), ((0, 0), (0, kp - k))).astype(np.int16 if wide else np.int8)
     else:
         w = _depthwise_sxtb16_words(w.reshape(-1, out_c))
-    # tf_rq's form: 0 exact; 1 one rounding; R >= 2 one rounding with a shared right shift R
-    rq_mode = 0
-    if act_min >= out_zp:
-        rq_mode = 1
-        shared = shared_shift_requant(rq, folded, abs_sums, out_zp)
-        if shared is not None:
-            rq, rq_mode = shared
+    rq, rq_mode = requant
     index = ctx.op.index
     ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
     ctx.constants.append(
@@ -192,9 +193,7 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
         f".rq_mode = {rq_mode}}};")
     w_name = ctx.constant("weights", np.ascontiguousarray(w))
     b_name = ctx.constant("bias", folded)
-    rq_name = f"tf_n{index}_rq"
-    rows = ",\n    ".join("{" + ", ".join(str(int(v)) for v in row) + "}" for row in rq)
-    ctx.constants.append(f"static const tf_rq_t {rq_name}[{out_c}] = {{\n    {rows}\n}};")
+    rq_name = rq_table(ctx, rq)
     inp, out = ctx.tensor(0), ctx.output()
     assert inp is not None
     if depthwise:
