@@ -49,6 +49,14 @@ class EmitContext:
         return name
 
 
+def rq_table(ctx: EmitContext, rows: np.ndarray) -> str:
+    """A layer's requantisation rows (quant.requant_rows) as tf_fast.h's const tf_rq_t array; its name."""
+    name = f"tf_n{ctx.op.index}_rq"
+    body = ",\n    ".join("{" + ", ".join(str(int(v)) for v in row) + "}" for row in rows)
+    ctx.constants.append(f"static const tf_rq_t {name}[{len(rows)}] = {{\n    {body}\n}};")
+    return name
+
+
 @dataclass(frozen=True)
 class Emitted:
     code: str                     # C statement(s) run in tf_runtime_invoke

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
+from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8, rq_table
 from tinyflash.generate.runtime.aot.quant import (activation_range, compute_out_size, compute_padding,
                                                   per_channel_real_multiplier, quantize_multiplier,
                                                   requant_rows, wrap_int32)
@@ -150,14 +150,6 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     return Emitted(code, frozenset({KERNEL}), macs=macs)
 
 
-def rq_table(ctx: EmitContext, rq: np.ndarray) -> str:
-    """The layer's tf_rq_t rows as a const array; returns its name."""
-    name = f"tf_n{ctx.op.index}_rq"
-    rows = ",\n    ".join("{" + ", ".join(str(int(v)) for v in row) + "}" for row in rq)
-    ctx.constants.append(f"static const tf_rq_t {name}[{len(rq)}] = {{\n    {rows}\n}};")
-    return name
-
-
 def _depthwise_sxtb16_words(w: np.ndarray) -> np.ndarray:
     """[taps][c] int8 -> uint32 [c/4][taps][2]: per group of four channels and tap, the halfwords
     (w_c, w_c+2) and (w_c+1, w_c+3), as SXTB16 / SXTB16 ROR 8 would unpack a word of weights
@@ -174,7 +166,8 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
                macs: int) -> Emitted:
     """tf_fast.h: a per-layer function calling the always-inline kernel with constant parameters, so
     the compiler specialises it for this shape. CONV_2D gathers two pixels of kp int16 each into the
-    shared scratch buffer; its weights rows are zero-padded to kp (a multiple of 4)."""
+    shared scratch buffer; its weight rows are zero-padded to kp (a multiple of 4; of 2 for the int16
+    weights of input depths not a multiple of 4). DEPTHWISE_CONV_2D's scratch is its row strip."""
     out_c = geom["out_c"]
     k = geom["k_h"] * geom["k_w"] * geom["in_c"]
     # input depth not a multiple of 4: int16 weights, natural-order column (tf_fast_conv16_s8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
+from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8, rq_table
 from tinyflash.generate.runtime.aot.quant import (activation_range, fc_real_multiplier, quantize_multiplier,
                                                   requant_rows)
 
@@ -62,8 +62,6 @@ def _emit(ctx: EmitContext) -> Emitted:
 def _emit_fast(ctx: EmitContext, w: np.ndarray, folded: np.ndarray, requant: tuple[np.ndarray, int],
                batches: int, act_min: int, act_max: int, macs: int) -> Emitted:
     """tf_fast.h's tf_fast_fc_s8 in a per-layer function with constant parameters (see conv.py)."""
-    from tinyflash.generate.runtime.aot.ops.conv import rq_table
-
     rq, mode = requant
     out_depth, in_depth = w.shape
     index = ctx.op.index
