@@ -227,36 +227,6 @@ TF_ALWAYS_INLINE void tf_conv_pair(const tf_fast_conv_t *p, const int8_t *weight
     }
 }
 
-/* CONV_2D: output pixels in pairs (raster order, a pair may span two rows). col holds 2 * kp int16.
- * Weights: [out_c][kp], OHWI zero-padded to kp. */
-TF_ALWAYS_INLINE void tf_fast_conv_s8(const tf_fast_conv_t *p, const int8_t *input, const int8_t *weights,
-                                      const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *output)
-{
-    const tf_geom_t *g = &p->g;
-    const int32_t pixels = g->out_h * g->out_w, oc = g->out_c;
-    for (int32_t b = 0; b < g->batches; ++b) {
-        const int8_t *in_b = input + b * g->in_h * g->in_w * g->in_c;
-        int8_t *out = output + b * pixels * oc;
-        int32_t px = 0, oy = 0, ox = 0;
-        for (; px + 2 <= pixels; px += 2) {
-            tf_im2col(p, in_b, oy, ox, col);
-            if (++ox == g->out_w) {
-                ox = 0, ++oy;
-            }
-            tf_im2col(p, in_b, oy, ox, col + p->kp);
-            if (++ox == g->out_w) {
-                ox = 0, ++oy;
-            }
-            tf_conv_pair(p, weights, bias, rq, col, col + p->kp, out, out + oc);
-            out += 2 * oc;
-        }
-        if (px < pixels) {   /* odd pixel count: the last one twice, written once */
-            tf_im2col(p, in_b, oy, ox, col);
-            tf_conv_pair(p, weights, bias, rq, col, col, out, out);
-        }
-    }
-}
-
 /* CONV_2D whose input depth is not a multiple of 4 (a first layer on RGB or a 1-channel spectrogram):
  * the generic im2col above reorders every value for SXTB16. Here the generator widens the weights
  * to int16 in flash instead ([out_c][kp], kp = k rounded up to even, a few hundred bytes for such
@@ -333,9 +303,34 @@ TF_ALWAYS_INLINE void tf_conv16_pair(const tf_fast_conv_t *p, const int16_t *wei
     }
 }
 
-/* CONV_2D, int16 weights (tf_conv16_pair): the pixel loop of tf_fast_conv_s8. */
-TF_ALWAYS_INLINE void tf_fast_conv16_s8(const tf_fast_conv_t *p, const int8_t *input, const int16_t *weights,
-                                        const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *output)
+/* The gather and the 2 x 2 block of either weight layout; wide is a constant in every layer function. */
+TF_ALWAYS_INLINE void tf_conv_gather(const tf_fast_conv_t *p, const int8_t *in_b, int32_t oy, int32_t ox,
+                                     int16_t *col, int wide)
+{
+    if (wide) {
+        tf_im2col16(p, in_b, oy, ox, col);
+    } else {
+        tf_im2col(p, in_b, oy, ox, col);
+    }
+}
+
+TF_ALWAYS_INLINE void tf_conv_block(const tf_fast_conv_t *p, const void *weights, const int32_t *bias,
+                                    const tf_rq_t *rq, const int16_t *col0, const int16_t *col1, int8_t *out0,
+                                    int8_t *out1, int wide)
+{
+    if (wide) {
+        tf_conv16_pair(p, (const int16_t *)weights, bias, rq, col0, col1, out0, out1);
+    } else {
+        tf_conv_pair(p, (const int8_t *)weights, bias, rq, col0, col1, out0, out1);
+    }
+}
+
+/* CONV_2D: output pixels in pairs (raster order, a pair may span two rows). col holds 2 * kp int16.
+ * Weights: [out_c][kp], OHWI zero-padded to kp; int8, or int16 when wide. The pair's second column
+ * stays a constant offset from the first (a pointer more spills in the 2 x 2 block). */
+TF_ALWAYS_INLINE void tf_conv_pixels(const tf_fast_conv_t *p, const int8_t *input, const void *weights,
+                                     const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *output,
+                                     int wide)
 {
     const tf_geom_t *g = &p->g;
     const int32_t pixels = g->out_h * g->out_w, oc = g->out_c;
@@ -344,22 +339,34 @@ TF_ALWAYS_INLINE void tf_fast_conv16_s8(const tf_fast_conv_t *p, const int8_t *i
         int8_t *out = output + b * pixels * oc;
         int32_t px = 0, oy = 0, ox = 0;
         for (; px + 2 <= pixels; px += 2) {
-            tf_im2col16(p, in_b, oy, ox, col);
+            tf_conv_gather(p, in_b, oy, ox, col, wide);
             if (++ox == g->out_w) {
                 ox = 0, ++oy;
             }
-            tf_im2col16(p, in_b, oy, ox, col + p->kp);
+            tf_conv_gather(p, in_b, oy, ox, col + p->kp, wide);
             if (++ox == g->out_w) {
                 ox = 0, ++oy;
             }
-            tf_conv16_pair(p, weights, bias, rq, col, col + p->kp, out, out + oc);
+            tf_conv_block(p, weights, bias, rq, col, col + p->kp, out, out + oc, wide);
             out += 2 * oc;
         }
-        if (px < pixels) {
-            tf_im2col16(p, in_b, oy, ox, col);
-            tf_conv16_pair(p, weights, bias, rq, col, col, out, out);
+        if (px < pixels) {   /* odd pixel count: the last one twice, written once */
+            tf_conv_gather(p, in_b, oy, ox, col, wide);
+            tf_conv_block(p, weights, bias, rq, col, col, out, out, wide);
         }
     }
+}
+
+TF_ALWAYS_INLINE void tf_fast_conv_s8(const tf_fast_conv_t *p, const int8_t *input, const int8_t *weights,
+                                      const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *output)
+{
+    tf_conv_pixels(p, input, weights, bias, rq, col, output, 0);
+}
+
+TF_ALWAYS_INLINE void tf_fast_conv16_s8(const tf_fast_conv_t *p, const int8_t *input, const int16_t *weights,
+                                        const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *output)
+{
+    tf_conv_pixels(p, input, weights, bias, rq, col, output, 1);
 }
 
 /* DEPTHWISE_CONV_2D, depth multiplier 1, in_c a multiple of 4.
