@@ -22,6 +22,8 @@ from tinyflash.run.golden import Golden
 from tinyflash.run.inputs import Sample, file_samples, generated_inputs, sample_dirs
 from tinyflash.run.link import SerialLink
 from tinyflash.run.performance import Performance, measure
+from tinyflash.run.profile import Profile
+from tinyflash.run.profile import collect as collect_profile
 from tinyflash.run.session import DeviceSession, Timeouts
 from tinyflash.run.verify import Verification, verify_on_device
 
@@ -35,17 +37,18 @@ def _quiet(_: str) -> None:
     pass
 
 
-def default_out_dir(board: Board, spec: ModelSpec, runtime: str, kernels: str = "auto") -> Path:
-    # a kernel set other than the default gets its own directory: switching back and forth then
-    # relinks nothing (e.g. TFLM reference beside TFLM + CMSIS-NN)
-    suffix = "" if kernels == "auto" else f"-{kernels}"
+def default_out_dir(board: Board, spec: ModelSpec, runtime: str, kernels: str = "auto",
+                    profile: bool = False) -> Path:
+    # a kernel set other than the default, or a profiled build, gets its own directory: switching
+    # back and forth then relinks nothing (e.g. TFLM reference beside TFLM + CMSIS-NN)
+    suffix = ("" if kernels == "auto" else f"-{kernels}") + ("-profile" if profile else "")
     return Path("tinyflash-out") / board.name / f"{spec.name}-{runtime}{suffix}"
 
 
 def build(board: Board, spec: ModelSpec, *, runtime: str = "aot", out_dir: Optional[Path] = None,
           options: BuildOptions = BuildOptions(), cache_dir: Optional[Path] = None,
           progress: Progress = _quiet) -> Firmware:
-    out = out_dir or default_out_dir(board, spec, runtime, options.kernels)
+    out = out_dir or default_out_dir(board, spec, runtime, options.kernels, options.profile)
     progress(f"reading {spec.path.name}")
     graph = read_graph(spec.path)
     progress(f"generating {runtime} application for {board.name}")
@@ -95,6 +98,7 @@ class RunResult:
     verification: Verification
     serial_log: Optional[Path]
     samples: tuple[str, ...] = field(default=())
+    profile: Optional[Profile] = None      # firmware built with BuildOptions(profile=True)
 
 
 def verification_samples(spec: ModelSpec, firmware: Firmware, count: int,
@@ -128,8 +132,12 @@ def run(board: Board, spec: ModelSpec, firmware: Firmware, *, verify_count: int 
         progress("measuring performance")
         session.load(samples[0].upload)
         performance = measure(session, board, timeout_s=timeouts.infer, progress=progress)
+        layer_profile = None
+        if firmware.project.options.profile:
+            progress("reading the per-layer profile")
+            layer_profile = collect_profile(session, board, firmware.project.layers)
     return RunResult(board, firmware, name, model, info, performance, verification, log_path,
-                     tuple(s.label for s in samples))
+                     tuple(s.label for s in samples), layer_profile)
 
 
 @dataclass(frozen=True)

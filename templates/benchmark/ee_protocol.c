@@ -153,6 +153,9 @@ static void cmd_infer(char **tok, int ntok)
     tf_puts("m-warmup-done\r\n");
     tf_printf("m-infer-start-%lu\r\n", n);
     timestamp();
+    if (tf_runtime_profile_reset) {
+        tf_runtime_profile_reset(); /* the profile covers the timed loop only */
+    }
     tf_cycles_start(); /* th_pre: inside the timed region, as in the reference */
     for (unsigned long i = 0; i < n; ++i) {
         th_infer();
@@ -192,6 +195,16 @@ static void cmd_tf(char **tok, int ntok)
         }
     } else if (strcmp(tok[0], "tf-cycles") == 0) {
         tf_printf("m-tf-cycles-%llu-%lu\r\n", (unsigned long long)last_cycles, (unsigned long)last_iterations);
+    } else if (strcmp(tok[0], "tf-profile") == 0) {
+        if (!tf_runtime_profile) {
+            tf_puts("e-[no per-layer profile in this firmware: build with --profile]\r\n");
+            return;
+        }
+        const uint64_t *cycles;
+        size_t n = tf_runtime_profile(&cycles);
+        for (size_t i = 0; i < n; ++i) {
+            tf_printf("m-tf-profile-%lu-%llu\r\n", (unsigned long)i, (unsigned long long)cycles[i]);
+        }
     } else {
         tf_printf("e-[Unknown command: %s]\r\n", tok[0]);
     }
@@ -234,7 +247,7 @@ static void dispatch(char *cmd)
         tf_puts("db print     : print the loaded bytes\r\n");
         tf_puts("infer [N [W]]: load the input, W warm-up then N timed inferences (N=1, W=10)\r\n");
         tf_puts("results      : print the last results\r\n");
-        tf_puts("tf-info, tf-output, tf-cycles: tinyflash extensions\r\n");
+        tf_puts("tf-info, tf-output, tf-cycles, tf-profile: tinyflash extensions\r\n");
     } else if (strcmp(tok[0], "timestamp") == 0) {
         timestamp();
     } else if (strcmp(tok[0], "db") == 0) {

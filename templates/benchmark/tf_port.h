@@ -30,6 +30,7 @@ void tf_timer_irq_handler(void);
  * every run; under QEMU -icount shift=0 its ticks map exactly to executed instructions. */
 void tf_cycles_start(void);
 uint64_t tf_cycles_stop(void);
+uint64_t tf_cycles_now(void); /* while running: ticks since tf_cycles_start (per-layer profile) */
 void SysTick_Handler(void);
 
 /* output */

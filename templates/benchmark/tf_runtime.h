@@ -16,5 +16,9 @@ void tf_runtime_invoke(void);
 size_t tf_runtime_arena_bytes(void); /* activation memory the runtime reserves */
 /* Optional (weak): what a runtime that plans its arena at init (TFLM) actually used of it. */
 size_t tf_runtime_arena_used_bytes(void) __attribute__((weak));
+/* Optional (weak), present in builds with TF_PROFILE: cycles spent in each layer (in the order of the
+ * project's "layers") since the last reset, counted with tf_cycles_now. Returns the layer count. */
+size_t tf_runtime_profile(const uint64_t **cycles) __attribute__((weak));
+void tf_runtime_profile_reset(void) __attribute__((weak));
 
 #endif

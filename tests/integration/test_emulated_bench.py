@@ -62,6 +62,40 @@ def test_bench_ad_verifies_and_repeats(board: str, model_dir: Path, qemu: None, 
     assert not qemu_processes_mentioning(str(workdir))
 
 
+@pytest.mark.parametrize("board", ["mps2-an500", "mps2-an386"])
+def test_profile_splits_the_inference_by_layer(board: str, model_dir: Path, qemu: None, workdir: Path,
+                                               scons_cache: Path) -> None:
+    env = {"TINYFLASH_CACHE_DIR": str(scons_cache)}
+    proc = tinyflash("bench", "--board", board, "--model", "kws", "--model-dir", str(model_dir), "--profile",
+                     "--json", cwd=workdir, env_extra=env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["build"]["profile"] is True and data["build"]["elf"].endswith(
+        f"{board}/kws-aot-profile/build/firmware.elf")
+    assert data["verification"]["passed"] is True
+    profile = data["profile"]
+    layers = profile["layers"]
+    project = json.loads(Path(workdir, data["build"]["elf"]).parents[1].joinpath("project.json").read_text())
+    assert [(r["node"], r["op"]) for r in layers] == [(r["node"], r["op"]) for r in project["layers"]]
+    # kws01: CONV_2D, then 4 x (DEPTHWISE_CONV_2D, CONV_2D), AVERAGE_POOL_2D, RESHAPE (in place), FC, SOFTMAX
+    assert [r["op"] for r in layers][:3] == ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D"]
+    assert sum(r["macs"] for r in layers) == data["macs"] == 2_656_768
+    assert all(r["instructions"] > 0 for r in layers)
+    assert all(r["instructions"] > r["macs"] for r in layers if r["macs"])        # >= 1 instruction per MAC
+    # the layers account for the inference: only the call sequence itself is outside them
+    outside = profile["instructions"] - sum(r["instructions"] for r in layers)
+    assert 0 <= outside < 2_000, outside
+    assert profile["instructions"] == data["performance"]["instructions"]
+    assert abs(sum(r["share"] for r in layers) - 1.0) < 0.01
+    # the same device, unprofiled: the counter reads cost little (a few dozen instructions a layer)
+    plain = tinyflash("bench", "--board", board, "--model", "kws", "--model-dir", str(model_dir), "--json",
+                      cwd=workdir, env_extra=env)
+    assert plain.returncode == 0, plain.stderr
+    plain_instr = json.loads(plain.stdout)["performance"]["instructions"]
+    assert plain_instr < profile["instructions"] < plain_instr + 100 * len(layers)
+    assert "profile" not in json.loads(plain.stdout)
+
+
 def test_hung_device_times_out_and_leaves_no_qemu(model_dir: Path, qemu: None, tmp_path: Path,
                                                   scons_cache: Path) -> None:
     started = time.monotonic()

@@ -27,7 +27,7 @@ def tflm_sources() -> TflmSources:
                     f"--mirror DIR'), or set {TFLM_DIR_ENV} to an existing checkout")
 
 
-def _bench(board_name: str, model: str, kernels: str, model_dir: Path, out: Path):
+def _bench(board_name: str, model: str, kernels: str, model_dir: Path, out: Path, profile: bool = False):
     from tinyflash import pipeline
     from tinyflash.board import BoardCatalog
     from tinyflash.generate.project import BuildOptions
@@ -35,7 +35,8 @@ def _bench(board_name: str, model: str, kernels: str, model_dir: Path, out: Path
 
     board = BoardCatalog().load(board_name)
     spec = resolve_model(model, [model_dir])
-    firmware = pipeline.build(board, spec, runtime="tflm", out_dir=out, options=BuildOptions(kernels=kernels))
+    firmware = pipeline.build(board, spec, runtime="tflm", out_dir=out,
+                              options=BuildOptions(kernels=kernels, profile=profile))
     return firmware, pipeline.run(board, spec, firmware, verify_count=2)
 
 
@@ -55,6 +56,24 @@ def test_ad_verifies_on_mps2_an500(kernels: str, tflm_sources: TflmSources, mode
     used = result.device_info["arena-used-bytes"]
     assert isinstance(used, int) and 0 < used <= firmware.project.activation_bytes
     assert result.performance.instructions and result.performance.instructions > 264_192
+
+
+def test_profile_times_every_tflm_operator(tflm_sources: TflmSources, model_dir: Path, qemu: None,
+                                          tmp_path: Path) -> None:
+    """TFLM's own per-operator profiler events, read through the glue's MicroProfilerInterface."""
+    firmware, result = _bench("mps2-an500", "kws", "reference", model_dir, tmp_path / "kws", profile=True)
+    assert result.verification.passed
+    profile = result.profile
+    assert profile is not None
+    # TFLM runs every operator, RESHAPE included (the aot runtime aliases it away)
+    assert [t.layer.op for t in profile.layers][-3:] == ["RESHAPE", "FULLY_CONNECTED", "SOFTMAX"]
+    assert len(profile.layers) == 13
+    assert sum(t.layer.macs for t in profile.layers) == firmware.project.macs == 2_656_768
+    assert all(t.instructions and t.instructions > 0 for t in profile.layers)
+    # Invoke's own bookkeeping is what falls outside the operators: small against 44 M instructions
+    assert profile.total_instructions is not None
+    outside = profile.total_instructions - sum(t.instructions or 0 for t in profile.layers)
+    assert 0 <= outside < profile.total_instructions // 100
 
 
 def test_second_board_and_model_with_the_same_core_compile_no_tflm_object(

@@ -59,6 +59,11 @@ def test_tf_extensions() -> None:
     assert protocol.parse_tf_cycles(["m-tf-cycles-123456-10"]) == (123456, 10)
     info = protocol.parse_tf_info(["m-tf-runtime-[aot]", "m-tf-arena-bytes-1408"])
     assert info == {"runtime": "aot", "arena-bytes": 1408}
+    assert protocol.parse_tf_profile(["m-tf-profile-0-40", "m-tf-profile-1-0", "m-ready"]) == [40, 0]
+    with pytest.raises(ProtocolError, match="layer 2 where 1"):
+        protocol.parse_tf_profile(["m-tf-profile-0-40", "m-tf-profile-2-7"])
+    with pytest.raises(ProtocolError, match="no m-tf-profile"):
+        protocol.parse_tf_profile(["m-ready"])
 
 
 def _session(device: FakeDevice, command: float = 1.0) -> tuple[SerialLink, DeviceSession]:

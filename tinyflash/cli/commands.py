@@ -24,7 +24,7 @@ def _options(args: argparse.Namespace):
 
     tflm_dir = getattr(args, "tflm_dir", None)
     return BuildOptions(optimization=f"-O{args.optimization}", defines=tuple(args.defines), kernels=args.kernels,
-                        tflm_dir=str(tflm_dir) if tflm_dir else None)
+                        profile=getattr(args, "profile", False), tflm_dir=str(tflm_dir) if tflm_dir else None)
 
 
 def _timeouts(args: argparse.Namespace):
@@ -117,6 +117,12 @@ def _run(args: argparse.Namespace) -> int:
     else:
         console.table(f"tinyflash {args.command}: {board.name} / {spec.name} / {firmware.project.runtime}",
                       table_rows(data) + [("results", str(results_path))])
+        if "profile" in data:
+            from tinyflash.run.profile import profile_lines
+
+            print(f"\nper-layer profile (cycle counter read around each layer, summed over "
+                  f"{data['profile']['iterations']} inferences)")
+            print("\n".join(profile_lines(data["profile"])))
     if not result.verification.passed:
         print("tinyflash: error: the device's outputs differ from the golden beyond tolerance "
               f"(max {result.verification.max_abs_diff} step(s)); see {results_path}", file=sys.stderr)

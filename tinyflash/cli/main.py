@@ -44,6 +44,8 @@ def _add_build(p: argparse.ArgumentParser) -> None:
                    help="compiler optimisation level (default 2)")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]",
                    help="extra preprocessor definition for every firmware file")
+    p.add_argument("--profile", action="store_true",
+                   help="time every layer (own output directory); run/bench then print a per-layer table")
 
 
 def _add_run(p: argparse.ArgumentParser) -> None:

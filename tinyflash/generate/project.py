@@ -18,6 +18,7 @@ from tinyflash.board.schema import Board, TimerFamily, UartFamily
 from tinyflash.errors import GenerateError, RegionOverflowError
 from tinyflash.generate.render import render_to
 from tinyflash.generate.runtime import get_runtime
+from tinyflash.generate.runtime.base import Layer
 from tinyflash.model.graph import Graph
 from tinyflash.model.spec import ModelSpec
 from tinyflash.resources import templates_dir
@@ -89,6 +90,7 @@ class BuildOptions:
     defines: tuple[str, ...] = ()          # extra -D for every file (e.g. fault injection in tests)
     kernels: str = "auto"                  # aot: "auto" (SIMD where the core has it) or "portable";
                                            # tflm: "auto"/"reference" or "cmsis-nn"
+    profile: bool = False                  # time every layer (TF_PROFILE): tinyflash bench --profile
     tflm_dir: str | None = None            # tflm: TFLM checkout (default: $TINYFLASH_TFLM_DIR, then the
                                            # workspace 'tinyflash deps' makes)
 
@@ -106,6 +108,7 @@ class GeneratedProject:
     macs: int
     options: BuildOptions = field(default_factory=BuildOptions)
     scratch_bytes: int = 0        # kernel scratch (im2col columns, pad row) outside the arena
+    layers: tuple[Layer, ...] = ()
 
     @property
     def project_file(self) -> Path:
@@ -188,7 +191,7 @@ def generate_project(board: Board, spec: ModelSpec, graph: Graph, dest: Path, *,
         "sources": [str(p.relative_to(dest)) for p in sources],
         "include_dirs": [str(p.relative_to(dest)) for p in [src, *runtime_out.include_dirs]],
         "cpu_flags": list(board.gcc_cpu_flags()),
-        "defines": [*runtime_out.defines, *options.defines],
+        "defines": [*runtime_out.defines, *(["TF_PROFILE=1"] if options.profile else []), *options.defines],
         "optimization": options.optimization,
         "linker_script": str(linker.relative_to(dest)),
     }
@@ -199,10 +202,12 @@ def generate_project(board: Board, spec: ModelSpec, graph: Graph, dest: Path, *,
         if key in config:
             raise GenerateError(f"runtime {runtime_out.name} redefines project.json key '{key}'")
         config[key] = value
+    if runtime_out.layers:
+        config["layers"] = [layer.to_json() for layer in runtime_out.layers]
     text = json.dumps(config, indent=2) + "\n"
     project_file = dest / "project.json"
     if not project_file.exists() or project_file.read_text() != text:
         project_file.write_text(text)
     return GeneratedProject(board, spec, runtime_out.name, dest, io, tuple(sources),
                             runtime_out.activation_bytes, runtime_out.weight_bytes, runtime_out.macs, options,
-                            runtime_out.scratch_bytes)
+                            runtime_out.scratch_bytes, runtime_out.layers)

@@ -37,6 +37,7 @@ def firmware_dict(spec: ModelSpec, firmware: Firmware) -> dict[str, Any]:
             "seconds": round(firmware.build_seconds, 3), "compiled_objects": firmware.compiled_objects,
             "elf": str(firmware.elf), "bin": str(firmware.bin), "hex": str(firmware.hex), "map": str(firmware.map),
             "optimization": project.options.optimization, "kernels": project.options.kernels,
+            "profile": project.options.profile,
         },
     }
 
@@ -67,6 +68,8 @@ def result_dict(spec: ModelSpec, result: RunResult) -> dict[str, Any]:
         "samples": [{"input": c.label, "max_abs_diff": c.max_abs_diff, "mismatched_bytes": c.mismatched,
                      "results_match": c.results_ok} for c in ver.checks],
     }
+    if result.profile is not None:
+        data["profile"] = result.profile.to_json()
     data["serial_log"] = str(result.serial_log) if result.serial_log else None
     return data
 

@@ -57,11 +57,16 @@ class Performance:
 
     @property
     def instructions(self) -> Optional[int]:
-        """Guest instructions per inference (icount boards): SysTick ticks -> virtual ns -> instructions."""
-        if self.icount_shift is None:
-            return None
-        ns = self.cycles_per_inference * 1e9 / self.clock_hz
-        return int(round(ns / (1 << self.icount_shift)))
+        """Guest instructions per inference (icount boards)."""
+        return cycles_to_instructions(self.cycles_per_inference, self.clock_hz, self.icount_shift)
+
+
+def cycles_to_instructions(cycles: float, clock_hz: int, icount_shift: Optional[int]) -> Optional[int]:
+    """SysTick ticks -> virtual ns -> guest instructions (QEMU -icount shift=N: 2^N ns each)."""
+    if icount_shift is None:
+        return None
+    ns = cycles * 1e9 / clock_hz
+    return int(round(ns / (1 << icount_shift)))
 
 
 def nice_count(value: float) -> int:

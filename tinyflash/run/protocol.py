@@ -21,6 +21,7 @@ _WARMUP = re.compile(r"^m-warmup-start-(\d+)$")
 _INFER = re.compile(r"^m-infer-start-(\d+)$")
 _TF_OUTPUT = re.compile(r"^m-tf-output-(\d+)-([0-9a-f]*)$")
 _TF_CYCLES = re.compile(r"^m-tf-cycles-(\d+)-(\d+)$")
+_TF_PROFILE = re.compile(r"^m-tf-profile-(\d+)-(\d+)$")
 _TF_INFO_NUM = re.compile(r"^m-tf-([a-z-]+?)-(\d+)$")
 _TF_INFO_STR = re.compile(r"^m-tf-([a-z-]+)-\[([^]]*)\]$")
 _ERROR = re.compile(r"^e-\[(.*)\]$")
@@ -135,6 +136,21 @@ def parse_tf_cycles(lines: Sequence[str]) -> tuple[int, int]:
         if m:
             return int(m.group(1)), int(m.group(2))
     raise ProtocolError("no m-tf-cycles-C-N line in the answer to 'tf-cycles'", last_lines=lines)
+
+
+def parse_tf_profile(lines: Sequence[str]) -> list[int]:
+    """Per-layer cycles of 'tf-profile', in layer order; the indices must run 0..n-1."""
+    cycles: list[int] = []
+    for line in lines:
+        m = _TF_PROFILE.match(line)
+        if m:
+            if int(m.group(1)) != len(cycles):
+                raise ProtocolError(f"tf-profile: layer {m.group(1)} where {len(cycles)} was expected",
+                                    last_lines=lines)
+            cycles.append(int(m.group(2)))
+    if not cycles:
+        raise ProtocolError("no m-tf-profile-I-C lines in the answer to 'tf-profile'", last_lines=lines)
+    return cycles
 
 
 def parse_tf_info(lines: Sequence[str]) -> dict[str, object]:

@@ -100,3 +100,7 @@ class DeviceSession:
 
     def tf_cycles(self) -> tuple[int, int]:
         return protocol.parse_tf_cycles(self.command("tf-cycles"))
+
+    def tf_profile(self) -> list[int]:
+        """Cycles per layer summed over the last timed loop (firmware built with --profile)."""
+        return protocol.parse_tf_profile(self.command("tf-profile"))

@@ -27,17 +27,34 @@ void tf_cycles_start(void)
     SYST_CSR = 0x7u; /* core clock, interrupt, enable */
 }
 
-uint64_t tf_cycles_stop(void)
+/* Ticks since tf_cycles_start, interrupts masked; a wrap whose handler has not run yet is counted. */
+static uint64_t read_count(void)
 {
-    uint32_t primask = tf_irq_save();
     uint32_t value = SYST_CVR;
     uint32_t wraps = overflows;
     if (SCB_ICSR & ICSR_PENDSTSET) { /* wrapped, handler not run yet */
         value = SYST_CVR;
         wraps++;
+    } else if (value == 0 && wraps == 0) {
+        return 0; /* started, first reload from RVR not yet done: not 0xFFFFFF ticks */
     }
+    return (uint64_t)wraps * 0x01000000u + (0x00FFFFFFu - value);
+}
+
+uint64_t tf_cycles_now(void)
+{
+    uint32_t primask = tf_irq_save();
+    uint64_t count = read_count();
+    tf_irq_restore(primask);
+    return count;
+}
+
+uint64_t tf_cycles_stop(void)
+{
+    uint32_t primask = tf_irq_save();
+    uint64_t count = read_count();
     SYST_CSR = 0;
     SCB_ICSR = ICSR_PENDSTCLR;
     tf_irq_restore(primask);
-    return (uint64_t)wraps * 0x01000000u + (0x00FFFFFFu - value);
+    return count;
 }

@@ -12,6 +12,18 @@ from tinyflash.model.graph import Graph
 
 
 @dataclass(frozen=True)
+class Layer:
+    """One timed step of the runtime's invoke, in execution order (what a per-layer profile reports)."""
+    node: int                            # operator index in the model
+    op: str                              # e.g. CONV_2D
+    output: tuple[int, ...]              # output tensor shape
+    macs: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"node": self.node, "op": self.op, "output": list(self.output), "macs": self.macs}
+
+
+@dataclass(frozen=True)
 class RuntimeOutput:
     name: str
     sources: tuple[Path, ...]            # C/C++ files written into the project
@@ -22,6 +34,7 @@ class RuntimeOutput:
     macs: int = 0
     scratch_bytes: int = 0               # kernel scratch outside the arena (im2col columns)
     notes: tuple[str, ...] = field(default=())
+    layers: tuple[Layer, ...] = ()       # what TF_PROFILE builds time, in tf_runtime_profile's order
     # extra top-level entries for project.json (e.g. "tflm": the shared library the SConstruct builds)
     project_extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 

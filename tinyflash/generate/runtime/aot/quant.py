@@ -157,6 +157,55 @@ def fast_requant(multipliers: np.ndarray, shifts: np.ndarray, bias: np.ndarray, 
     return np.array(rows, dtype=np.int32)
 
 
+def shared_shift_requant(rows: np.ndarray, bias: np.ndarray, weight_abs_sums: np.ndarray,
+                         output_offset: int) -> tuple[np.ndarray, int] | None:
+    """fast_requant's rows rewritten so every channel shares one right shift R, or None.
+
+    Only for layers whose act_min >= output offset (tf_rq's one-rounding form): there, for
+    x = acc << (left - 1), the result is floor((x m + 2^30 + 2^(30+right)) / 2^(31+right)) + offset
+    (the rounding doubling high multiply and the rounding right shift compose into one floor on the
+    side that is not clamped). Scaling that fraction by 2^(1+d), d = R - right >= 1, gives
+    floor(SMMLA(acc << (left + d), m, round') / 2^R) with round' = 2^(d-1) + 2^(R-1) + offset 2^R:
+    SMMLA's truncation is the floor, and the shift by the layer's constant R folds into SSAT. The
+    price is d more bits of headroom for acc << (left + d), checked here against |bias| + 128 sum|w|.
+    Rows become (mult, left + d, R, round'); constant rows (mult 0) keep their value."""
+    if len(rows) == 0:
+        return None
+    variable = rows[:, 0] != 0
+    shift = int(rows[variable, 2].max()) + 1 if variable.any() else 2
+    if shift > 23:                       # offset * 2^R must stay well inside int32
+        return None
+    out = []
+    for (mult, left, right, rounding), b, wsum in zip(rows.tolist(), bias.tolist(), weight_abs_sums.tolist()):
+        if mult == 0:                    # constant row: (rounding - 1) / 2 is the value, saturated anyway
+            value = min(max((rounding - 1) // 2, -129), 128)
+            out.append((0, 1, shift, value * (1 << shift) + (1 << (shift - 1))))
+            continue
+        d = shift - right
+        new_left = left + d
+        if (abs(int(b)) + 128 * int(wsum)) << new_left >= 2**31:
+            return None
+        round_ = (1 << (d - 1)) + (1 << (shift - 1)) + output_offset * (1 << shift)
+        if abs(round_) >= 2**30:
+            return None
+        out.append((mult, new_left, shift, round_))
+    return np.array(out, dtype=np.int32), shift
+
+
+def requant_rows(multipliers: np.ndarray, shifts: np.ndarray, bias: np.ndarray, weight_abs_sums: np.ndarray,
+                 output_offset: int, act_min: int) -> tuple[np.ndarray, int] | None:
+    """tf_rq's rows and mode for a layer (tf_fast.h), or None when its fast form is not proven:
+    mode 0 exact, 1 one rounding (act_min >= output offset), R >= 2 one rounding with the shared
+    right shift R (shared_shift_requant)."""
+    rows = fast_requant(multipliers, shifts, bias, weight_abs_sums, output_offset)
+    if rows is None:
+        return None
+    if act_min < output_offset:
+        return rows, 0
+    shared = shared_shift_requant(rows, bias, weight_abs_sums, output_offset)
+    return shared if shared is not None else (rows, 1)
+
+
 def multiply_by_quantized_multiplier(acc: int, multiplier: int, shift: int) -> int:
     """TFLite's MultiplyByQuantizedMultiplier (double rounding), on Python ints: the C kernels'
     tf_requantize, for values known at generation time."""

@@ -18,12 +18,12 @@ from tinyflash.deps.errors import SourcesNotFoundError
 from tinyflash.deps.sources import TflmSources, find_tflm_sources
 from tinyflash.errors import GenerateError, UnsupportedOperatorError
 from tinyflash.generate.render import render_to
-from tinyflash.generate.runtime.base import RuntimeOutput
+from tinyflash.generate.runtime.base import Layer, RuntimeOutput
 from tinyflash.generate.runtime.tflm.arena import ArenaSize, measure_arena
 from tinyflash.generate.runtime.tflm.library import LibrarySpec, library_spec
 from tinyflash.generate.runtime.tflm.ops import resolver_methods
 from tinyflash.model.graph import Graph
-from tinyflash.model.macs import graph_macs
+from tinyflash.model.macs import graph_macs, operator_macs
 from tinyflash.resources import templates_dir
 
 TEMPLATE_DIR = "runtime/tflm"
@@ -122,7 +122,7 @@ class TflmRuntime:
             render_to(f"{TEMPLATE_DIR}/tflm_runtime.cc.j2", dest / "tflm_runtime.cc",
                       model_name=Path(model_path).name, kernels=kernels, methods=methods, arena=arena,
                       input_bytes=graph.input.size_bytes, output_bytes=graph.output.size_bytes,
-                      device_name=f"tflm-{kernels}"),
+                      device_name=f"tflm-{kernels}", layer_count=len(graph.operators)),
         ]
         _write_if_changed(dest / "tflm_model_data.h", _MODEL_H)
         support = templates_dir() / TEMPLATE_DIR / "tflm_support.cc"
@@ -135,4 +135,6 @@ class TflmRuntime:
                  f"+ {arena.margin_bytes} B margin",
                  f"TFLM from {sources.root} ({sources.layout}), {kernels} kernels")
         return RuntimeOutput(self.name, tuple(files), (dest,), (), arena.reserved_bytes, len(model_bytes),
-                             graph_macs(graph), notes=notes, project_extra={"tflm": library_config(spec, sources)})
+                             graph_macs(graph), notes=notes, project_extra={"tflm": library_config(spec, sources)},
+                             layers=tuple(Layer(op.index, op.opcode, tuple(graph.tensors[op.outputs[0]].shape),
+                                                operator_macs(graph, op)) for op in graph.operators))

@@ -11,7 +11,7 @@ from tinyflash.errors import UnsupportedOperatorError
 from tinyflash.model.graph import Graph, Operator, Tensor
 
 _CTYPES = {np.dtype("int8"): "int8_t", np.dtype("int16"): "int16_t", np.dtype("int32"): "int32_t",
-           np.dtype("uint8"): "uint8_t"}
+           np.dtype("uint8"): "uint8_t", np.dtype("uint32"): "uint32_t"}
 
 
 @dataclass
@@ -48,6 +48,14 @@ class EmitContext:
         inits = ", ".join(f".{k} = {int(v)}" for k, v in fields.items())
         self.constants.append(f"static const {ctype} {name} = {{{inits}}};")
         return name
+
+
+def rq_table(ctx: EmitContext, rows: np.ndarray) -> str:
+    """A layer's requantisation rows (quant.requant_rows) as tf_fast.h's const tf_rq_t array; its name."""
+    name = f"tf_n{ctx.op.index}_rq"
+    body = ",\n    ".join("{" + ", ".join(str(int(v)) for v in row) + "}" for row in rows)
+    ctx.constants.append(f"static const tf_rq_t {name}[{len(rows)}] = {{\n    {body}\n}};")
+    return name
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from tinyflash.generate.runtime.aot.ops import mve
-from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
+from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8, rq_table
 from tinyflash.generate.runtime.aot.quant import (activation_range, compute_out_size, compute_padding,
-                                                  fast_requant, per_channel_real_multiplier,
-                                                  quantize_multiplier, wrap_int32)
+                                                  per_channel_real_multiplier, quantize_multiplier,
+                                                  requant_rows, wrap_int32)
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 KERNEL = "tf_conv.c"
@@ -133,7 +133,7 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     if ctx.dsp_kernels:
         abs_sums = np.abs(w.astype(np.int64)).reshape(-1, out_c).sum(axis=0) if depthwise else \
             np.abs(w.astype(np.int64)).reshape(out_c, -1).sum(axis=1)
-        rq = fast_requant(mult, shift, folded, abs_sums, out.quantization.zero_point)
+        rq = requant_rows(mult, shift, folded, abs_sums, out.quantization.zero_point, act_min)
         fits = depthwise and geom["in_c"] % 4 == 0 and o.get("depth_multiplier", 1) == 1
         if rq is not None and (fits or not depthwise):
             return _emit_fast(ctx, geom, w, folded, rq, act_min, act_max, in_zp, depthwise, macs)
@@ -154,35 +154,53 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     return Emitted(code, frozenset({KERNEL}), macs=macs)
 
 
-def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray, rq: np.ndarray,
-               act_min: int, act_max: int, in_zp: int, depthwise: bool, macs: int) -> Emitted:
+def _depthwise_sxtb16_words(w: np.ndarray) -> np.ndarray:
+    """[taps][c] int8 -> uint32 [c/4][taps][2]: per group of four channels and tap, the halfwords
+    (w_c, w_c+2) and (w_c+1, w_c+3), as SXTB16 / SXTB16 ROR 8 would unpack a word of weights
+    (tf_fast.h: tf_fast_depthwise_s8)."""
+    taps, channels = w.shape
+    g = w.astype(np.int64).reshape(taps, channels // 4, 4).transpose(1, 0, 2)     # [group][tap][4]
+    lo = (g[..., 0] & 0xFFFF) | ((g[..., 2] & 0xFFFF) << 16)
+    hi = (g[..., 1] & 0xFFFF) | ((g[..., 3] & 0xFFFF) << 16)
+    return np.stack([lo, hi], axis=-1).astype(np.uint32)
+
+
+def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray,
+               requant: tuple[np.ndarray, int], act_min: int, act_max: int, in_zp: int, depthwise: bool,
+               macs: int) -> Emitted:
     """tf_fast.h: a per-layer function calling the always-inline kernel with constant parameters, so
     the compiler specialises it for this shape. CONV_2D gathers two pixels of kp int16 each into the
-    shared scratch buffer; its weights rows are zero-padded to kp (a multiple of 4)."""
+    shared scratch buffer; its weight rows are zero-padded to kp (a multiple of 4; of 2 for the int16
+    weights of input depths not a multiple of 4). DEPTHWISE_CONV_2D's scratch is its row strip."""
     out_c = geom["out_c"]
     k = geom["k_h"] * geom["k_w"] * geom["in_c"]
-    kp = k if depthwise else (k + 3) // 4 * 4
+    # input depth not a multiple of 4: int16 weights, natural-order column (tf_fast_conv16_s8)
+    wide = not depthwise and geom["in_c"] % 4 != 0
+    kp = k if depthwise else (k + 1) // 2 * 2 if wide else (k + 3) // 4 * 4
     if not depthwise:
-        w = np.pad(w.reshape(out_c, k), ((0, 0), (0, kp - k)))
+        w = np.pad(w.reshape(out_c, k), ((0, 0), (0, kp - k))).astype(np.int16 if wide else np.int8)
+    else:
+        w = _depthwise_sxtb16_words(w.reshape(-1, out_c))
+    rq, rq_mode = requant
     index = ctx.op.index
     ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
     ctx.constants.append(
         f"static const tf_fast_conv_t tf_n{index}_params = {{.g = {{{ginit}}}, .kp = {kp}, "
-        f".pad_value = {in_zp}, .act_min = {act_min}, .act_max = {act_max}}};")
+        f".pad_value = {in_zp}, .act_min = {act_min}, .act_max = {act_max}, "
+        f".rq_mode = {rq_mode}}};")
     w_name = ctx.constant("weights", np.ascontiguousarray(w))
     b_name = ctx.constant("bias", folded)
-    rq_name = f"tf_n{index}_rq"
-    rows = ",\n    ".join("{" + ", ".join(str(int(v)) for v in row) + "}" for row in rq)
-    ctx.constants.append(f"static const tf_rq_t {rq_name}[{out_c}] = {{\n    {rows}\n}};")
+    rq_name = rq_table(ctx, rq)
     inp, out = ctx.tensor(0), ctx.output()
     assert inp is not None
     if depthwise:
-        call = (f"tf_fast_depthwise_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, tf_scratch, "
-                f"out);")
-        scratch = geom["in_c"]
+        call = (f"tf_fast_depthwise_s8(&tf_n{index}_params, in, (const tf_w2_t *){w_name}, {b_name}, "
+                f"{rq_name}, tf_scratch, out);")
+        strip_w = (geom["out_w"] - 1) * geom["stride_w"] + (geom["k_w"] - 1) * geom["dil_w"] + 1
+        scratch = geom["k_h"] * strip_w * geom["in_c"]
     else:
-        call = (f"tf_fast_conv_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, "
-                f"(int16_t *)tf_scratch, out);")
+        fn = "tf_fast_conv16_s8" if wide else "tf_fast_conv_s8"
+        call = f"{fn}(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, (int16_t *)tf_scratch, out);"
         scratch = 2 * kp * 2
     ctx.constants.append(f"static TF_LAYER_ATTRS void tf_n{index}_run(const int8_t *in, int8_t *out)\n{{\n    {call}\n}}")
     code = f"tf_n{index}_run({ctx.pointer(inp.index)}, {ctx.pointer(out.index)});"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from tinyflash.generate.runtime.aot.ops import mve
-from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
-from tinyflash.generate.runtime.aot.quant import activation_range, fc_real_multiplier, quantize_multiplier
+from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8, rq_table
+from tinyflash.generate.runtime.aot.quant import (activation_range, fc_real_multiplier, quantize_multiplier,
+                                                  requant_rows)
 
 
 def _check(ctx: EmitContext) -> None:
@@ -45,6 +46,13 @@ def _emit(ctx: EmitContext) -> Emitted:
     if ctx.mve_kernels:
         return mve.emit_fully_connected(ctx, batches, w, folded, multiplier, shift, inp.quantization.zero_point,
                                         out.quantization.zero_point, act_min, act_max)
+    macs = batches * in_depth * out_depth
+    if ctx.dsp_kernels and in_depth % 4 == 0:
+        abs_sums = np.abs(w.astype(np.int64)).sum(axis=1)
+        rq = requant_rows(np.full(out_depth, multiplier, np.int32), np.full(out_depth, shift, np.int32),
+                          folded, abs_sums, out.quantization.zero_point, act_min)
+        if rq is not None:
+            return _emit_fast(ctx, w, folded, rq, batches, act_min, act_max, macs)
     params = ctx.params("tf_fc_params_t", {
         "batches": batches, "in_depth": in_depth, "out_depth": out_depth, "multiplier": multiplier,
         "shift": shift, "output_offset": out.quantization.zero_point, "act_min": act_min, "act_max": act_max})
@@ -52,7 +60,28 @@ def _emit(ctx: EmitContext) -> Emitted:
     b_name = ctx.constant("bias", folded)
     code = (f"tf_fully_connected_s8(&{params}, {ctx.pointer(inp.index)}, {w_name}, {b_name}, "
             f"{ctx.pointer(out.index)});")
-    return Emitted(code, frozenset({"tf_fully_connected.c"}), macs=batches * in_depth * out_depth)
+    return Emitted(code, frozenset({"tf_fully_connected.c"}), macs=macs)
+
+
+def _emit_fast(ctx: EmitContext, w: np.ndarray, folded: np.ndarray, requant: tuple[np.ndarray, int],
+               batches: int, act_min: int, act_max: int, macs: int) -> Emitted:
+    """tf_fast.h's tf_fast_fc_s8 in a per-layer function with constant parameters (see conv.py)."""
+    rq, mode = requant
+    out_depth, in_depth = w.shape
+    index = ctx.op.index
+    ctx.constants.append(
+        f"static const tf_fast_fc_t tf_n{index}_params = {{.batches = {batches}, .in_depth = {in_depth}, "
+        f".out_depth = {out_depth}, .act_min = {act_min}, .act_max = {act_max}, .rq_mode = {mode}}};")
+    w_name = ctx.constant("weights", np.ascontiguousarray(w))
+    b_name = ctx.constant("bias", folded)
+    rq_name = rq_table(ctx, rq)
+    ctx.constants.append(
+        f"static TF_LAYER_ATTRS void tf_n{index}_run(const int8_t *in, int8_t *out)\n{{\n"
+        f"    tf_fast_fc_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, (int16_t *)tf_scratch, out);\n}}")
+    inp, out = ctx.tensor(0), ctx.output()
+    assert inp is not None
+    code = f"tf_n{index}_run({ctx.pointer(inp.index)}, {ctx.pointer(out.index)});"
+    return Emitted(code, frozenset({"tf_fast.h"}), macs=macs, scratch_bytes=in_depth * 2)
 
 
 FULLY_CONNECTED = OpSupport(emit=_emit, check=_check)
