@@ -79,6 +79,8 @@ def profile_lines(data: dict[str, Any]) -> list[str]:
         lines.append(f"{row['node']:>4}  {row['op']:<18} {shape:<16} {row['macs']:>10,} {count:>12,.0f} "
                      f"{100 * row['share']:>5.1f}% {per_mac:>11}")
     total = data["instructions"] if emulated else data["cycles"]
+    # in the table's own unit: the cycle figure beside an instruction column read as instructions
+    outside = total - sum(r["instructions"] if emulated else r["cycles"] for r in data["layers"])
     lines.append(f"{'':>4}  {'total':<18} {'':<16} {sum(r['macs'] for r in data['layers']):>10,} {total:>12,.0f} "
-                 f"(outside layers: {data['outside_layers_cycles']:,.0f} cycles)")
+                 f"(outside layers: {outside:,.0f} {unit})")
     return lines
