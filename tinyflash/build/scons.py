@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import re
@@ -46,12 +47,29 @@ def default_cache_dir() -> Path:
     return Path(base) / "tinyflash" / "scons"
 
 
+def prepare_cache(cache: Path) -> None:
+    """Create and configure the object cache once, before any build uses it.
+
+    SCons creates a missing cache directory atomically, but for an existing empty one (what mkdir or a
+    test's tmp dir leaves) every SCons process writes `config` itself, and parallel farm builds then
+    fail with FileExistsError on it. So one process at a time does it here, with SCons's own code.
+    """
+    if (cache / "config").is_file():
+        return
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache.parent / f".{cache.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)     # threads of one farm run and separate processes alike
+        if not (cache / "config").is_file():
+            from SCons.CacheDir import CacheDir   # only the cache layout; builds still run out of process
+            CacheDir(str(cache))
+
+
 def build_firmware(project: GeneratedProject, *, jobs: int | None = None, cache_dir: Path | None = None,
                    toolchain: Toolchain | None = None,
                    on_line: Optional[Callable[[str], None]] = None) -> Firmware:
     toolchain = toolchain or find_toolchain()
     cache = cache_dir if cache_dir is not None else default_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
+    prepare_cache(cache)
     cmd = [sys.executable, "-m", "SCons", "-Q", f"-j{jobs or os.cpu_count() or 1}",
            "-C", str(project.directory), "-f", str(sconstruct_path()),
            f"PROJECT={project.project_file.name}", f"TOOLCHAIN_BIN={toolchain.bin_dir}", f"CACHE={cache}"]
