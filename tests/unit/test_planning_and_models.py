@@ -13,7 +13,7 @@ from tinyflash.generate.runtime.aot.quant import activation_range, quantize_mult
 from tinyflash.model import read_graph, resolve_model
 from tinyflash.model.graph import Graph, Operator, Quantization, Tensor
 from tinyflash.report.atomic import write_json_atomic
-from tinyflash.run.performance import nice_count
+from tinyflash.run.performance import nice_count, timed_loop_timeout
 
 from ..conftest import DATA
 
@@ -96,6 +96,14 @@ def test_float_model_is_refused() -> None:
 
 def test_nice_count() -> None:
     assert [nice_count(v) for v in (0.3, 1, 7, 19.9, 250, 999)] == [1, 1, 5, 10, 200, 500]
+
+
+def test_timed_loop_budget_follows_the_slower_clock() -> None:
+    # an emulated ad inference: 47 us of virtual time, 4 ms on the host (QEMU emulating MVE, CI load);
+    # a budget from virtual time (0.28 s + base) would time out a healthy 2000-inference loop
+    assert timed_loop_timeout(2001, 47e-6, 4e-3, 3.0) == pytest.approx(2001 * 4e-3 * 3 + 3.0)
+    # real silicon: the device clock is the slower one once the round trip is small against it
+    assert timed_loop_timeout(100, 0.12, 0.1, 60.0) == pytest.approx(100 * 0.12 * 3 + 60.0)
 
 
 def test_atomic_write_leaves_no_partial_file(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -81,11 +82,24 @@ def nice_count(value: float) -> int:
     return 1
 
 
+def timed_loop_timeout(inferences: int, device_s: float, wall_s: float, base_s: float) -> float:
+    """How long to wait for a timed loop before calling the device hung.
+
+    device_s is one inference in the device's own time; wall_s is what one inference (with its command
+    round trip) took on the host clock. They differ on icount-emulated boards: QEMU's virtual clock runs
+    at 1 GHz of instructions while the host emulates far fewer per second (and fewer still for Helium or
+    on a loaded CI machine), so a budget from device time alone times out a healthy loop.
+    """
+    return inferences * max(device_s, wall_s) * 3 + base_s
+
+
 def measure(session: DeviceSession, board: Board, *, timeout_s: float = 60.0,
             progress: Optional[Callable[[str], None]] = None) -> Performance:
     """Run on the input already loaded on the device."""
     icount_shift = board.flash.icount_shift if isinstance(board.flash, QemuFlash) else None
+    started = time.monotonic()
     first = session.infer(1, 0, timeout=timeout_s)
+    wall_per_inference = time.monotonic() - started
     cycles, _ = session.tf_cycles()
     seconds_per_inference = max(cycles / board.clock_hz, first.elapsed_us / 1e6, 1e-6)
     if icount_shift is not None:
@@ -99,7 +113,7 @@ def measure(session: DeviceSession, board: Board, *, timeout_s: float = 60.0,
         iterations = max(1, math.ceil(target / seconds_per_inference))
     if warmups is None:
         warmups = max(1, min(10, iterations // 10))
-    loop_timeout = (iterations + warmups) * seconds_per_inference * 3 + timeout_s
+    loop_timeout = timed_loop_timeout(iterations + warmups, seconds_per_inference, wall_per_inference, timeout_s)
     results = []
     for k in range(windows):
         if progress:
