@@ -1,0 +1,115 @@
+"""One-layer int8 graphs in the shapes the MLPerf Tiny models never have (dilation, odd depths, VALID
+padding, odd pixel counts, strides of 2 on odd sizes, batches, padded pools), for checking the
+shape-specialised kernels against the generic portable ones on the host and on emulated devices."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from tinyflash.generate.runtime.aot.quant import compute_out_size
+from tinyflash.model.graph import Graph, Operator, Quantization, Tensor
+
+# (name, depthwise, in (h, w, c), out_c, kernel (h, w), stride, dilation, padding)
+CONV_CASES = [
+    ("rgb-3x3-s2-same", False, (11, 9, 3), 8, (3, 3), 2, 1, "SAME"),
+    ("mono-10x4-s2", False, (13, 7, 1), 6, (10, 4), 2, 1, "SAME"),
+    ("c5-dil2-valid", False, (9, 10, 5), 3, (3, 3), 1, 2, "VALID"),
+    ("c6-5x5-same-odd-out", False, (5, 7, 6), 5, (5, 5), 1, 1, "SAME"),
+    ("c8-1x1", False, (6, 5, 8), 7, (1, 1), 1, 1, "VALID"),
+    ("c12-3x3-dil2-same", False, (8, 8, 12), 4, (3, 3), 1, 2, "SAME"),
+    ("dw-c8-3x3-s1", True, (7, 9, 8), 8, (3, 3), 1, 1, "SAME"),
+    ("dw-c16-3x3-s2-odd", True, (9, 7, 16), 16, (3, 3), 2, 1, "SAME"),
+    ("dw-c4-5x5-dil2", True, (12, 11, 4), 4, (5, 5), 1, 2, "SAME"),
+    ("dw-c24-3x3-s2-dil2", True, (11, 10, 24), 24, (3, 3), 2, 2, "SAME"),
+    ("dw-c12-3x3-valid", True, (6, 9, 12), 12, (3, 3), 1, 1, "VALID"),
+]
+# FULLY_CONNECTED: (name, batches, in_depth, out_depth)
+FC_CASES = [("fc-b1-20x7", 1, 20, 7), ("fc-b3-64x9", 3, 64, 9), ("fc-b1-8x4", 1, 8, 4)]
+# AVERAGE_POOL_2D: (name, in (h, w, c), filter (h, w), stride, padding); padded windows average fewer taps
+POOL_CASES = [("avg-c12-3x3-s2-same", (9, 7, 12), (3, 3), 2, "SAME"),
+              ("avg-c20-2x2-s1-same", (5, 6, 20), (2, 2), 1, "SAME"),
+              ("avg-c3-4x4-s3-valid", (10, 11, 3), (4, 4), 3, "VALID")]
+CASE_NAMES = [c[0] for c in CONV_CASES + FC_CASES + POOL_CASES]
+
+
+def rng_for(name: str, activation: str) -> np.random.Generator:
+    """The same weights and inputs on every run and in every test that uses a case."""
+    return np.random.default_rng(zlib.crc32(f"{name}/{activation}".encode()))
+
+
+def _conv_graph(case: tuple, activation: str, rng: np.random.Generator) -> Graph:
+    _, depthwise, (h, w, c), oc, (kh, kw), stride, dil, padding = case
+    oh = compute_out_size(padding, h, kh, stride, dil)
+    ow = compute_out_size(padding, w, kw, stride, dil)
+    in_scale, in_zp = 0.05, int(rng.integers(-20, 20))
+    w_shape = (1, kh, kw, oc) if depthwise else (oc, kh, kw, c)
+    weights = rng.integers(-127, 128, size=w_shape, dtype=np.int8)
+    w_scales = tuple(float(s) for s in rng.uniform(0.004, 0.02, size=oc))
+    taps = kh * kw * (1 if depthwise else c)
+    bias = rng.integers(-3000, 3000, size=oc).astype(np.int32)
+    # outputs spread over most of the int8 range: neither all saturated nor all near zero
+    out_scale = in_scale * float(np.mean(w_scales)) * 74.0 * 74.0 * np.sqrt(taps) / 50.0
+    out_zp = -128 if activation == "RELU" else int(rng.integers(-10, 10))
+    tensors = (
+        Tensor(0, "input", (1, h, w, c), "int8", Quantization((in_scale,), (in_zp,))),
+        Tensor(1, "weights", w_shape, "int8", Quantization(w_scales, (0,) * oc, 3 if depthwise else 0),
+               weights.tobytes()),
+        Tensor(2, "bias", (oc,), "int32", Quantization(tuple(in_scale * s for s in w_scales), (0,) * oc),
+               bias.tobytes()),
+        Tensor(3, "output", (1, oh, ow, oc), "int8", Quantization((float(out_scale),), (out_zp,))),
+    )
+    options = {"padding": padding, "stride_h": stride, "stride_w": stride, "dilation_h": dil,
+               "dilation_w": dil, "activation": activation}
+    if depthwise:
+        options["depth_multiplier"] = 1
+    op = Operator(0, "DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", 1, (0, 1, 2), (3,), options)
+    return Graph(tensors, (op,), (0,), (3,))
+
+
+def _fc_graph(case: tuple, activation: str, rng: np.random.Generator) -> Graph:
+    _, batches, n, units = case
+    in_scale, in_zp = 0.05, int(rng.integers(-20, 20))
+    w_scale = float(rng.uniform(0.004, 0.02))
+    weights = rng.integers(-127, 128, size=(units, n), dtype=np.int8)
+    bias = rng.integers(-3000, 3000, size=units).astype(np.int32)
+    out_scale = in_scale * w_scale * 74.0 * 74.0 * np.sqrt(n) / 50.0
+    out_zp = -128 if activation == "RELU" else int(rng.integers(-10, 10))
+    tensors = (
+        Tensor(0, "input", (batches, n), "int8", Quantization((in_scale,), (in_zp,))),
+        Tensor(1, "weights", (units, n), "int8", Quantization((w_scale,), (0,)), weights.tobytes()),
+        Tensor(2, "bias", (units,), "int32", Quantization((in_scale * w_scale,), (0,)), bias.tobytes()),
+        Tensor(3, "output", (batches, units), "int8", Quantization((float(out_scale),), (out_zp,))),
+    )
+    op = Operator(0, "FULLY_CONNECTED", 1, (0, 1, 2), (3,), {"activation": activation})
+    return Graph(tensors, (op,), (0,), (3,))
+
+
+def _pool_graph(case: tuple, activation: str, rng: np.random.Generator) -> Graph:
+    _, (h, w, c), (fh, fw), stride, padding = case
+    oh = compute_out_size(padding, h, fh, stride, 1)
+    ow = compute_out_size(padding, w, fw, stride, 1)
+    zp = int(rng.integers(-20, 20))
+    quant = Quantization((0.05,), (zp,))          # a pool keeps its input's quantisation
+    tensors = (Tensor(0, "input", (1, h, w, c), "int8", quant),
+               Tensor(1, "output", (1, oh, ow, c), "int8", quant))
+    options = {"padding": padding, "stride_h": stride, "stride_w": stride, "filter_h": fh, "filter_w": fw,
+               "activation": activation}
+    return Graph(tensors, (Operator(0, "AVERAGE_POOL_2D", 1, (0,), (1,), options),), (0,), (1,))
+
+
+def case_graph(name: str, activation: str, rng: np.random.Generator | None = None) -> Graph:
+    """The graph of the named case with a fused NONE or RELU; its weights come from ``rng``
+    (by default the case's own, so they are the same in every test)."""
+    rng = rng or rng_for(name, activation)
+    for case in CONV_CASES:
+        if case[0] == name:
+            return _conv_graph(case, activation, rng)
+    for case in FC_CASES:
+        if case[0] == name:
+            return _fc_graph(case, activation, rng)
+    for case in POOL_CASES:
+        if case[0] == name:
+            return _pool_graph(case, activation, rng)
+    raise KeyError(name)
