@@ -1,7 +1,8 @@
 """The Helium (MVE) path of the AOT runtime, without a device.
 
 tf_mve.h only builds for Arm (arm_mve.h), so the host harness cannot run it; its bit-exactness is
-checked on the emulated Cortex-M55 (tests/integration/test_mve_bench.py). Here, in milliseconds:
+checked on the emulated Cortex-M55 (tests/integration/test_mve_bench.py for the models,
+test_kernel_shapes_device.py for shapes they lack). Here, in milliseconds:
 - which boards and --kernels choices get the path;
 - the generator's layouts (ops/mve.py), by a NumPy model of what the kernels compute from them;
 - the requantisation argument of tf_mve.h (tf_mve_requant, tf_mve_narrow8, tf_mve_add4), by a

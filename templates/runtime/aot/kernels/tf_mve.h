@@ -466,7 +466,9 @@ TF_MVE_INLINE int16x8_t tf_mve_dw_finish(const tf_mve_conv_t *p, int32x4_t *e, i
     return vreinterpretq_s16_s32(e[0]);
 }
 
-/* One output pixel, eight channels; x: the group's top-left tap in the strip. */
+/* One output pixel, eight channels; x: the group's top-left tap in the strip, whose consecutive
+ * slots hold the k_h tap rows (tf_mve_dw_window), so the next tap row is one slot down whatever
+ * the dilation. */
 TF_MVE_INLINE void tf_mve_dw_pixel(const tf_mve_conv_t *p, const int8_t *x, const int8_t *w,
                                    const int32_t *q, int8_t *out, int32_t remaining)
 {
@@ -479,7 +481,7 @@ TF_MVE_INLINE void tf_mve_dw_pixel(const tf_mve_conv_t *p, const int8_t *x, cons
             TF_MVE_DW_TAP(x, w, e0, o0);
             x += (g->dil_w - 1) * 8;
         }
-        x += (g->dil_h * p->strip_w - g->k_w * g->dil_w) * 8;
+        x += (p->strip_w - g->k_w * g->dil_w) * 8;   /* next slot: dilated rows are stored adjacent */
     }
     (void)tf_mve_x_, (void)tf_mve_w_, (void)tf_mve_t_;
     tf_mve_store8(out, tf_mve_dw_finish(p, &e0, &o0, 1, q), remaining);
@@ -501,8 +503,8 @@ TF_MVE_INLINE void tf_mve_dw_pixel2(const tf_mve_conv_t *p, const int8_t *x, con
             x += (g->dil_w - 1) * 8;
             xb += (g->dil_w - 1) * 8;
         }
-        x += (g->dil_h * p->strip_w - g->k_w * g->dil_w) * 8;
-        xb += (g->dil_h * p->strip_w - g->k_w * g->dil_w) * 8;
+        x += (p->strip_w - g->k_w * g->dil_w) * 8;   /* next slot: dilated rows are stored adjacent */
+        xb += (p->strip_w - g->k_w * g->dil_w) * 8;
     }
     (void)tf_mve_x_, (void)tf_mve_w_, (void)tf_mve_t_;
     int32x4_t e[2] = {e0, e1}, o[2] = {o0, o1};

@@ -1,0 +1,76 @@
+"""The shape-specialised kernels on the emulated cores themselves, on the synthetic one-layer graphs of
+tests/synthetic_layers.py, against the generic portable C compiled for the host.
+
+The host harness cannot run Helium (tf_mve.h needs arm_mve.h), and it runs the SMLAD kernels through
+C models of the intrinsics, so a shape the MLPerf models lack (dilation, depths that are not a multiple
+of 8, padded pools...) is checked on the real instructions only here. Default run: the Helium path on
+the Cortex-M55 (mps3-an547); -m slow adds the SMLAD path on the Cortex-M7 (mps2-an500)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyflash.board import BoardCatalog
+from tinyflash.build.scons import build_firmware
+from tinyflash.generate.project import BuildOptions, generate_project
+from tinyflash.generate.runtime.aot.codegen import AotRuntime
+from tinyflash.generate.runtime.aot.host_harness import build_host_model
+from tinyflash.model.spec import ModelSpec
+from tinyflash.pipeline import started_board
+
+from ..synthetic_layers import CASE_NAMES, POOL_CASES, case_graph, rng_for
+
+pytestmark = pytest.mark.qemu
+
+INPUTS = 6
+POOLS = {c[0] for c in POOL_CASES}
+# board -> what model.c must call for the case to test the board's kernels at all
+PATHS = {"mps3-an547": "tf_mve_", "mps2-an500": "tf_fast_"}
+
+
+def _check(board_name: str, case: str, activation: str, tmp_path: Path, cache: Path) -> None:
+    board = BoardCatalog().load(board_name)
+    rng = rng_for(case, activation)
+    graph = case_graph(case, activation, rng)
+    golden_dir = tmp_path / "host"
+    out = AotRuntime().generate(graph, board, golden_dir, options={"kernels": "portable"})
+    golden = build_host_model(list(out.sources), [golden_dir], golden_dir)
+
+    spec = ModelSpec(case, tmp_path / f"{case}.tflite", "custom", "", False)   # graph built in memory
+    project = generate_project(board, spec, graph, tmp_path / "fw", options=BuildOptions(kernels="auto"))
+    model_c = (project.directory / "src" / "runtime" / "model.c").read_text()
+    assert PATHS[board_name] in model_c, f"{case} did not take the {board_name} kernels; it tests nothing"
+    firmware = build_firmware(project, cache_dir=cache)
+
+    outputs = []
+    with started_board(board, firmware.elf, log_path=tmp_path / "serial.log") as session:
+        for k in range(INPUTS):
+            x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
+            session.load(x.tobytes())
+            session.infer(1, 0)
+            device = np.frombuffer(session.tf_output(graph.output.elements), dtype=np.int8)
+            expected = golden.invoke(x)
+            assert np.array_equal(device, expected), \
+                f"input {k}: {int((device != expected).sum())} of {device.size} bytes differ"
+            outputs.append(expected)
+    # equal outputs mean something only if they are not all clamped
+    values = np.concatenate(outputs)
+    assert len(np.unique(values)) > min(20, values.size // 4)
+
+
+@pytest.mark.parametrize("activation", ["NONE", "RELU"])
+@pytest.mark.parametrize("case", CASE_NAMES)
+def test_helium_kernels_on_the_cortex_m55(case: str, activation: str, qemu: None, tmp_path: Path,
+                                          scons_cache: Path) -> None:
+    _check("mps3-an547", case, activation, tmp_path, scons_cache)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("activation", ["NONE", "RELU"])
+@pytest.mark.parametrize("case", [c for c in CASE_NAMES if c not in POOLS])   # no SIMD pool on the M7
+def test_smlad_kernels_on_the_cortex_m7(case: str, activation: str, qemu: None, tmp_path: Path,
+                                        scons_cache: Path) -> None:
+    _check("mps2-an500", case, activation, tmp_path, scons_cache)
