@@ -52,12 +52,14 @@ def farm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_three_nights_clean_clean_then_exactly_the_slow_board_regresses(
         farm_dir: Path, model_dir: Path, qemu: None, scons_cache: Path) -> None:
     inv = inventory(farm_dir / "farm.yaml")
-    nightly = matrix(farm_dir / "nightly.yaml")
+    # mps2-an500 runs profiled, so its regression in night 3 names layers
+    nightly = matrix(farm_dir / "nightly.yaml", "board_build: {mps2-an500: {profile: true}}\n")
     common = ["farm", "run", "--inventory", str(inv), "--out", str(farm_dir / "out"), "--model-dir", str(model_dir),
               "--json", "-q"]
     runs = []
     for name, mat in (("n1", nightly), ("n2", nightly),
-                      ("n3", matrix(farm_dir / "slow.yaml", "board_build: {mps2-an500: {optimization: -O0}}\n"))):
+                      ("n3", matrix(farm_dir / "slow.yaml",
+                                    "board_build: {mps2-an500: {optimization: -O0, profile: true}}\n"))):
         proc = farm(*common, "--matrix", str(mat), "--night-id", name, cwd=farm_dir, cache=scons_cache)
         assert "Traceback" not in proc.stderr, proc.stderr
         runs.append((proc.returncode, json.loads(proc.stdout)))
@@ -70,6 +72,10 @@ def test_three_nights_clean_clean_then_exactly_the_slow_board_regresses(
         assert job["outcome"] == "passed" and job["result"]["verification"]["passed"] is True
         assert job["result"]["performance"]["instructions"] > 0
         assert Path(job["attempts"][0]["serial_log"]).is_file()
+        layers = (job["result"].get("profile") or {}).get("layers")
+        assert bool(layers) is (job["board"] == "mps2-an500") is job["build_options"]["profile"]
+        if layers:
+            assert sum(row["instructions"] for row in layers) <= job["result"]["performance"]["instructions"]
     prov = night1["provenance"]
     assert prov["tinyflash_version"] and prov["toolchain"].startswith("arm-none-eabi-gcc") and prov["host"]
     assert prov["runtimes"] == ["aot"] and len(night1["jobs"][0]["result"]["model_sha256"]) == 64
@@ -87,7 +93,8 @@ def test_three_nights_clean_clean_then_exactly_the_slow_board_regresses(
     slow_jobs = sorted(f"mps2-an500/{m}/aot" for m in FARM_MODELS)
     assert n3["analysis"]["regressed_jobs"] == slow_jobs
     assert {f["job"] for f in n3["analysis"]["regressions"]} == set(slow_jobs)
-    assert any(f["metric"] == "instructions" and "-O2 -> -O0" in f["text"] for f in n3["analysis"]["regressions"])
+    assert any(f["metric"] == "instructions" and "-O2 -> -O0" in f["text"] and "most changed layers: node " in f["text"]
+               for f in n3["analysis"]["regressions"])
     assert n3["summary"]["passed"] == expected_jobs       # slower, still correct
     md = Path(n3["files"]["markdown"]).read_text().splitlines()
     assert md[0].startswith("# tinyflash farm: REGRESSED") and "mps2-an500" in md[2]

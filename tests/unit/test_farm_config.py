@@ -9,6 +9,7 @@ import pytest
 from tinyflash.farm.errors import FarmConfigError
 from tinyflash.farm.inventory import load_inventory
 from tinyflash.farm.matrix import load_matrix
+from tinyflash.farm.runner import firmware_id
 
 from ..conftest import REPO
 
@@ -90,9 +91,10 @@ models: [ad, kws]
 runtimes: [aot]
 build: {optimization: -O2}
 board_build:
-  mps2-an500: {optimization: -O0, defines: [SLOW=1]}
+  mps2-an500: {optimization: -O0, defines: [SLOW=1], profile: true}
 include:
   - {board: mps2-an386, model: ad, variant: hang, build: {defines: [TF_FAULT_HANG_IN_INFER]}}
+  - {board: mps2-an500, model: ad, variant: plain, build: {profile: false}}
 exclude:
   - {board: netduinoplus2, model: kws}
 quarantine:
@@ -105,7 +107,12 @@ def test_matrix_expands_with_include_exclude_quarantine(tmp_path: Path) -> None:
     matrix = load_matrix(write(tmp_path, "m.yaml", MATRIX))
     jobs = {j.id: j for j in matrix.jobs}
     assert set(jobs) == {"mps2-an386/ad/aot", "mps2-an386/kws/aot", "mps2-an500/ad/aot", "mps2-an500/kws/aot",
-                         "netduinoplus2/ad/aot", "mps2-an386/ad/aot@hang"}
+                         "netduinoplus2/ad/aot", "mps2-an386/ad/aot@hang", "mps2-an500/ad/aot@plain"}
+    # profile: set per board, switched off again by an include; a profiled build is its own firmware
+    assert jobs["mps2-an500/ad/aot"].options.profile and not jobs["mps2-an386/ad/aot"].options.profile
+    assert not jobs["mps2-an500/ad/aot@plain"].options.profile
+    assert jobs["mps2-an500/ad/aot@plain"].options.optimization == "-O0"
+    assert firmware_id(jobs["mps2-an500/ad/aot"]) != firmware_id(jobs["mps2-an500/ad/aot@plain"])
     assert jobs["mps2-an500/ad/aot"].options.optimization == "-O0"
     assert jobs["mps2-an500/ad/aot"].options.defines == ("SLOW=1",)
     assert jobs["mps2-an386/ad/aot"].options.optimization == "-O2"
@@ -124,8 +131,8 @@ def test_matrix_expands_with_include_exclude_quarantine(tmp_path: Path) -> None:
     ("build: {optimization: -O2}", "build: {optimization: O2}", "m.yaml:6: build.optimization", "pattern"),
     ("  mps2-an500: {optimization", "  mps2-an5000: {optimization", "m.yaml:8: board_build.mps2-an5000",
      "no board named"),
-    ("run: {verify_count: 1,", "run: {verify_cnt: 1,", "m.yaml:15: run.verify_cnt", "unknown key"),
-    ("  - {board: netduinoplus2, model: kws}", "  - {reason: x}", "m.yaml:12: exclude.0.board", "at least one"),
+    ("run: {verify_count: 1,", "run: {verify_cnt: 1,", "m.yaml:16: run.verify_cnt", "unknown key"),
+    ("  - {board: netduinoplus2, model: kws}", "  - {reason: x}", "m.yaml:13: exclude.0.board", "at least one"),
 ])
 def test_matrix_errors_are_located(tmp_path: Path, old: str, new: str, where: str, words: str) -> None:
     assert old in MATRIX

@@ -99,6 +99,41 @@ def test_rolling_baseline_keeps_a_lasting_regression_visible() -> None:
         ("mps2-an386/ad/aot", "baseline (median of 4 nights)")]     # ... but not as the baseline
 
 
+def _profiled(night_jobs: list[dict[str, Any]], layers: list[tuple[int, str, Optional[int]]]) -> None:
+    """Gives the first job a profile (node, op, instructions per inference) and profile: true."""
+    night_jobs[0]["build_options"]["profile"] = True
+    night_jobs[0]["result"]["profile"] = {"layers": [
+        {"node": n, "op": op, "output": [1, 8], "macs": 1000, "cycles": float(i or 0), "instructions": i}
+        for n, op, i in layers]}
+
+
+def test_a_profiled_regression_names_the_layers_that_grew() -> None:
+    layers = [(0, "FULLY_CONNECTED", 20_000), (1, "FULLY_CONNECTED", 80_000), (2, "RESHAPE", 300),
+              (3, "FULLY_CONNECTED", 40_000), (4, "SOFTMAX", 5_000)]
+    before, now = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    _profiled(before, layers)
+    _profiled(now, [(0, "FULLY_CONNECTED", 20_000), (1, "FULLY_CONNECTED", 80_500), (2, "RESHAPE", 200),
+                    (3, "FULLY_CONNECTED", 52_000), (4, "SOFTMAX", 5_000)])
+    now[0]["result"]["performance"]["instructions"] += 12_400
+    a = analyse(make_night("n01", now), [make_night("n00", before)])
+    (finding,) = a.regressions
+    # biggest change first; unchanged layers left out
+    assert finding.note == ("most changed layers: node 3 FULLY_CONNECTED +12,000 instr (+30.0%), "
+                            "node 1 FULLY_CONNECTED +500 instr (+0.6%), node 2 RESHAPE -100 instr (-33.3%)")
+    assert "most changed layers: node 3" in render_markdown(make_night("n01", now), a.to_dict())
+
+    # another graph (a changed model) or an unprofiled night: no layer is named; and a night stored before
+    # build_options had 'profile' does not read as an options change against profile: false
+    other = copy.deepcopy(now)
+    other[0]["result"]["profile"]["layers"][2]["op"] = "QUANTIZE"
+    assert analyse(make_night("n01", other), [make_night("n00", before)]).regressions[0].note == ""
+    plain = copy.deepcopy(BASE)
+    plain[0]["result"]["performance"]["instructions"] += 12_400
+    plain[0]["build_options"]["profile"] = False
+    del before[0]["build_options"]["profile"], before[0]["result"]["profile"]
+    assert analyse(make_night("n01", plain), [make_night("n00", before)]).regressions[0].note == ""
+
+
 def test_history_orders_nights_and_renders_from_json(tmp_path: Path) -> None:
     history = History(tmp_path / "h.sqlite")
     with pytest.raises(HistoryError, match="no history database"):

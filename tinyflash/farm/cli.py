@@ -71,7 +71,7 @@ def _check(args: argparse.Namespace) -> int:
     for job in matrix.jobs:
         units = [u.name for u in inventory.units_for(job.board)]
         rows.append({"job": job.id, "optimization": job.options.optimization, "defines": list(job.options.defines),
-                     "quarantined": job.quarantined, "units": units})
+                     "profile": job.options.profile, "quarantined": job.quarantined, "units": units})
     if args.json:
         print(json.dumps({"units": [u.name for u in inventory.units], "jobs": rows}, indent=2))
         return EXIT_OK
@@ -79,7 +79,8 @@ def _check(args: argparse.Namespace) -> int:
     for row in rows:
         note = f"  quarantined: {row['quarantined']}" if row["quarantined"] else \
             ("  no unit" if not row["units"] else f"  on {', '.join(row['units'])}")
-        print(f"{row['job']}  {row['optimization']} {' '.join('-D' + d for d in row['defines'])}".rstrip() + note)
+        flags = " ".join([row["optimization"], *("-D" + d for d in row["defines"]), *(["profiled"] if row["profile"] else [])])
+        print(f"{row['job']}  {flags}" + note)
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ boards: [mps2-an386, mps2-an500, mps3-an547, netduinoplus2]
 models: [ad]                       # kws, vww, ic, ad, or paths to .tflite files
 runtimes: [aot]
 build: {optimization: -O2, kernels: auto, defines: []}
-board_build: {mps2-an500: {optimization: -O0}}   # per-board overrides
+board_build: {mps2-an500: {optimization: -O0, profile: true}}   # per-board overrides
 include: [{board: mps2-an386, model: ad, variant: hang, build: {defines: [TF_FAULT_HANG_IN_INFER]}}]
 exclude: [{board: netduinoplus2, model: vww}]
 quarantine: [{board: mps3-an547, model: kws, reason: "flaky UART, issue #12"}]
@@ -48,6 +48,8 @@ class BuildSettings(_Strict):
     optimization: Optional[Annotated[str, Field(pattern=r"^-O(0|1|2|3|s|z|g|fast)$")]] = None
     kernels: Optional[Literal["auto", "portable"]] = None
     defines: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(=.*)?$")]] = Field(default_factory=list)
+    # time every layer (bench --profile): a regression then names the layers that grew
+    profile: Optional[bool] = None
 
 
 class Pattern(_Strict):
@@ -162,12 +164,13 @@ class Matrix:
 
 def _merge(*layers: BuildSettings) -> BuildOptions:
     base = BuildOptions()
-    optimization, kernels, defines = base.optimization, base.kernels, list(base.defines)
+    optimization, kernels, defines, profile = base.optimization, base.kernels, list(base.defines), base.profile
     for layer in layers:
         optimization = layer.optimization or optimization
         kernels = layer.kernels or kernels
         defines += [d for d in layer.defines if d not in defines]
-    return BuildOptions(optimization=optimization, defines=tuple(defines), kernels=kernels)
+        profile = profile if layer.profile is None else layer.profile
+    return BuildOptions(optimization=optimization, defines=tuple(defines), kernels=kernels, profile=profile)
 
 
 def _model_problem(model: str) -> str | None:

@@ -63,7 +63,7 @@ class JobOutcome:
         return {
             "id": job.id, "board": job.board, "model": job.model, "runtime": job.runtime, "variant": job.variant,
             "build_options": {"optimization": job.options.optimization, "kernels": job.options.kernels,
-                              "defines": list(job.options.defines)},
+                              "defines": list(job.options.defines), "profile": job.options.profile},
             "quarantined": job.quarantined,
             "outcome": self.outcome.value, "stage": self.stage.value if self.stage else None,
             "message": self.message, "unit": self.unit, "firmware": self.firmware,

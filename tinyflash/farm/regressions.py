@@ -7,6 +7,9 @@ the last N finished nights of the same matrix), from the nights' JSON only.
 * real boards: latency beyond the board's noise band (thresholds.board_noise_percent, else
   latency_noise_percent);
 * flash and RAM: growth beyond thresholds.size_growth_bytes.
+
+A speed finding against the previous night, when both ran profiled (matrix ``build: {profile: true}``),
+names the layers whose time changed most, so the night's report already says where to look.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ class Metric(str, enum.Enum):
     LATENCY = "latency_us"
     FLASH = "flash_bytes"
     RAM = "ram_bytes"
+
+
+SPEED = (Metric.INSTRUCTIONS, Metric.LATENCY)
 
 
 class Direction(str, enum.Enum):
@@ -165,12 +171,38 @@ def _judge(metric: Metric, old: float, new: float, board: str, t: Thresholds) ->
     return None
 
 
+_OPTION_DEFAULTS = {"profile": False}     # keys newer than some stored nights
+LAYERS_NAMED = 3
+
+
 def _options_note(job: dict[str, Any], old_job: Optional[dict[str, Any]]) -> str:
     if not old_job:
         return ""
-    a, b = old_job.get("build_options") or {}, job.get("build_options") or {}
+    a = {**_OPTION_DEFAULTS, **(old_job.get("build_options") or {})}
+    b = {**_OPTION_DEFAULTS, **(job.get("build_options") or {})}
     changes = [f"{k} {a.get(k)} -> {b.get(k)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
     return ("build options changed: " + ", ".join(changes)) if changes else ""
+
+
+def _layer_note(job: dict[str, Any], old_job: Optional[dict[str, Any]]) -> str:
+    """The layers whose time changed most between two profiled runs of the same graph ('' otherwise)."""
+    new = ((job.get("result") or {}).get("profile") or {}).get("layers")
+    old = (((old_job or {}).get("result") or {}).get("profile") or {}).get("layers")
+    if not new or not old or [(r["node"], r["op"]) for r in new] != [(r["node"], r["op"]) for r in old]:
+        return ""
+    key, unit = ("instructions", "instr") if all(r.get("instructions") is not None for r in new + old) \
+        else ("cycles", "cycles")
+    changes = sorted(((r[key] - o[key], r, o) for r, o in zip(new, old) if r[key] != o[key]),
+                     key=lambda change: -abs(change[0]))
+    parts = []
+    for delta, row, was in changes[:LAYERS_NAMED]:
+        pct = f" ({100 * delta / was[key]:+.1f}%)" if was[key] else ""
+        parts.append(f"node {row['node']} {row['op']} {delta:+,.0f} {unit}{pct}")
+    return ("most changed layers: " + ", ".join(parts)) if parts else ""
+
+
+def _notes(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
 
 
 def analyse(night: dict[str, Any], earlier: Sequence[dict[str, Any]]) -> Analysis:
@@ -202,7 +234,8 @@ def analyse(night: dict[str, Any], earlier: Sequence[dict[str, Any]]) -> Analysi
                 if direction:
                     finding = Finding(job_id, metric, direction, old_metrics[metric], new,
                                       f"previous night {previous['night_id']}" if previous else "previous night",
-                                      _options_note(job, old_job))
+                                      _notes(_options_note(job, old_job),
+                                             _layer_note(job, old_job) if metric in SPEED else ""))
             values = [h[metric] for h in history if metric in h]
             if finding is None and len(values) >= 2:
                 base = statistics.median(values)

@@ -100,8 +100,10 @@ def firmware_id(job: JobSpec) -> str:
     """A stable directory name per distinct firmware: same options, same place, so SCons finds its work."""
     name = f"{job.model}-{job.runtime}"
     if job.options != BuildOptions():
-        digest = hashlib.sha256(repr((job.options.optimization, job.options.kernels,
-                                      sorted(job.options.defines))).encode()).hexdigest()[:8]
+        key: tuple[object, ...] = (job.options.optimization, job.options.kernels, sorted(job.options.defines))
+        if job.options.profile:      # appended only when set: unprofiled firmware keeps its directory
+            key += ("profile",)
+        digest = hashlib.sha256(repr(key).encode()).hexdigest()[:8]
         name += f"-{digest}"
     return f"{job.board}/{slug(name)}"
 
