@@ -1,5 +1,6 @@
 """The shape-specialised kernels on the emulated cores themselves, on the synthetic one-layer graphs of
-tests/synthetic_layers.py, against the generic portable C compiled for the host.
+tests/synthetic_layers.py, against TFLM's reference kernels on the host (the graph written to a
+.tflite file).
 
 The host harness cannot run Helium (tf_mve.h needs arm_mve.h), and it runs the SMLAD kernels through
 C models of the intrinsics, so a shape the MLPerf models lack (dilation, depths that are not a multiple
@@ -14,19 +15,16 @@ import numpy as np
 import pytest
 
 from tinyflash.board import BoardCatalog
-from tinyflash.build.scons import build_firmware
-from tinyflash.generate.project import BuildOptions, generate_project
-from tinyflash.generate.runtime.aot.codegen import AotRuntime
-from tinyflash.generate.runtime.aot.host_harness import build_host_model
-from tinyflash.model.spec import ModelSpec
-from tinyflash.pipeline import started_board
+from tinyflash.model import resolve_model
+from tinyflash.pipeline import build, started_board
+from tinyflash.run.golden import Golden
 
-from ..synthetic_layers import CASE_NAMES, POOL_CASES, case_graph, rng_for
+from ..synthetic_layers import HELIUM_CASES, SMLAD_CASES, case_graph, rng_for
+from ..tflite_writer import write_tflite
 
 pytestmark = pytest.mark.qemu
 
 INPUTS = 6
-POOLS = {c[0] for c in POOL_CASES}
 # board -> what model.c must call for the case to test the board's kernels at all
 PATHS = {"mps3-an547": "tf_mve_", "mps2-an500": "tf_fast_"}
 
@@ -35,15 +33,12 @@ def _check(board_name: str, case: str, activation: str, tmp_path: Path, cache: P
     board = BoardCatalog().load(board_name)
     rng = rng_for(case, activation)
     graph = case_graph(case, activation, rng)
-    golden_dir = tmp_path / "host"
-    out = AotRuntime().generate(graph, board, golden_dir, options={"kernels": "portable"})
-    golden = build_host_model(list(out.sources), [golden_dir], golden_dir)
-
-    spec = ModelSpec(case, tmp_path / f"{case}.tflite", "custom", "", False)   # graph built in memory
-    project = generate_project(board, spec, graph, tmp_path / "fw", options=BuildOptions(kernels="auto"))
-    model_c = (project.directory / "src" / "runtime" / "model.c").read_text()
+    model = write_tflite(graph, tmp_path / f"{case}.tflite")
+    golden = Golden(model)
+    # what `tinyflash build --model that.tflite` does
+    firmware = build(board, resolve_model(str(model)), out_dir=tmp_path / "fw", cache_dir=cache)
+    model_c = (firmware.project.directory / "src" / "runtime" / "model.c").read_text()
     assert PATHS[board_name] in model_c, f"{case} did not take the {board_name} kernels; it tests nothing"
-    firmware = build_firmware(project, cache_dir=cache)
 
     outputs = []
     with started_board(board, firmware.elf, log_path=tmp_path / "serial.log") as session:
@@ -52,7 +47,7 @@ def _check(board_name: str, case: str, activation: str, tmp_path: Path, cache: P
             session.load(x.tobytes())
             session.infer(1, 0)
             device = np.frombuffer(session.tf_output(graph.output.elements), dtype=np.int8)
-            expected = golden.invoke(x)
+            expected = golden.run(x)
             assert np.array_equal(device, expected), \
                 f"input {k}: {int((device != expected).sum())} of {device.size} bytes differ"
             outputs.append(expected)
@@ -62,7 +57,7 @@ def _check(board_name: str, case: str, activation: str, tmp_path: Path, cache: P
 
 
 @pytest.mark.parametrize("activation", ["NONE", "RELU"])
-@pytest.mark.parametrize("case", CASE_NAMES)
+@pytest.mark.parametrize("case", HELIUM_CASES)
 def test_helium_kernels_on_the_cortex_m55(case: str, activation: str, qemu: None, tmp_path: Path,
                                           scons_cache: Path) -> None:
     _check("mps3-an547", case, activation, tmp_path, scons_cache)
@@ -70,7 +65,7 @@ def test_helium_kernels_on_the_cortex_m55(case: str, activation: str, qemu: None
 
 @pytest.mark.slow
 @pytest.mark.parametrize("activation", ["NONE", "RELU"])
-@pytest.mark.parametrize("case", [c for c in CASE_NAMES if c not in POOLS])   # no SIMD pool on the M7
+@pytest.mark.parametrize("case", SMLAD_CASES)
 def test_smlad_kernels_on_the_cortex_m7(case: str, activation: str, qemu: None, tmp_path: Path,
                                         scons_cache: Path) -> None:
     _check("mps2-an500", case, activation, tmp_path, scons_cache)

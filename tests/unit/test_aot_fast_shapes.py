@@ -1,8 +1,12 @@
-"""The shape-specialised SIMD kernels (tf_fast.h) against the generic portable kernels (tf_conv.c,
-tf_fully_connected.c: bit-exact with TFLM on every MLPerf Tiny model) on synthetic one-layer graphs:
-the shapes the reference models never have (dilation, odd depths, VALID padding, odd pixel counts,
-strides of 2 on odd sizes, batches, output depths not a multiple of 4), with and without a ReLU (the
-requantisation forms). Both compile for the host; outputs must be equal."""
+"""Both AOT kernel sets against TFLM's reference kernels on synthetic one-layer graphs
+(tests/synthetic_layers.py): the shapes the MLPerf Tiny models never have (dilation, odd depths, VALID
+padding, odd pixel counts, strides of 2 on odd sizes, batches, output depths not a multiple of 4,
+depth multipliers, padded pools), with and without a ReLU (the requantisation forms).
+
+Each graph is written to a .tflite file (tests/tflite_writer.py), the golden is the tflite-micro
+package's interpreter on that file, and the generated C, SIMD (tf_fast.h, through C models of the
+intrinsics) and portable, is compiled for the host. The Helium kernels and the real SMLAD
+instructions are checked on emulated cores in tests/integration/test_kernel_shapes_device.py."""
 
 from __future__ import annotations
 
@@ -15,17 +19,33 @@ import pytest
 from tinyflash.board import BoardCatalog
 from tinyflash.generate.runtime.aot.codegen import AotRuntime
 from tinyflash.generate.runtime.aot.host_harness import build_host_model
+from tinyflash.model import read_graph
+from tinyflash.run.golden import Golden
 
-from ..synthetic_layers import CONV_CASES, FC_CASES, case_graph, rng_for
+from ..synthetic_layers import CASE_NAMES, SMLAD_CASES, case_graph, rng_for
+from ..tflite_writer import write_tflite
+
+INPUTS = 8
+
+
+def test_a_written_graph_reads_back_as_itself(tmp_path: Path) -> None:
+    for name in CASE_NAMES:
+        graph = case_graph(name, "RELU")
+        back = read_graph(write_tflite(graph, tmp_path / f"{name}.tflite"))
+        assert [(t.shape, t.dtype, t.quantization, t.data) for t in back.tensors] == \
+            [(t.shape, t.dtype, t.quantization, t.data) for t in graph.tensors], name
+        assert [(o.opcode, o.inputs, o.outputs, o.options) for o in back.operators] == \
+            [(o.opcode, o.inputs, o.outputs, o.options) for o in graph.operators], name
 
 
 @pytest.mark.parametrize("activation", ["NONE", "RELU"])
-@pytest.mark.parametrize("case", CONV_CASES + FC_CASES, ids=[c[0] for c in CONV_CASES + FC_CASES])
-def test_fast_kernel_equals_generic(case: tuple, activation: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("case", CASE_NAMES)
+def test_both_kernel_sets_equal_tflm(case: str, activation: str, tmp_path: Path) -> None:
     if shutil.which("gcc") is None:
         pytest.skip("no host gcc: apt-get install gcc")
-    rng = rng_for(case[0], activation)
-    graph = case_graph(case[0], activation, rng)
+    rng = rng_for(case, activation)
+    graph = case_graph(case, activation, rng)
+    golden = Golden(write_tflite(graph, tmp_path / f"{case}.tflite"))
     board = BoardCatalog().load("mps2-an500")
     models = {}
     for kernels in ("auto", "portable"):
@@ -33,17 +53,23 @@ def test_fast_kernel_equals_generic(case: tuple, activation: str, tmp_path: Path
         out = AotRuntime().generate(graph, board, dest, options={"kernels": kernels})
         models[kernels] = build_host_model(list(out.sources), [dest], dest)
     model_c = (tmp_path / "auto" / "model.c").read_text()
-    assert "tf_fast_" in model_c, "the case did not take the SIMD path; it tests nothing"
-    if case[0].startswith("fc-"):
-        assert "tf_fast_fc_s8" in model_c
-    elif not case[1] and case[2][2] % 4:
-        assert "tf_fast_conv16_s8" in model_c
+    if case in SMLAD_CASES:
+        assert "tf_fast_" in model_c, "the case did not take the SIMD path; it tests nothing"
+        if case.startswith("fc-"):
+            assert "tf_fast_fc_s8" in model_c
+        elif not case.startswith("dw-") and graph.input.shape[-1] % 4:
+            assert "tf_fast_conv16_s8" in model_c
+    else:
+        assert "tf_fast_" not in model_c
     outputs = []
-    for _ in range(8):
+    for _ in range(INPUTS):
         x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
-        fast, generic = models["auto"].invoke(x), models["portable"].invoke(x)
-        assert np.array_equal(fast, generic), f"{int((fast != generic).sum())} of {fast.size} bytes differ"
-        outputs.append(generic)
+        expected = golden.run(x)
+        for kernels, model in models.items():
+            got = model.invoke(x)
+            assert np.array_equal(got, expected), \
+                f"{kernels}: {int((got != expected).sum())} of {got.size} bytes differ from TFLM"
+        outputs.append(expected)
     values = np.concatenate(outputs)
     # the comparison means something only if the outputs are not all clamped
     assert len(np.unique(values)) > min(20, values.size // 4)
