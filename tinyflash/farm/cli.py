@@ -79,7 +79,8 @@ def _check(args: argparse.Namespace) -> int:
     for row in rows:
         note = f"  quarantined: {row['quarantined']}" if row["quarantined"] else \
             ("  no unit" if not row["units"] else f"  on {', '.join(row['units'])}")
-        flags = " ".join([row["optimization"], *("-D" + d for d in row["defines"]), *(["profiled"] if row["profile"] else [])])
+        flags = " ".join([row["optimization"], *("-D" + d for d in row["defines"]),
+                          *(["profiled"] if row["profile"] else [])])
         print(f"{row['job']}  {flags}" + note)
     return EXIT_OK
 
