@@ -39,25 +39,22 @@ def _options(builder: flatbuffers.Builder, op: Operator) -> tuple[int, int]:
     """(BuiltinOptions type, table offset) for the operator."""
     o = op.options
     act = _ACTIVATIONS[o.get("activation", "NONE")]
-    if op.opcode == "CONV_2D":
-        tflite.Conv2DOptionsStart(builder)
-        tflite.Conv2DOptionsAddPadding(builder, _PADDING[o["padding"]])
-        tflite.Conv2DOptionsAddStrideH(builder, o["stride_h"])
-        tflite.Conv2DOptionsAddStrideW(builder, o["stride_w"])
-        tflite.Conv2DOptionsAddDilationHFactor(builder, o["dilation_h"])
-        tflite.Conv2DOptionsAddDilationWFactor(builder, o["dilation_w"])
-        tflite.Conv2DOptionsAddFusedActivationFunction(builder, act)
-        return tflite.BuiltinOptions.Conv2DOptions, tflite.Conv2DOptionsEnd(builder)
-    if op.opcode == "DEPTHWISE_CONV_2D":
-        tflite.DepthwiseConv2DOptionsStart(builder)
-        tflite.DepthwiseConv2DOptionsAddPadding(builder, _PADDING[o["padding"]])
-        tflite.DepthwiseConv2DOptionsAddStrideH(builder, o["stride_h"])
-        tflite.DepthwiseConv2DOptionsAddStrideW(builder, o["stride_w"])
-        tflite.DepthwiseConv2DOptionsAddDilationHFactor(builder, o["dilation_h"])
-        tflite.DepthwiseConv2DOptionsAddDilationWFactor(builder, o["dilation_w"])
-        tflite.DepthwiseConv2DOptionsAddDepthMultiplier(builder, o["depth_multiplier"])
-        tflite.DepthwiseConv2DOptionsAddFusedActivationFunction(builder, act)
-        return tflite.BuiltinOptions.DepthwiseConv2DOptions, tflite.DepthwiseConv2DOptionsEnd(builder)
+    if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        table = "Conv2DOptions" if op.opcode == "CONV_2D" else "DepthwiseConv2DOptions"
+
+        def call(method: str, *args: Any) -> Any:     # the two tables' builders differ only in name
+            return getattr(tflite, table + method)(builder, *args)
+
+        call("Start")
+        call("AddPadding", _PADDING[o["padding"]])
+        call("AddStrideH", o["stride_h"])
+        call("AddStrideW", o["stride_w"])
+        call("AddDilationHFactor", o["dilation_h"])
+        call("AddDilationWFactor", o["dilation_w"])
+        if op.opcode == "DEPTHWISE_CONV_2D":
+            call("AddDepthMultiplier", o["depth_multiplier"])
+        call("AddFusedActivationFunction", act)
+        return getattr(tflite.BuiltinOptions, table), call("End")
     if op.opcode == "FULLY_CONNECTED":
         tflite.FullyConnectedOptionsStart(builder)
         tflite.FullyConnectedOptionsAddFusedActivationFunction(builder, act)
