@@ -287,6 +287,11 @@ class Board(_Strict):
         """Emulated with -icount: timers count executed instructions (1 ns each at shift 0)."""
         return isinstance(self.flash, QemuFlash)
 
+    @property
+    def icount_shift(self) -> Optional[int]:
+        """QEMU's -icount shift (2^N virtual ns per instruction), None for boards with a real clock."""
+        return self.flash.icount_shift if isinstance(self.flash, QemuFlash) else None
+
     def gcc_cpu_flags(self) -> tuple[str, ...]:
         cpu = self.core.value
         if self.core is Core.CORTEX_M55:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from tinyflash.board.schema import Board, QemuFlash
+from tinyflash.board.schema import Board
 from tinyflash.run.session import DeviceSession
 
 EMULATED_WINDOW_S = 0.1       # virtual seconds; five of them, so results.txt has the runner's median line
@@ -96,7 +96,7 @@ def timed_loop_timeout(inferences: int, device_s: float, wall_s: float, base_s: 
 def measure(session: DeviceSession, board: Board, *, timeout_s: float = 60.0,
             progress: Optional[Callable[[str], None]] = None) -> Performance:
     """Run on the input already loaded on the device."""
-    icount_shift = board.flash.icount_shift if isinstance(board.flash, QemuFlash) else None
+    icount_shift = board.icount_shift
     started = time.monotonic()
     first = session.infer(1, 0, timeout=timeout_s)
     wall_per_inference = time.monotonic() - started

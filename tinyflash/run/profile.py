@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from tinyflash.board.schema import Board, QemuFlash
+from tinyflash.board.schema import Board
 from tinyflash.errors import BuildError, ProtocolError
 from tinyflash.generate.runtime.base import Layer
 from tinyflash.run.performance import cycles_to_instructions
@@ -60,7 +60,7 @@ def collect(session: DeviceSession, board: Board, layers: tuple[Layer, ...]) -> 
                          hint="rebuild: the firmware and its project.json come from different builds")
     if iterations < 1:
         raise ProtocolError("tf-profile answered before any timed loop ran", hint="run 'infer N' first")
-    shift = board.flash.icount_shift if isinstance(board.flash, QemuFlash) else None
+    shift = board.icount_shift
     times = tuple(LayerTime(layer, c / iterations, cycles_to_instructions(c / iterations, board.clock_hz, shift))
                   for layer, c in zip(layers, raw))
     per_inference = cycles / iterations

@@ -65,6 +65,13 @@ static inline int8_t tf_clamp_s8(int32_t v, int32_t lo, int32_t hi)
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
+/* AVERAGE_POOL_2D's division of a window sum by its tap count, rounding half away from zero as
+ * TFLite's reference (an empty window gives 0). */
+static inline int32_t tf_pool_average(int32_t sum, int32_t count)
+{
+    return count <= 0 ? 0 : sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+}
+
 /* One dot product x[n] . w[n] added to acc (SMLAD pairs on DSP cores). */
 static inline int32_t tf_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t acc)
 {

@@ -645,9 +645,7 @@ TF_MVE_INLINE void tf_mve_avg_pool_s8(const tf_mve_pool_t *p, const int8_t *inpu
                 for (int32_t c = 0; c < ch; ++c) {
                     /* 16-bit sums were stored even lanes first: channel c is at (c & ~7) + ((c & 1) ? 4 : 0) + ((c & 7) >> 1) */
                     const int32_t acc = p->wide ? sums[c] : sums[(c & ~7) + ((c & 1) << 2) + ((c & 7) >> 1)];
-                    int32_t v = count <= 0 ? 0 : acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-                    v = v < p->act_min ? p->act_min : v;
-                    output[c] = (int8_t)(v > p->act_max ? p->act_max : v);
+                    output[c] = tf_clamp_s8(tf_pool_average(acc, count), p->act_min, p->act_max);
                 }
             }
         }

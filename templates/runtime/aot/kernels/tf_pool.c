@@ -27,11 +27,7 @@ static inline void pool_s8(const tf_pool_params_t *p, const int8_t *input, int8_
                             acc = is_max ? max32(acc, row[x * ch]) : acc + row[x * ch];
                         }
                     }
-                    if (!is_max) {
-                        /* division rounding half away from zero, as TFLite's reference */
-                        acc = count <= 0 ? 0 : acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-                    }
-                    out[c] = tf_clamp_s8(acc, p->act_min, p->act_max);
+                    out[c] = tf_clamp_s8(is_max ? acc : tf_pool_average(acc, count), p->act_min, p->act_max);
                 }
             }
         }

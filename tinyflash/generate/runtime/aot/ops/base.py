@@ -43,6 +43,16 @@ class EmitContext:
         self.constants.append(f"static const {ctype} {name}[{len(flat)}] __attribute__((aligned(4))) = {{\n    {body}\n}};")
         return name
 
+    def layer_function(self, attrs: str, call: str, args: dict[str, int]) -> str:
+        """Put a kernel call in the layer's own function, tf_n<i>_run, compiled with ``attrs`` (the SIMD
+        headers' per-layer optimisation attributes). ``args`` maps the function's pointer parameters
+        (the call's names for them, the output last as 'out') to their tensors. Returns the statement
+        that calls it from tf_runtime_invoke."""
+        name = f"tf_n{self.op.index}_run"
+        params = ", ".join(f"int8_t *{arg}" if arg == "out" else f"const int8_t *{arg}" for arg in args)
+        self.constants.append(f"static {attrs} void {name}({params})\n{{\n    {call}\n}}")
+        return f"{name}({', '.join(self.pointer(t) for t in args.values())});"
+
     def params(self, ctype: str, fields: dict[str, int]) -> str:
         name = f"tf_n{self.op.index}_params"
         inits = ", ".join(f".{k} = {int(v)}" for k, v in fields.items())

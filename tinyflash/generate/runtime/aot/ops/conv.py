@@ -202,8 +202,7 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
         fn = "tf_fast_conv16_s8" if wide else "tf_fast_conv_s8"
         call = f"{fn}(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, (int16_t *)tf_scratch, out);"
         scratch = 2 * kp * 2
-    ctx.constants.append(f"static TF_LAYER_ATTRS void tf_n{index}_run(const int8_t *in, int8_t *out)\n{{\n    {call}\n}}")
-    code = f"tf_n{index}_run({ctx.pointer(inp.index)}, {ctx.pointer(out.index)});"
+    code = ctx.layer_function("TF_LAYER_ATTRS", call, {"in": inp.index, "out": out.index})
     return Emitted(code, frozenset({FAST_KERNEL}), macs=macs, scratch_bytes=scratch)
 
 

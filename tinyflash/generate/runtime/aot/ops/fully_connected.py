@@ -75,12 +75,11 @@ def _emit_fast(ctx: EmitContext, w: np.ndarray, folded: np.ndarray, requant: tup
     w_name = ctx.constant("weights", np.ascontiguousarray(w))
     b_name = ctx.constant("bias", folded)
     rq_name = rq_table(ctx, rq)
-    ctx.constants.append(
-        f"static TF_LAYER_ATTRS void tf_n{index}_run(const int8_t *in, int8_t *out)\n{{\n"
-        f"    tf_fast_fc_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, (int16_t *)tf_scratch, out);\n}}")
     inp, out = ctx.tensor(0), ctx.output()
     assert inp is not None
-    code = f"tf_n{index}_run({ctx.pointer(inp.index)}, {ctx.pointer(out.index)});"
+    code = ctx.layer_function(
+        "TF_LAYER_ATTRS", f"tf_fast_fc_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, "
+                          f"(int16_t *)tf_scratch, out);", {"in": inp.index, "out": out.index})
     return Emitted(code, frozenset({"tf_fast.h"}), macs=macs, scratch_bytes=in_depth * 2)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted
 
 KERNEL = "tf_mve.h"
+ATTRS = "TF_MVE_LAYER_ATTRS"    # per-layer function attributes (tf_mve.h)
 CHUNK = 16          # int8 lanes of one vector
 GROUP = 4           # int32 lanes of one vector: output channels per requantisation record
 PAIR = 8            # 16-bit lanes of one vector: channels finished (and stored) together
@@ -84,9 +85,7 @@ def _emit_layer(ctx: EmitContext, geom: dict[str, Any], fields: dict[str, int], 
     w_name = ctx.constant("weights", weights)
     rq_name = ctx.constant("rq", requant_records(bias, mult, shift, bool(fields["per_tensor"])))
     body = call.format(params=f"&tf_n{index}_params", weights=w_name, rq=rq_name)
-    ctx.constants.append(f"static TF_MVE_LAYER_ATTRS void tf_n{index}_run(const int8_t *in, int8_t *out)\n"
-                         f"{{\n    {body}\n}}")
-    code = f"tf_n{index}_run({ctx.pointer(inp)}, {ctx.pointer(out)});"
+    code = ctx.layer_function(ATTRS, body, {"in": inp, "out": out})
     return Emitted(code, frozenset({KERNEL}), macs=macs, scratch_bytes=scratch)
 
 
@@ -179,12 +178,9 @@ def emit_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: 
 
 def emit_add(ctx: EmitContext, fields: dict[str, int]) -> Emitted:
     """ADD of two same-shape tensors; fields: tf_add_params_t (tf_kernels.h), as the portable kernel."""
-    index = ctx.op.index
     params = ctx.params("tf_add_params_t", fields)
-    ctx.constants.append(f"static TF_MVE_LAYER_ATTRS void tf_n{index}_run(const int8_t *a, const int8_t *b, "
-                         f"int8_t *out)\n{{\n    tf_mve_add_s8(&{params}, a, b, out);\n}}")
     a, b, out = ctx.op.inputs[0], ctx.op.inputs[1], ctx.op.outputs[0]
-    code = f"tf_n{index}_run({ctx.pointer(a)}, {ctx.pointer(b)}, {ctx.pointer(out)});"
+    code = ctx.layer_function(ATTRS, f"tf_mve_add_s8(&{params}, a, b, out);", {"a": a, "b": b, "out": out})
     return Emitted(code, frozenset({KERNEL}), macs=0)
 
 
@@ -195,8 +191,7 @@ def emit_avg_pool(ctx: EmitContext, geom: dict[str, Any], act_min: int, act_max:
     ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
     ctx.constants.append(f"static const tf_mve_pool_t tf_n{index}_params = {{.g = {{{ginit}}}, "
                          f".act_min = {act_min}, .act_max = {act_max}, .wide = {wide}}};")
-    ctx.constants.append(f"static TF_MVE_LAYER_ATTRS void tf_n{index}_run(const int8_t *in, int8_t *out)\n{{\n"
-                         f"    tf_mve_avg_pool_s8(&tf_n{index}_params, in, (int32_t *)(void *)tf_scratch, out);\n}}")
     inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
-    code = f"tf_n{index}_run({ctx.pointer(inp)}, {ctx.pointer(out)});"
+    code = ctx.layer_function(ATTRS, f"tf_mve_avg_pool_s8(&tf_n{index}_params, in, (int32_t *)(void *)tf_scratch, "
+                                     f"out);", {"in": inp, "out": out})
     return Emitted(code, frozenset({KERNEL}), macs=0, scratch_bytes=-(-geom["in_c"] // PAIR) * PAIR * 4)
