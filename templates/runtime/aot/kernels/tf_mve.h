@@ -645,7 +645,10 @@ TF_MVE_INLINE void tf_mve_avg_pool_s8(const tf_mve_pool_t *p, const int8_t *inpu
                 for (int32_t c = 0; c < ch; ++c) {
                     /* 16-bit sums were stored even lanes first: channel c is at (c & ~7) + ((c & 1) ? 4 : 0) + ((c & 7) >> 1) */
                     const int32_t acc = p->wide ? sums[c] : sums[(c & ~7) + ((c & 1) << 2) + ((c & 7) >> 1)];
-                    output[c] = tf_clamp_s8(tf_pool_average(acc, count), p->act_min, p->act_max);
+                    /* max then min, not tf_clamp_s8's nested form: GCC compiles this one shorter here */
+                    int32_t v = tf_pool_average(acc, count);
+                    v = v < p->act_min ? p->act_min : v;
+                    output[c] = (int8_t)(v > p->act_max ? p->act_max : v);
                 }
             }
         }
