@@ -8,6 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+# process exit codes; only the CLI returns them, but library commands (farm, deps) name them too
+EXIT_OK, EXIT_FAILURE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 130
+
 
 class TinyflashError(Exception):
     """Base of every error tinyflash raises on purpose."""
@@ -74,6 +77,10 @@ class UnsupportedOperatorError(ModelError):
 # --- generate / build ---------------------------------------------------------------------------
 class GenerateError(TinyflashError):
     pass
+
+
+class InvalidDefineError(GenerateError):
+    """A ``-D`` define (command line or farm matrix) that is not ``NAME`` or ``NAME=VALUE``."""
 
 
 class ToolNotFoundError(TinyflashError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import re
@@ -37,6 +38,7 @@ class Firmware:
     toolchain: str
     build_seconds: float
     compiled_objects: int
+    elf_sha256: str = ""      # of the ELF this build produced; checked again before it is flashed
 
 
 def default_cache_dir() -> Path:
@@ -98,7 +100,7 @@ def build_firmware(project: GeneratedProject, *, jobs: int | None = None, cache_
     if project.board.boot2 is not None:
         check_boot2(elf, project.board)
     return Firmware(project, elf, build / "firmware.bin", build / "firmware.hex", build / "firmware.map",
-                    report, toolchain.version, elapsed, compiled)
+                    report, toolchain.version, elapsed, compiled, hashlib.sha256(elf.read_bytes()).hexdigest())
 
 
 def _raise_build_error(board: Board, text: str, rc: int) -> None:

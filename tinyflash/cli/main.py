@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from tinyflash import __version__
-from tinyflash.errors import TinyflashError
-
-EXIT_OK, EXIT_FAILURE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 130
+from tinyflash.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, TinyflashError  # noqa: F401
 
 
 def _add_board(p: argparse.ArgumentParser, required: bool = True) -> None:
