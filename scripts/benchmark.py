@@ -82,7 +82,7 @@ def main() -> int:
                     warm = build_firmware(project, cache_dir=cache)
                     shutil.rmtree(out / "build")
                     cached = build_firmware(project, cache_dir=cache)
-                    result = pipeline.run(board, spec, cached, verify_count=2)
+                    result = pipeline.run(cached, verify_count=2)
                     perf = result.performance
                     per_mac = perf.instructions / project.macs if project.macs else float("nan")
                     used = result.device_info.get("arena-used-bytes")

@@ -9,10 +9,11 @@ import contextlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 
 from tinyflash.board.schema import Board, QemuFlash
 from tinyflash.build.scons import Firmware, build_firmware
+from tinyflash.events import Progress, ProgressEvent, Stage, quiet
 from tinyflash.flash.base import Flasher
 from tinyflash.flash.qemu import QemuFlasher, QemuOptions
 from tinyflash.generate.project import BuildOptions, generate_project
@@ -30,13 +31,6 @@ from tinyflash.run.verify import Verification, verify_on_device
 if TYPE_CHECKING:
     from tinyflash.run.accuracy import AccuracyScore
 
-Progress = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    pass
-
-
 def default_out_dir(board: Board, spec: ModelSpec, runtime: str, kernels: str = "auto",
                     profile: bool = False) -> Path:
     # a kernel set other than the default, or a profiled build, gets its own directory: switching
@@ -47,13 +41,13 @@ def default_out_dir(board: Board, spec: ModelSpec, runtime: str, kernels: str = 
 
 def build(board: Board, spec: ModelSpec, *, runtime: str = "aot", out_dir: Optional[Path] = None,
           options: BuildOptions = BuildOptions(), cache_dir: Optional[Path] = None,
-          progress: Progress = _quiet) -> Firmware:
+          progress: Progress = quiet) -> Firmware:
     out = out_dir or default_out_dir(board, spec, runtime, options.kernels, options.profile)
-    progress(f"reading {spec.path.name}")
+    progress(ProgressEvent(Stage.BUILD, f"reading {spec.path.name}"))
     graph = read_graph(spec.path)
-    progress(f"generating {runtime} application for {board.name}")
+    progress(ProgressEvent(Stage.BUILD, f"generating {runtime} application for {board.name}"))
     project = generate_project(board, spec, graph, out, runtime=runtime, options=options)
-    progress("compiling with SCons + arm-none-eabi-gcc")
+    progress(ProgressEvent(Stage.BUILD, "compiling with SCons + arm-none-eabi-gcc"))
     return build_firmware(project, cache_dir=cache_dir)
 
 
@@ -110,31 +104,35 @@ def verification_samples(spec: ModelSpec, firmware: Firmware, count: int,
     return samples
 
 
-def run(board: Board, spec: ModelSpec, firmware: Firmware, *, verify_count: int = 3,
+def run(firmware: Firmware, *, verify_count: int = 3,
         sample_dir: Sequence[Path] = (), timeouts: Timeouts = Timeouts(), log_path: Optional[Path] = None,
-        probe: Optional[str] = None, port: Optional[str] = None, progress: Progress = _quiet,
+        probe: Optional[str] = None, port: Optional[str] = None, progress: Progress = quiet,
         cancel: Optional[threading.Event] = None) -> RunResult:
+    """Flash (or boot) the firmware on the board it was built for, verify it, measure it."""
+    board, spec = firmware.project.board, firmware.project.model
     io = firmware.project.io
     samples = verification_samples(spec, firmware, verify_count, sample_dir)
     golden = Golden(spec.path)
     log_path = log_path or firmware.project.directory / "serial.log"
     if log_path.exists():
         log_path.unlink()
-    progress(f"starting {board.name}" + (" in QEMU" if board.emulated else ""))
+    progress(ProgressEvent(Stage.FLASH, f"starting {board.name}" + (" in QEMU" if board.emulated else "")))
     with started_board(board, firmware.elf, log_path=log_path, timeouts=timeouts, probe=probe,
                        port=port, cancel=cancel) as session:
         name = session.name()
         _, model = session.profile()
         info = session.tf_info()
-        progress(f"verifying against the TFLM golden on {len(samples)} inputs")
+        progress(ProgressEvent(Stage.VERIFY, f"verifying against the TFLM golden on {len(samples)} inputs"))
         verification = verify_on_device(session, io, golden, samples, infer_timeout=timeouts.infer,
-                                        progress=lambda label: progress(f"verifying {label}"))
-        progress("measuring performance")
+                                        progress=lambda label: progress(ProgressEvent(Stage.VERIFY,
+                                                                                      f"verifying {label}")))
+        progress(ProgressEvent(Stage.RUN, "measuring performance"))
         session.load(samples[0].upload)
-        performance = measure(session, board, timeout_s=timeouts.infer, progress=progress)
+        performance = measure(session, board, timeout_s=timeouts.infer,
+                              progress=lambda text: progress(ProgressEvent(Stage.RUN, text)))
         layer_profile = None
         if firmware.project.options.profile:
-            progress("reading the per-layer profile")
+            progress(ProgressEvent(Stage.RUN, "reading the per-layer profile"))
             layer_profile = collect_profile(session, board, firmware.project.layers)
     return RunResult(board, firmware, name, model, info, performance, verification, log_path,
                      tuple(s.label for s in samples), layer_profile)
@@ -149,21 +147,22 @@ class AccuracyResult:
     serial_log: Path
 
 
-def run_accuracy(board: Board, spec: ModelSpec, firmware: Firmware, dataset: Path, *,
+def run_accuracy(firmware: Firmware, dataset: Path, *,
                  timeouts: Timeouts = Timeouts(), log_path: Optional[Path] = None, probe: Optional[str] = None,
-                 port: Optional[str] = None, progress: Progress = _quiet) -> AccuracyResult:
+                 port: Optional[str] = None, progress: Progress = quiet) -> AccuracyResult:
     from tinyflash.run.accuracy import run_accuracy as score_dataset
 
+    board, spec = firmware.project.board, firmware.project.model
     log_path = log_path or firmware.project.directory / "serial-accuracy.log"
     if log_path.exists():
         log_path.unlink()
-    progress(f"starting {board.name}")
+    progress(ProgressEvent(Stage.FLASH, f"starting {board.name}"))
     with started_board(board, firmware.elf, log_path=log_path, timeouts=timeouts, probe=probe,
                        port=port) as session:
         session.name()
         session.profile()
         score, records = score_dataset(session, dataset, spec.benchmark_id, infer_timeout=timeouts.infer,
-                                       progress=lambda text: progress(f"accuracy {text}"))
+                                       progress=lambda text: progress(ProgressEvent(Stage.RUN, f"accuracy {text}")))
     return AccuracyResult(board, firmware, score, tuple(records), log_path)
 
 

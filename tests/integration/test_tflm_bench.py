@@ -37,7 +37,7 @@ def _bench(board_name: str, model: str, kernels: str, model_dir: Path, out: Path
     spec = resolve_model(model, [model_dir])
     firmware = pipeline.build(board, spec, runtime="tflm", out_dir=out,
                               options=BuildOptions(kernels=kernels, profile=profile))
-    return firmware, pipeline.run(board, spec, firmware, verify_count=2)
+    return firmware, pipeline.run(firmware, verify_count=2)
 
 
 @pytest.mark.parametrize("kernels", ["reference", "cmsis-nn"])

@@ -98,7 +98,7 @@ def _run(args: argparse.Namespace) -> int:
     console = Console(json_mode=args.json)
     with console.progress("benchmarking") as progress:
         board, spec, firmware = _build(args, console)
-        result = pipeline.run(board, spec, firmware, verify_count=args.verify_count, sample_dir=args.sample_dir,
+        result = pipeline.run(firmware, verify_count=args.verify_count, sample_dir=args.sample_dir,
                               timeouts=_timeouts(args), probe=args.probe, port=args.serial_port,
                               progress=progress.step)
     data = result_dict(spec, result)
@@ -140,7 +140,7 @@ def _run_accuracy(args: argparse.Namespace) -> int:
     console = Console(json_mode=args.json)
     with console.progress("accuracy run") as progress:
         board, spec, firmware = _build(args, console)
-        result = pipeline.run_accuracy(board, spec, firmware, args.dataset, timeouts=_timeouts(args),
+        result = pipeline.run_accuracy(firmware, args.dataset, timeouts=_timeouts(args),
                                        probe=args.probe, port=args.serial_port, progress=progress.step)
     score = result.score
     summary = {"board": board.name, "model": spec.name, "runtime": firmware.project.runtime, "mode": "accuracy",

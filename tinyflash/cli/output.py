@@ -34,9 +34,11 @@ class Console:
             self.step(title)
             yield self
 
-    def step(self, text: str) -> None:
+    def step(self, event: object) -> None:
+        """Show one step: a string or a :class:`tinyflash.events.ProgressEvent` (its text)."""
         if self.quiet:
             return
+        text = str(event)
         if self._status is not None:
             self._status.update(text)
         else:

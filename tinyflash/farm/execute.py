@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from tinyflash.build.scons import Firmware
 from tinyflash.deadline import Deadline
+from tinyflash.events import ProgressEvent
 from tinyflash.errors import Cancelled, DeviceError, DeviceTimeoutError, FlashError, TinyflashError
 from tinyflash.farm.errors import JobCancelled, JobDeadlineExceeded
 from tinyflash.farm.inventory import Unit
@@ -72,21 +73,18 @@ def pipeline_executor(ctx: AttemptContext) -> AttemptResult:
 
     phase = [Stage.FLASH]
 
-    def progress(text: str) -> None:
+    def progress(event: ProgressEvent) -> None:
         if ctx.stop.is_set():
             raise JobCancelled("the night was interrupted")
         if ctx.deadline.expired():
             raise JobDeadlineExceeded(ctx.deadline.seconds)
-        if text.startswith("verifying"):
-            phase[0] = Stage.VERIFY
-        elif text.startswith(("measuring", "window")):
-            phase[0] = Stage.RUN
-        ctx.on_progress(text)
+        phase[0] = event.stage
+        ctx.on_progress(event.text)
 
     started = time.monotonic()
     try:
-        progress("starting")
-        result = pipeline.run(ctx.unit.board, ctx.spec, ctx.firmware, verify_count=ctx.verify_count,
+        progress(ProgressEvent(Stage.FLASH, "starting"))
+        result = pipeline.run(ctx.firmware, verify_count=ctx.verify_count,
                               timeouts=ctx.timeouts, log_path=ctx.log_path, probe=ctx.probe, port=ctx.port,
                               progress=progress, cancel=ctx.stop)
     except Exception as exc:

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from tinyflash.events import Stage  # noqa: F401  (a job's failing stage is a pipeline stage)
 from tinyflash.farm.matrix import JobSpec
 
 
@@ -15,13 +16,6 @@ class Outcome(str, enum.Enum):
     ERROR = "error"          # build, flash or run broke (the stage says where)
     TIMEOUT = "timeout"      # the device stopped answering within its deadline
     SKIPPED = "skipped"      # quarantined, no unit for the board, or the night was interrupted
-
-
-class Stage(str, enum.Enum):
-    BUILD = "build"
-    FLASH = "flash"
-    RUN = "run"
-    VERIFY = "verify"
 
 
 RETRYABLE = (Outcome.ERROR, Outcome.TIMEOUT)
