@@ -11,9 +11,17 @@ from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tinyflash.errors import LocatedFileError
+
+
+
+class StrictModel(BaseModel):
+    """Base of every configuration class: unknown keys are errors, loaded values never change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
 
 M = TypeVar("M", bound=BaseModel)
 ErrorFactory = Callable[..., LocatedFileError]   # (path, key, problem, *, line=, hint=)
