@@ -1,8 +1,4 @@
-"""``tinyflash farm run|check`` and ``tinyflash report``: arguments in, library calls out (not API).
-
-Wiring into tinyflash/cli: ``add_parsers(sub)`` in ``build_parser()``, and ``cmd_farm``/``cmd_report`` in
-``commands``.
-"""
+"""``tinyflash farm run|check`` and ``tinyflash report``: arguments in, library calls out (not API)."""
 
 from __future__ import annotations
 
@@ -14,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tinyflash.cli.main import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
+from tinyflash.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 
 
 def add_parsers(sub: Any) -> None:
@@ -22,6 +18,7 @@ def add_parsers(sub: Any) -> None:
     farm = sub.add_parser("farm", help="run a matrix of jobs on the units of an inventory (nightly runs)",
                           description="Device farm: build every firmware of a matrix, run the jobs on the "
                                       "inventory's units, write JSON, JUnit, Markdown and HTML, keep a history.")
+    farm.set_defaults(handler=cmd_farm)
     farm_sub = farm.add_subparsers(dest="farm_command", metavar="ACTION")
     farm_sub.required = True
     for name, text in (("run", "run a night: build, run every job, report, store in the history"),
@@ -54,6 +51,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--night", metavar="ID", help="night to render (default: the latest)")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="where report.md/.html, junit.xml go")
     p.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    p.set_defaults(handler=cmd_report)
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:

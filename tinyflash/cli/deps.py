@@ -1,9 +1,4 @@
-"""``tinyflash deps``: make or update the west workspace of the TFLM runtime's sources (not API).
-
-Wiring (tinyflash/cli/main.py): ``from tinyflash.deps.cli import add_deps_parser`` and call
-``add_deps_parser(sub)`` in build_parser(); (tinyflash/cli/commands.py):
-``from tinyflash.deps.cli import cmd_deps``.
-"""
+"""``tinyflash deps``: make or update the west workspace of the TFLM runtime's sources (not API)."""
 
 from __future__ import annotations
 
@@ -14,7 +9,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 
-def add_deps_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parsers(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "deps", help="fetch the pinned TFLM sources (west workspace), or check a checkout",
         description="Make or update the west workspace holding the third-party sources the TFLM runtime "
@@ -35,7 +30,7 @@ def add_deps_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--status", action="store_true", help="do not fetch: report what the workspace holds")
     p.add_argument("--manifest", type=Path, metavar="FILE", help="another west.yml (default: tinyflash's)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    return p
+    p.set_defaults(handler=cmd_deps)
 
 
 def _project_rows(states: list[Any]) -> list[dict[str, object]]:
