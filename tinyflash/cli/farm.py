@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -98,15 +96,9 @@ def _run(args: argparse.Namespace) -> int:
     settings = NightSettings(out_root=args.out, model_dirs=tuple(args.model_dir), night_id=args.night_id,
                              build_workers=args.build_workers, verify_count=args.verify_count)
     runner = NightRunner(inventory, matrix, settings, on_event=show)
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        # SIGTERM (a CI job cancelled) stops the night as Ctrl-C does: jobs that finished are kept
-        previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    try:
-        result = runner.run()
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    # SIGTERM and SIGHUP (a CI job cancelled) stop the night as Ctrl-C does (tinyflash.cli.signals):
+    # the runner keeps the jobs that finished, and the CLI exits 128 + the signal
+    result = runner.run()
     history = History(args.history or args.out / "history.sqlite")
     report = report_night(result.data, history, result.night_dir, store=True)
     verdict = report.analysis.verdict()

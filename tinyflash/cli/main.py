@@ -13,7 +13,8 @@ from typing import Callable, Optional, Sequence
 
 from tinyflash import __version__
 from tinyflash.cli import boards, build, deps, doctor, emulate, farm, flash, run
-from tinyflash.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_INTERRUPTED, TinyflashError
+from tinyflash.cli.signals import SignalGuard
+from tinyflash.errors import EXIT_FAILURE, EXIT_INTERNAL, TinyflashError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -44,20 +45,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_FAILURE
     _setup_logging(args.verbose)
     handler: Handler = args.handler
+    stopped = SignalGuard()
     try:
-        return handler(args)
-    except KeyboardInterrupt:
-        print("tinyflash: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except TinyflashError as exc:
-        print(f"tinyflash: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except Exception as exc:  # a bug: say so, keep the traceback for -v
-        if args.verbose:
-            logging.exception("internal error")
-        print(f"tinyflash: internal error: {type(exc).__name__}: {exc}\n"
-              "  hint: rerun with -v for the traceback and report it", file=sys.stderr)
-        return EXIT_INTERNAL
+        with stopped.installed():
+            try:
+                rc = handler(args)
+            except TinyflashError as exc:
+                print(f"tinyflash: error: {exc}", file=sys.stderr)
+                rc = exc.exit_code
+            except Exception as exc:  # a bug: say so, keep the traceback for -v
+                if args.verbose:
+                    logging.exception("internal error")
+                print(f"tinyflash: internal error: {type(exc).__name__}: {exc}\n"
+                      "  hint: rerun with -v for the traceback and report it", file=sys.stderr)
+                rc = EXIT_INTERNAL
+    except KeyboardInterrupt:   # Ctrl-C, or SIGTERM/SIGHUP raised by the guard: every `finally` has run
+        print("tinyflash: interrupted" + (f" ({stopped.name})" if stopped.name != "SIGINT" else ""),
+              file=sys.stderr)
+        return stopped.exit_code
+    # a command that caught the signal itself (the farm keeps the jobs that finished) still exits 128 + signal
+    return stopped.exit_code if stopped.signum is not None else rc
 
 if __name__ == "__main__":
     raise SystemExit(main())
