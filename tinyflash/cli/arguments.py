@@ -1,4 +1,4 @@
-"""Options shared by several subcommands.
+"""Options shared by several subcommands, and the checks that refuse values no command can use (#11.8).
 
 Light imports only: every command module imports this one while ``--help`` is built.
 """
@@ -6,6 +6,7 @@ Light imports only: every command module imports this one while ``--help`` is bu
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,51 @@ from tinyflash.errors import TinyflashError
 
 class UsageError(TinyflashError):
     """A command-line value that parses but cannot be used (exit 1, with a hint)."""
+
+
+# --- argparse types: a bad value is a usage error with argparse's own message (exit 2) ----------
+def positive_seconds(text: str) -> float:
+    """A deadline: finite and above zero (``float()`` alone takes 0, -5, nan and inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds above 0, got {text!r}")
+    return value
+
+
+def tcp_port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a TCP port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port from 0 (any free port) to 65535, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return value
+
+
+def check_out_dir(path: Path | None, option: str = "--out") -> None:
+    """Refuse an output directory that is, or lies under, an existing file, before any work is done."""
+    if path is None:
+        return
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                where = "is" if candidate == path else f"lies under {candidate}, which is"
+                raise UsageError(f"{option} {path} {where} a file, not a directory",
+                                 hint=f"pass a directory for {option} (it is created if missing)")
+            return
 
 
 # --- option groups ------------------------------------------------------------------------------
@@ -48,9 +94,9 @@ def add_build(p: argparse.ArgumentParser) -> None:
 
 
 def add_run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--timeout", type=positive_seconds, default=None, metavar="SECONDS",
                    help="per-command deadline before the board's multiplier (default 5; infer 60)")
-    p.add_argument("--verify-count", type=int, default=3, metavar="N",
+    p.add_argument("--verify-count", type=non_negative_int, default=3, metavar="N",
                    help="generated inputs checked against the golden (plus sample files; default 3)")
     p.add_argument("--sample-dir", action="append", type=Path, default=[], metavar="DIR",
                    help="extra directory of sample inputs (<benchmark>*.bin)")

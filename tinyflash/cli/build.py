@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tinyflash.cli.arguments import add_board, add_build, add_model, catalog
+from tinyflash.cli.arguments import add_board, add_build, add_model, catalog, check_out_dir
 from tinyflash.cli.output import Console
 
 
@@ -31,6 +31,7 @@ def load_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
     """The board and the model spec the arguments name, checked before any work starts."""
     from tinyflash.model import resolve_model
 
+    check_out_dir(args.out)
     board = catalog(args).load(args.board)
     return board, resolve_model(args.model, args.model_dir)
 

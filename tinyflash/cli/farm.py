@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tinyflash.cli.arguments import check_out_dir, non_negative_int
 from tinyflash.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 
 
@@ -37,7 +38,7 @@ def add_parsers(sub: Any) -> None:
             p.add_argument("--night-id", help="name of this night (default: UTC date-time, e.g. 20260514-031500)")
             p.add_argument("--model-dir", action="append", type=Path, default=[], metavar="DIR",
                            help="directory holding the MLPerf Tiny .tflite files (also TINYFLASH_MODEL_DIR)")
-            p.add_argument("--verify-count", type=int, metavar="N", help="override the matrix's run.verify_count")
+            p.add_argument("--verify-count", type=non_negative_int, metavar="N", help="override the matrix's run.verify_count")
             p.add_argument("--build-workers", type=int, default=2, metavar="N",
                            help="firmware builds in parallel (default 2)")
             p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
@@ -86,6 +87,7 @@ def _run(args: argparse.Namespace) -> int:
     from tinyflash.farm.reporting import report_night
     from tinyflash.farm.runner import Event, NightRunner, NightSettings
 
+    check_out_dir(args.out)
     inventory, matrix = _load(args)
 
     def show(event: Event) -> None:
@@ -130,6 +132,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tinyflash.farm.history import History
     from tinyflash.farm.reporting import report_from_history
 
+    check_out_dir(args.out)
     report = report_from_history(History(args.history), args.out, args.night)
     if args.json:
         print(json.dumps(report.analysis.to_dict(), indent=2))

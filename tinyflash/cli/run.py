@@ -49,6 +49,23 @@ def _timeouts(args: argparse.Namespace) -> Any:
     return Timeouts(boot=max(args.timeout, 2.0), command=args.timeout, infer=args.timeout)
 
 
+def _check_verify_count(args: argparse.Namespace, spec: Any, firmware: Any = None) -> None:
+    """With --verify-count 0 the inputs come from sample files only: refuse when there are none (#11.8)."""
+    if args.verify_count > 0:
+        return
+    hint = "pass --verify-count 1 or more (generated inputs)" + \
+        ("" if spec.kind == "generic" else ", or --sample-dir DIR with <benchmark>*.bin files")
+    if spec.kind == "generic":   # a custom model never has sample files: refuse before building
+        raise UsageError(f"--verify-count {args.verify_count} leaves no input to verify or measure "
+                         f"{spec.name} with (only kws, vww, ic and ad have sample files)", hint=hint)
+    if firmware is not None:
+        from tinyflash import pipeline
+
+        if not pipeline.verification_samples(spec, firmware, 0, args.sample_dir):
+            raise UsageError(f"--verify-count {args.verify_count} leaves no input to verify or measure "
+                             f"{spec.name} with: no sample file was found", hint=hint)
+
+
 def _performance(args: argparse.Namespace, command: str) -> int:
     from tinyflash import pipeline
     from tinyflash.report.atomic import write_json_atomic
@@ -57,7 +74,9 @@ def _performance(args: argparse.Namespace, command: str) -> int:
     console = Console(json_mode=args.json)
     with console.progress("benchmarking") as progress:
         board, spec = load_inputs(args)
+        _check_verify_count(args, spec)
         firmware = build_firmware(args, board, spec, console)
+        _check_verify_count(args, spec, firmware)
         result = pipeline.run(firmware, verify_count=args.verify_count, sample_dir=args.sample_dir,
                               timeouts=_timeouts(args), probe=args.probe, port=args.serial_port,
                               progress=progress.step)
