@@ -41,9 +41,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
             raise FlashError(f"board {board.name} is emulated: there is nothing to flash",
                              hint="use 'tinyflash emulate' or 'tinyflash bench' for QEMU boards")
         # find the probe first: with none attached this fails at once, before any build
-        open_session = getattr(flasher, "open", None)
-        if open_session:
-            open_session()
+        flasher.open()
         if args.firmware:
             elf = args.firmware
         elif args.model:
