@@ -36,6 +36,8 @@ def add_parsers(sub: Any) -> None:
                                 "serial logs) and firmware/ (build trees, reused night after night)")
             p.add_argument("--history", type=Path, metavar="DB", help="SQLite history (default: DIR/history.sqlite)")
             p.add_argument("--night-id", help="name of this night (default: UTC date-time, e.g. 20260514-031500)")
+            p.add_argument("--replace", action="store_true",
+                           help="reuse --night-id on purpose: replace the stored night of that name")
             p.add_argument("--model-dir", action="append", type=Path, default=[], metavar="DIR",
                            help="directory holding the MLPerf Tiny .tflite files (also TINYFLASH_MODEL_DIR)")
             p.add_argument("--verify-count", type=non_negative_int, metavar="N", help="override the matrix's run.verify_count")
@@ -95,8 +97,11 @@ def _run(args: argparse.Namespace) -> int:
             return
         print(f"farm: {event.text}", file=sys.stderr, flush=True)
 
+    # --replace (#11.5) reaches the farm library as replace=args.replace; until the library's parameter is
+    # merged it is passed only when given, so a night without it runs as before
+    replace: dict[str, Any] = {"replace": args.replace} if args.replace else {}
     settings = NightSettings(out_root=args.out, model_dirs=tuple(args.model_dir), night_id=args.night_id,
-                             build_workers=args.build_workers, verify_count=args.verify_count)
+                             build_workers=args.build_workers, verify_count=args.verify_count, **replace)
     runner = NightRunner(inventory, matrix, settings, on_event=show)
     # SIGTERM and SIGHUP (a CI job cancelled) stop the night as Ctrl-C does (tinyflash.cli.signals):
     # the runner keeps the jobs that finished, and the CLI exits 128 + the signal
