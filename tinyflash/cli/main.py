@@ -60,11 +60,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       "  hint: rerun with -v for the traceback and report it", file=sys.stderr)
                 rc = EXIT_INTERNAL
     except KeyboardInterrupt:   # Ctrl-C, or SIGTERM/SIGHUP raised by the guard: every `finally` has run
-        print("tinyflash: interrupted" + (f" ({stopped.name})" if stopped.name != "SIGINT" else ""),
-              file=sys.stderr)
+        try:
+            print("tinyflash: interrupted" + (f" ({stopped.name})" if stopped.name != "SIGINT" else ""),
+                  file=sys.stderr)
+        except OSError:   # SIGHUP: the terminal may be gone; the exit code still tells
+            pass
         return stopped.exit_code
     # a command that caught the signal itself (the farm keeps the jobs that finished) still exits 128 + signal
     return stopped.exit_code if stopped.signum is not None else rc
+
 
 if __name__ == "__main__":
     raise SystemExit(main())
