@@ -8,6 +8,7 @@ from typing import Any
 
 from tinyflash.cli.arguments import catalog
 from tinyflash.cli.output import Console
+from tinyflash.errors import EXIT_OK
 
 
 def add_parsers(sub: Any) -> None:
@@ -32,16 +33,16 @@ def cmd_boards(args: argparse.Namespace) -> int:
 
             print(f"# {boards.files().get(board.name, args.name)}")
             print(yaml.safe_dump(data, sort_keys=False), end="")
-        return 0
+        return EXIT_OK
     loaded = list(boards.load_all())
     if args.json:
         console.emit_json([{"name": b.name, "core": b.core.value, "emulated": b.emulated,
                             "flash_bytes": b.memory.flash.size, "ram_bytes": b.memory.ram.size,
                             "description": b.description} for b in loaded])
-        return 0
+        return EXIT_OK
     width = max(len(b.name) for b in loaded)
     for b in loaded:
         kind = f"qemu:{b.flash.machine}" if b.emulated else f"pyocd:{b.flash.target}"
         print(f"{b.name.ljust(width)}  {b.core.value:<14} {b.memory.flash.size // 1024:>5} KB flash "
               f"{b.memory.ram.size // 1024:>5} KB RAM  {kind}")
-    return 0
+    return EXIT_OK

@@ -7,6 +7,7 @@ from typing import Any
 
 from tinyflash.cli.arguments import add_board, add_build, add_model, catalog, check_out_dir
 from tinyflash.cli.output import Console
+from tinyflash.errors import EXIT_OK
 
 
 def add_parsers(sub: Any) -> None:
@@ -55,4 +56,4 @@ def cmd_build(args: argparse.Namespace) -> int:
         console.emit_json(data)
     else:
         console.table(f"tinyflash build: {board.name} / {spec.name}", table_rows(data))
-    return 0
+    return EXIT_OK

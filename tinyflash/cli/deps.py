@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
+from tinyflash.errors import EXIT_FAILURE, EXIT_OK
+
 
 def add_parsers(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -69,7 +71,7 @@ def cmd_deps(args: argparse.Namespace) -> int:
               + [f"  {role:<12} {path or 'missing (needed for --kernels cmsis-nn only)'}"
                  for role, path in paths.items()]
               + [f"use it with: export {TFLM_DIR_ENV}={sources.root}  (or --tflm-dir on build/bench)"])
-        return 0
+        return EXIT_OK
 
     workspace = Workspace(args.workspace or default_workspace_dir(), manifest)
     if args.status:
@@ -79,7 +81,7 @@ def cmd_deps(args: argparse.Namespace) -> int:
                "projects": _project_rows(states)}, args.json,
               [f"workspace {workspace.topdir}: " + ("ok" if ok else "incomplete (run 'tinyflash deps')")]
               + [f"  {s.project.name:<13} {_state_text(s)}" for s in states])
-        return 0 if ok else 1
+        return EXIT_OK if ok else EXIT_FAILURE
 
     mirror: Optional[Mirror] = Mirror(args.mirror.expanduser().resolve()) if args.mirror else None
     if not args.json:
@@ -92,4 +94,4 @@ def cmd_deps(args: argparse.Namespace) -> int:
            "projects": _project_rows(states)}, args.json,
           [f"workspace {workspace.topdir}: every project at its pinned revision"]
           + [f"  {s.project.name:<13} {s.project.revision[:12]}  {s.path}" for s in states] + hint)
-    return 0
+    return EXIT_OK

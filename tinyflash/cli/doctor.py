@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyflash.cli.output import Console
+from tinyflash.errors import EXIT_FAILURE, EXIT_OK
 
 
 def add_parsers(sub: Any) -> None:
@@ -30,4 +31,4 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             print(f"{mark} {c.name:<28} {c.detail}")
             if not c.ok and c.hint:
                 print(f"    {'':<28} hint: {c.hint}")
-    return 0 if all(c.ok or not c.required for c in checks) else 1
+    return EXIT_OK if all(c.ok or not c.required for c in checks) else EXIT_FAILURE

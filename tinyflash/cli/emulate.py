@@ -9,6 +9,7 @@ from typing import Any
 
 from tinyflash.cli.arguments import add_board, catalog, tcp_port
 from tinyflash.cli.output import Console
+from tinyflash.errors import EXIT_FAILURE, EXIT_OK
 
 
 def add_parsers(sub: Any) -> None:
@@ -62,4 +63,4 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         # the CLI exits 130 (143, 129), as the README says
         rc = flasher.wait()
     print(f"tinyflash: QEMU exited with status {rc}", file=sys.stderr)
-    return 0 if rc == 0 else 1
+    return EXIT_OK if rc == 0 else EXIT_FAILURE

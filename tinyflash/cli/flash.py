@@ -8,6 +8,7 @@ from typing import Any
 
 from tinyflash.cli.arguments import add_board, add_probe, catalog
 from tinyflash.cli.output import Console
+from tinyflash.errors import EXIT_OK
 
 
 def add_parsers(sub: Any) -> None:
@@ -54,7 +55,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
             flasher.program(elf)
             flasher.reset()
         print(f"{board.name}: flashed {elf} and reset")
-        return 0
+        return EXIT_OK
     finally:
         flasher.close()
 
@@ -65,12 +66,12 @@ def cmd_probes(args: argparse.Namespace) -> int:
     probes = list_probes()
     if args.json:
         Console().emit_json([p.__dict__ for p in probes])
-        return 0
+        return EXIT_OK
     if not probes:
         print("no debug probe found (connect a board's debug USB port; check udev permissions on Linux)")
-        return 0
+        return EXIT_OK
     for p in probes:
         ports = ", ".join(p.ports) or "no serial port found"
         print(f"{p.unique_id}  {p.vendor} {p.product}  board: {p.board_name or '?'} ({p.board_target or '?'})  "
               f"ports: {ports}")
-    return 0
+    return EXIT_OK

@@ -13,6 +13,7 @@ from typing import Any
 from tinyflash.cli.arguments import add_board, add_build, add_model, add_run, UsageError
 from tinyflash.cli.build import build_firmware, load_inputs
 from tinyflash.cli.output import Console
+from tinyflash.errors import EXIT_FAILURE, EXIT_OK
 
 RUN_HELP = "flash the firmware, verify it and measure performance (or accuracy)"
 BENCH_HELP = "build, flash, verify and measure: the whole pipeline"
@@ -105,8 +106,8 @@ def _performance(args: argparse.Namespace, command: str) -> int:
     if not result.verification.passed:
         print("tinyflash: error: the device's outputs differ from the golden beyond tolerance "
               f"(max {result.verification.max_abs_diff} step(s)); see {results_path}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_FAILURE
+    return EXIT_OK
 
 
 def _accuracy(args: argparse.Namespace) -> int:
@@ -135,4 +136,4 @@ def _accuracy(args: argparse.Namespace) -> int:
         console.table(f"tinyflash accuracy: {board.name} / {spec.name}",
                       [("files", str(score.files)), ("Top 1%", f"{score.top1:.1f}"), ("AUC", f"{score.auc:.3f}"),
                        ("results", str(folder))])
-    return 0
+    return EXIT_OK
