@@ -96,7 +96,7 @@ def test_a_place_that_cannot_be_acquired_is_a_place_error(tmp_path: Path) -> Non
 
 
 def test_the_core_farm_does_not_import_labgrid() -> None:
-    code = ("import sys; import tinyflash.farm.cli, tinyflash.farm.runner, tinyflash.farm.render, "
+    code = ("import sys; import tinyflash.cli.farm, tinyflash.farm.runner, tinyflash.farm.render, "
             "tinyflash.farm.history; assert 'labgrid' not in sys.modules; "
             "assert 'tinyflash.farm.labgrid_unit' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

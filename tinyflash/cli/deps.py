@@ -1,9 +1,4 @@
-"""``tinyflash deps``: make or update the west workspace of the TFLM runtime's sources (not API).
-
-Wiring (tinyflash/cli/main.py): ``from tinyflash.deps.cli import add_deps_parser`` and call
-``add_deps_parser(sub)`` in build_parser(); (tinyflash/cli/commands.py):
-``from tinyflash.deps.cli import cmd_deps``.
-"""
+"""``tinyflash deps``: make or update the west workspace of the TFLM runtime's sources (not API)."""
 
 from __future__ import annotations
 
@@ -13,8 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
+from tinyflash.errors import EXIT_FAILURE, EXIT_OK
 
-def add_deps_parser(subparsers: Any) -> argparse.ArgumentParser:
+
+def add_parsers(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "deps", help="fetch the pinned TFLM sources (west workspace), or check a checkout",
         description="Make or update the west workspace holding the third-party sources the TFLM runtime "
@@ -35,7 +32,7 @@ def add_deps_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--status", action="store_true", help="do not fetch: report what the workspace holds")
     p.add_argument("--manifest", type=Path, metavar="FILE", help="another west.yml (default: tinyflash's)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    return p
+    p.set_defaults(handler=cmd_deps)
 
 
 def _project_rows(states: list[Any]) -> list[dict[str, object]]:
@@ -74,7 +71,7 @@ def cmd_deps(args: argparse.Namespace) -> int:
               + [f"  {role:<12} {path or 'missing (needed for --kernels cmsis-nn only)'}"
                  for role, path in paths.items()]
               + [f"use it with: export {TFLM_DIR_ENV}={sources.root}  (or --tflm-dir on build/bench)"])
-        return 0
+        return EXIT_OK
 
     workspace = Workspace(args.workspace or default_workspace_dir(), manifest)
     if args.status:
@@ -84,7 +81,7 @@ def cmd_deps(args: argparse.Namespace) -> int:
                "projects": _project_rows(states)}, args.json,
               [f"workspace {workspace.topdir}: " + ("ok" if ok else "incomplete (run 'tinyflash deps')")]
               + [f"  {s.project.name:<13} {_state_text(s)}" for s in states])
-        return 0 if ok else 1
+        return EXIT_OK if ok else EXIT_FAILURE
 
     mirror: Optional[Mirror] = Mirror(args.mirror.expanduser().resolve()) if args.mirror else None
     if not args.json:
@@ -97,4 +94,4 @@ def cmd_deps(args: argparse.Namespace) -> int:
            "projects": _project_rows(states)}, args.json,
           [f"workspace {workspace.topdir}: every project at its pinned revision"]
           + [f"  {s.project.name:<13} {s.project.revision[:12]}  {s.path}" for s in states] + hint)
-    return 0
+    return EXIT_OK

@@ -1,20 +1,15 @@
-"""``tinyflash farm run|check`` and ``tinyflash report``: arguments in, library calls out (not API).
-
-Wiring into tinyflash/cli: ``add_parsers(sub)`` in ``build_parser()``, and ``cmd_farm``/``cmd_report`` in
-``commands``.
-"""
+"""``tinyflash farm run|check`` and ``tinyflash report``: arguments in, library calls out (not API)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
-from tinyflash.cli.main import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
+from tinyflash.cli.arguments import check_out_dir, non_negative_int
+from tinyflash.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 
 
 def add_parsers(sub: Any) -> None:
@@ -22,6 +17,7 @@ def add_parsers(sub: Any) -> None:
     farm = sub.add_parser("farm", help="run a matrix of jobs on the units of an inventory (nightly runs)",
                           description="Device farm: build every firmware of a matrix, run the jobs on the "
                                       "inventory's units, write JSON, JUnit, Markdown and HTML, keep a history.")
+    farm.set_defaults(handler=cmd_farm)
     farm_sub = farm.add_subparsers(dest="farm_command", metavar="ACTION")
     farm_sub.required = True
     for name, text in (("run", "run a night: build, run every job, report, store in the history"),
@@ -40,9 +36,11 @@ def add_parsers(sub: Any) -> None:
                                 "serial logs) and firmware/ (build trees, reused night after night)")
             p.add_argument("--history", type=Path, metavar="DB", help="SQLite history (default: DIR/history.sqlite)")
             p.add_argument("--night-id", help="name of this night (default: UTC date-time, e.g. 20260514-031500)")
+            p.add_argument("--replace", action="store_true",
+                           help="reuse --night-id on purpose: replace the stored night of that name")
             p.add_argument("--model-dir", action="append", type=Path, default=[], metavar="DIR",
                            help="directory holding the MLPerf Tiny .tflite files (also TINYFLASH_MODEL_DIR)")
-            p.add_argument("--verify-count", type=int, metavar="N", help="override the matrix's run.verify_count")
+            p.add_argument("--verify-count", type=non_negative_int, metavar="N", help="override the matrix's run.verify_count")
             p.add_argument("--build-workers", type=int, default=2, metavar="N",
                            help="firmware builds in parallel (default 2)")
             p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
@@ -54,6 +52,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--night", metavar="ID", help="night to render (default: the latest)")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="where report.md/.html, junit.xml go")
     p.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    p.set_defaults(handler=cmd_report)
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -90,6 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     from tinyflash.farm.reporting import report_night
     from tinyflash.farm.runner import Event, NightRunner, NightSettings
 
+    check_out_dir(args.out)
     inventory, matrix = _load(args)
 
     def show(event: Event) -> None:
@@ -97,18 +97,15 @@ def _run(args: argparse.Namespace) -> int:
             return
         print(f"farm: {event.text}", file=sys.stderr, flush=True)
 
+    # --replace (#11.5) reaches the farm library as replace=args.replace; until the library's parameter is
+    # merged it is passed only when given, so a night without it runs as before
+    replace: dict[str, Any] = {"replace": args.replace} if args.replace else {}
     settings = NightSettings(out_root=args.out, model_dirs=tuple(args.model_dir), night_id=args.night_id,
-                             build_workers=args.build_workers, verify_count=args.verify_count)
+                             build_workers=args.build_workers, verify_count=args.verify_count, **replace)
     runner = NightRunner(inventory, matrix, settings, on_event=show)
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        # SIGTERM (a CI job cancelled) stops the night as Ctrl-C does: jobs that finished are kept
-        previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    try:
-        result = runner.run()
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    # SIGTERM and SIGHUP (a CI job cancelled) stop the night as Ctrl-C does (tinyflash.cli.signals):
+    # the runner keeps the jobs that finished, and the CLI exits 128 + the signal
+    result = runner.run()
     history = History(args.history or args.out / "history.sqlite")
     report = report_night(result.data, history, result.night_dir, store=True)
     verdict = report.analysis.verdict()
@@ -140,6 +137,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tinyflash.farm.history import History
     from tinyflash.farm.reporting import report_from_history
 
+    check_out_dir(args.out)
     report = report_from_history(History(args.history), args.out, args.night)
     if args.json:
         print(json.dumps(report.analysis.to_dict(), indent=2))
