@@ -27,8 +27,10 @@ def firmware_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def start(args: list[str], tmp: Path, model_dir: Path, scons_cache: Path) -> "subprocess.Popen[str]":
     # QEMU's run folder goes to $TMPDIR: a private one shows whether it was removed
     env = dict(os.environ, TMPDIR=str(tmp), TINYFLASH_CACHE_DIR=str(scons_cache))
+    # a background job's children inherit SIGINT ignored: give the command the default a terminal gives
     return subprocess.Popen([sys.executable, "-m", "tinyflash", *args, "--model-dir", str(model_dir)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp.parent, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp.parent, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for_qemu(proc: "subprocess.Popen[str]", mention: str, tmp: Path, timeout: float = 400) -> None:

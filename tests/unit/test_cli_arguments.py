@@ -17,10 +17,10 @@ from ..tflite_writer import write_tflite
 
 
 def usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    """argparse's refusal: exit 2 with 'argument --x: ...' on stderr."""
+    """argparse's refusal: exit 1 (a user failure; 2 is kept for internal errors) with 'argument --x: ...'."""
     with pytest.raises(SystemExit) as stop:
         main(argv)
-    assert stop.value.code == 2
+    assert stop.value.code == 1
     return capsys.readouterr().err
 
 

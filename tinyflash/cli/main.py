@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Callable, Optional, Sequence
+from typing import Callable, NoReturn, Optional, Sequence
 
 from tinyflash import __version__
 from tinyflash.cli import boards, build, deps, doctor, emulate, farm, flash, run
@@ -18,12 +18,21 @@ from tinyflash.errors import EXIT_FAILURE, EXIT_INTERNAL, TinyflashError
 
 Handler = Callable[[argparse.Namespace], int]
 
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is a user failure (exit 1, as the README documents): exit 2 means
+    a bug in tinyflash, and a script or farm must be able to tell the two apart."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_FAILURE, f"{self.prog}: error: {message}\n")
+
 # each module declares its subcommands (parser + handler); this order is the order of --help
 COMMAND_MODULES = (boards, build, run, flash, emulate, doctor, deps, farm)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tinyflash", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = Parser(prog="tinyflash", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"tinyflash {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -2,5 +2,5 @@
 holds them, local mirrors for offline machines, and finding an existing checkout.
 
 Library API: :mod:`tinyflash.deps.manifest`, :mod:`tinyflash.deps.mirror`, :mod:`tinyflash.deps.workspace`,
-:mod:`tinyflash.deps.sources`. :mod:`tinyflash.deps.cli` is the ``tinyflash deps`` command (not API).
+:mod:`tinyflash.deps.sources`. :mod:`tinyflash.cli.deps` is the ``tinyflash deps`` command (not API).
 """
