@@ -55,7 +55,7 @@ class JobOutcome:
     def to_dict(self) -> dict[str, Any]:
         job = self.job
         return {
-            "id": job.id, "board": job.board, "model": job.model, "runtime": job.runtime, "variant": job.variant,
+            "id": job.id, "board": job.board.name, "model": job.model, "runtime": job.runtime, "variant": job.variant,
             "build_options": {"optimization": job.options.optimization, "kernels": job.options.kernels,
                               "defines": list(job.options.defines), "profile": job.options.profile},
             "quarantined": job.quarantined,

@@ -18,12 +18,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from tinyflash.deadline import Deadline
 from tinyflash.errors import TinyflashError
 from tinyflash.farm.execute import AttemptContext, Executor, pipeline_executor
 from tinyflash.farm.inventory import Inventory, Unit, slug
+from tinyflash.farm.lease import Lease, PlaceProvider
 from tinyflash.farm.matrix import JobSpec, Matrix
 from tinyflash.farm.night import FORMAT, FORMAT_VERSION, NightRecorder, new_night_id, night_provenance, utc_now
 from tinyflash.farm.outcome import RETRYABLE, Attempt, JobOutcome, Outcome, Stage
@@ -62,18 +63,6 @@ class BuiltFirmware:
 
 
 Builder = Callable[[JobSpec, Path, Optional[Path], tuple[Path, ...]], BuiltFirmware]
-PlaceProvider = Callable[[Unit], ContextManager["Lease"]]
-
-
-@dataclass(frozen=True)
-class Lease:
-    """What holding a unit gives: the serial URL to use (None: the flasher's own) and the probe UID; for a
-    labgrid place also its name and when it was asked for (epoch seconds), recorded as the night's holds."""
-
-    port: Optional[str]
-    probe: Optional[str]
-    place: Optional[str] = None
-    since: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -105,13 +94,12 @@ def firmware_id(job: JobSpec) -> str:
             key += ("profile",)
         digest = hashlib.sha256(repr(key).encode()).hexdigest()[:8]
         name += f"-{digest}"
-    return f"{job.board}/{slug(name)}"
+    return f"{job.board.name}/{slug(name)}"
 
 
 def pipeline_builder(job: JobSpec, out_dir: Path, cache_dir: Optional[Path],
                      model_dirs: tuple[Path, ...]) -> BuiltFirmware:
     from tinyflash import pipeline
-    from tinyflash.board import BoardCatalog
     from tinyflash.model import resolve_model
     from tinyflash.report.results import firmware_dict
 
@@ -120,8 +108,8 @@ def pipeline_builder(job: JobSpec, out_dir: Path, cache_dir: Optional[Path],
     spec = None
     try:
         spec = resolve_model(job.model, model_dirs)
-        board = BoardCatalog().load(job.board)
-        firmware = pipeline.build(board, spec, runtime=job.runtime, out_dir=out_dir, options=job.options,
+        # the Board the matrix was checked against (--board-dir included), never looked up again by name
+        firmware = pipeline.build(job.board, spec, runtime=job.runtime, out_dir=out_dir, options=job.options,
                                   cache_dir=cache_dir)
     except TinyflashError as exc:
         return BuiltFirmware(fid, None, spec, error=str(exc), seconds=time.monotonic() - started)
@@ -216,7 +204,7 @@ class NightRunner:
                 self._record(JobOutcome(job, Outcome.SKIPPED, message=f"quarantined: {job.quarantined}"))
             elif not self.inventory.units_for(job.board):
                 self._record(JobOutcome(job, Outcome.SKIPPED,
-                                        message=f"no connected unit for board {job.board} in the inventory"))
+                                        message=f"no connected unit for board {job.board.name} in the inventory"))
             else:
                 runnable.append(job)
         return runnable
@@ -274,7 +262,7 @@ class NightRunner:
     def _run_jobs(self, jobs: list[JobSpec], built: dict[str, BuiltFirmware]) -> None:
         queues: dict[str, queue.Queue[JobSpec]] = {}
         for job in jobs:
-            queues.setdefault(job.board, queue.Queue()).put(job)
+            queues.setdefault(job.board.name, queue.Queue()).put(job)
         unit_errors: dict[str, list[str]] = {}
         finished: list[threading.Event] = []
         for unit in self.inventory.units:
