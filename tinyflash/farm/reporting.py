@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from tinyflash.farm.errors import HistoryError, HistoryStoreError
 from tinyflash.farm.history import History
 from tinyflash.farm.regressions import Analysis, Thresholds, analyse
 from tinyflash.farm.render import write_reports
@@ -24,17 +25,31 @@ class Report:
 
 def report_night(night: dict[str, Any], history: History, out_dir: Path, *, store: bool) -> Report:
     """Analyse ``night`` against the finished nights before it, write the reports into ``out_dir``, and
-    (``store``) add the night, with its analysis, to the history."""
+    (``store``) add the night, with its analysis, to the history. The JSON and the reports are written
+    even when the history cannot be read or written; that failure is raised afterwards as a
+    :class:`HistoryStoreError` carrying the report (#11.5)."""
     limit = max(Thresholds.of(night).baseline_nights, TREND_NIGHTS)
-    earlier = history.before(night, limit) if history.path.is_file() else []
+    problem: Optional[HistoryError] = None
+    try:
+        earlier = history.before(night, limit) if history.path.is_file() else []
+    except HistoryError as exc:
+        if not store:
+            raise
+        earlier, problem = [], exc
     analysis = analyse(night, earlier)
     night = dict(night, analysis=analysis.to_dict())
     paths = write_reports(out_dir, night, night["analysis"], earlier[-TREND_NIGHTS:])
     paths["json"] = out_dir / "night.json"
     write_json_atomic(paths["json"], night)
-    if store:
-        history.add(night)
-    return Report(night, analysis, paths)
+    report = Report(night, analysis, paths)
+    if store and problem is None:
+        try:
+            history.add(night)
+        except HistoryError as exc:
+            problem = exc
+    if problem is not None:
+        raise HistoryStoreError(report, problem, out_dir)
+    return report
 
 
 def report_from_history(history: History, out_dir: Path, night_id: Optional[str] = None) -> Report:

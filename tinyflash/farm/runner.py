@@ -12,6 +12,7 @@ import functools
 import hashlib
 import logging
 import queue
+import shutil
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,11 +23,14 @@ from typing import Any, Callable, Iterator, Optional
 
 from tinyflash.deadline import Deadline
 from tinyflash.errors import TinyflashError
+from tinyflash.farm.errors import FarmError
 from tinyflash.farm.execute import AttemptContext, Executor, pipeline_executor
+from tinyflash.farm.history import History
 from tinyflash.farm.inventory import Inventory, Unit, slug
 from tinyflash.farm.lease import Lease, PlaceProvider
 from tinyflash.farm.matrix import JobSpec, Matrix
-from tinyflash.farm.night import FORMAT, FORMAT_VERSION, NightRecorder, new_night_id, night_provenance, utc_now
+from tinyflash.farm.night import (FORMAT, FORMAT_VERSION, NightRecorder, check_night_id, new_night_id,
+                                  night_provenance, utc_now)
 from tinyflash.farm.outcome import RETRYABLE, Attempt, JobOutcome, Outcome, Stage
 from tinyflash.generate.project import BuildOptions
 from tinyflash.run.session import Timeouts
@@ -74,6 +78,8 @@ class NightSettings:
     build_workers: int = 2
     verify_count: Optional[int] = None    # overrides the matrix's run.verify_count
     inventory_path: Optional[Path] = None
+    history: Optional[Path] = None        # SQLite history, checked before the first job (default OUT/history.sqlite)
+    replace: bool = False                 # True: a night of the same id (folder and history row) is replaced
 
 
 @dataclass
@@ -137,7 +143,8 @@ def _stamp(epoch: Optional[float] = None) -> str:
 class NightRunner:
     def __init__(self, inventory: Inventory, matrix: Matrix, settings: NightSettings, *,
                  executor: Executor = pipeline_executor, builder: Builder = pipeline_builder,
-                 lease: Optional[PlaceProvider] = None, on_event: Callable[[Event], None] = lambda e: None) -> None:
+                 lease: Optional[PlaceProvider] = None, on_event: Callable[[Event], None] = lambda e: None,
+                 history: Optional[History] = None) -> None:
         self.inventory = inventory
         self.matrix = matrix
         self.settings = settings
@@ -146,6 +153,7 @@ class NightRunner:
         self.on_event = on_event
         self.stop = threading.Event()
         self.lease: PlaceProvider = lease or functools.partial(local_lease, cancel=self.stop)
+        self.history = history or History(settings.history or settings.out_root / "history.sqlite")
         self._recorder: Optional[NightRecorder] = None
         self._outcomes: list[JobOutcome] = []
         self._lock = threading.Lock()
@@ -153,9 +161,13 @@ class NightRunner:
     # -- the night ------------------------------------------------------------------------------------------
     def run(self) -> NightResult:
         nights = self.settings.out_root / "nights"
-        night_id = self.settings.night_id or new_night_id(nights)
+        night_id = check_night_id(self.settings.night_id) if self.settings.night_id is not None \
+            else new_night_id(nights)
+        # a broken, foreign or read-only history is found now, not after the whole night ran
+        self.history.check()
         night_dir = nights / night_id
-        night_dir.mkdir(parents=True, exist_ok=True)
+        self._claim(night_id, night_dir)
+        night_dir.mkdir(parents=True)
         self.night_dir = night_dir
         json_path = night_dir / "night.json"
         provenance = night_provenance(self.settings.inventory_path or self.inventory.path, self.matrix.path,
@@ -186,6 +198,23 @@ class NightRunner:
                     self._record(JobOutcome(job, Outcome.SKIPPED, message="not run: the night was interrupted"))
         self._recorder.finish("interrupted" if interrupted else "finished")
         return NightResult(night_dir, json_path, self._recorder.data, interrupted, list(self._outcomes))
+
+    def _claim(self, night_id: str, night_dir: Path) -> None:
+        """A night id names one night: reusing it would mix job folders and silently replace the stored
+        night (#11.5), so it takes ``replace=True``, which removes the old folder and history row first."""
+        taken = [where for where, used in ((str(night_dir), night_dir.exists() or night_dir.is_symlink()),
+                                           (f"history {self.history.path}", self.history.has(night_id))) if used]
+        if not taken:
+            return
+        if not self.settings.replace:
+            raise FarmError(f"night '{night_id}' already exists ({', '.join(taken)})",
+                            hint="choose another --night-id, or pass --replace to replace that night")
+        log.info("replacing night %s", night_id)
+        if night_dir.is_symlink() or night_dir.is_file():
+            night_dir.unlink()
+        elif night_dir.exists():
+            shutil.rmtree(night_dir)
+        self.history.remove(night_id)
 
     def _record(self, outcome: JobOutcome) -> None:
         assert self._recorder is not None
