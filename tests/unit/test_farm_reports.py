@@ -12,7 +12,7 @@ import pytest
 
 from tinyflash.farm.errors import HistoryError
 from tinyflash.farm.history import History
-from tinyflash.farm.junit import junit_xml
+from tinyflash.farm.junit import junit_xml, write_junit
 from tinyflash.farm.regressions import Direction, Metric, analyse
 from tinyflash.farm.render import render_html, render_markdown
 from tinyflash.farm.reporting import report_from_history, report_night
@@ -189,3 +189,16 @@ def test_html_is_self_contained_with_plots() -> None:
     md = render_markdown(night, analysis)
     assert md.splitlines()[0] == "# tinyflash farm: REGRESSED - night n03"
     assert "m-lap-us-1" in md
+
+
+def test_junit_stays_valid_xml_when_messages_hold_control_characters(tmp_path: Path) -> None:
+    """#11.9: a device printing garbage (ANSI colours, NUL, BEL) made junit.xml unreadable."""
+    bad = dict(job("mps2-an386", outcome="error"), message="flash failed: \x1b[31mred\x00 \ud800 end\nmore",
+               last_lines=["m-ready\x07", "\x01\x02garbage\x7f", "tab\tok"], unit="q\x0b.0")
+    path = write_junit(tmp_path / "junit.xml", make_night("n01", [bad]))
+    root = ET.parse(path).getroot()                       # raised ParseError before
+    error = root.find("testsuite/testcase/error")
+    assert error is not None
+    assert error.get("message") == "flash failed: \\x1b[31mred\\x00 \\xd800 end"
+    assert "m-ready\\x07" in error.text and "\\x01\\x02garbage\x7f" in error.text and "tab\tok" in error.text
+    assert root.find("testsuite/testcase/properties/property[@name='unit']").get("value") == "q\\x0b.0"

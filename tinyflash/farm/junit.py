@@ -6,11 +6,29 @@ Jenkins, GitLab and GitHub test reporters read ``failure`` (verification failed,
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Optional
 
 from tinyflash.report.atomic import write_text_atomic
+
+# What XML 1.0 forbids in a document (section 2.2): C0 controls but tab, LF, CR; lone surrogates; FFFE/FFFF.
+# Serial lines and messages can hold any of them (a device printing garbage), and one makes the whole
+# junit.xml unreadable to the CI server (#11.9): they are written as visible \xNN escapes instead.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _make_safe(root: ET.Element) -> None:
+    for element in root.iter():
+        if element.text:
+            element.text = xml_safe(element.text)
+        for key, value in element.attrib.items():
+            element.set(key, xml_safe(value))
 
 
 def junit_xml(night: dict[str, Any], analysis: Optional[dict[str, Any]] = None) -> str:
@@ -60,6 +78,7 @@ def junit_xml(night: dict[str, Any], analysis: Optional[dict[str, Any]] = None) 
             totals[key] += value
     for key, value in totals.items():
         root.set(key, f"{value:.3f}" if key == "time" else str(int(value)))
+    _make_safe(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
