@@ -33,6 +33,7 @@ from tinyflash.board.schema import Board
 from tinyflash.config_file import StrictModel
 from tinyflash.errors import BoardError, InvalidDefineError
 from tinyflash.farm.config import located, read_yaml, validate
+from tinyflash.farm.thresholds import Thresholds
 from tinyflash.generate.escape import check_define
 from tinyflash.generate.project import BuildOptions
 from tinyflash.model.spec import BENCHMARKS
@@ -93,16 +94,6 @@ class RunSettings(StrictModel):
     retries: Annotated[StrictInt, Field(ge=0, le=5)] = 1      # re-runs after an error or timeout
     job_timeout: Annotated[float, Field(gt=0)] = 600.0        # seconds, times the board's multiplier
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
-
-
-class Thresholds(StrictModel):
-    latency_noise_percent: Annotated[float, Field(ge=0)] = 5.0         # real boards
-    board_noise_percent: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
-    size_growth_bytes: Annotated[StrictInt, Field(ge=0)] = 0           # growth beyond this is flagged
-    baseline_nights: Annotated[StrictInt, Field(ge=1)] = 5             # rolling baseline: median of N nights
-
-    def noise_percent(self, board: str) -> float:
-        return self.board_noise_percent.get(board, self.latency_noise_percent)
 
 
 class MatrixConfig(StrictModel):

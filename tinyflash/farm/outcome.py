@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from tinyflash.events import Stage  # noqa: F401  (a job's failing stage is a pipeline stage)
-from tinyflash.farm.matrix import JobSpec
+
+if TYPE_CHECKING:       # the report writers read outcomes without loading the matrix (boards, runtimes)
+    from tinyflash.farm.matrix import JobSpec
 
 
 class Outcome(str, enum.Enum):

@@ -9,7 +9,8 @@ from typing import Any, Optional
 
 from tinyflash.farm.errors import HistoryError, HistoryStoreError
 from tinyflash.farm.history import History
-from tinyflash.farm.regressions import Analysis, Thresholds, analyse
+from tinyflash.farm.records import NightRecord
+from tinyflash.farm.regressions import Analysis, analyse
 from tinyflash.farm.render import write_reports
 from tinyflash.report.atomic import write_json_atomic
 
@@ -18,7 +19,7 @@ TREND_NIGHTS = 10
 
 @dataclass(frozen=True)
 class Report:
-    night: dict[str, Any]
+    night: dict[str, Any]            # the night's JSON as written (with its analysis)
     analysis: Analysis
     paths: dict[str, Path]
 
@@ -28,17 +29,18 @@ def report_night(night: dict[str, Any], history: History, out_dir: Path, *, stor
     (``store``) add the night, with its analysis, to the history. The JSON and the reports are written
     even when the history cannot be read or written; that failure is raised afterwards as a
     :class:`HistoryStoreError` carrying the report (#11.5)."""
-    limit = max(Thresholds.of(night).baseline_nights, TREND_NIGHTS)
+    record = NightRecord.from_json(night)          # parsed once; every writer reads the record
+    limit = max(record.thresholds.baseline_nights, TREND_NIGHTS)
     problem: Optional[HistoryError] = None
     try:
-        earlier = history.before(night, limit) if history.path.is_file() else []
+        earlier = [NightRecord.from_json(n) for n in history.before(night, limit)] if history.path.is_file() else []
     except HistoryError as exc:
         if not store:
             raise
         earlier, problem = [], exc
-    analysis = analyse(night, earlier)
+    analysis = analyse(record, earlier)
     night = dict(night, analysis=analysis.to_dict())
-    paths = write_reports(out_dir, night, night["analysis"], earlier[-TREND_NIGHTS:])
+    paths = write_reports(out_dir, record, analysis, earlier[-TREND_NIGHTS:])
     paths["json"] = out_dir / "night.json"
     write_json_atomic(paths["json"], night)
     report = Report(night, analysis, paths)
