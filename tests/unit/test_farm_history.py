@@ -144,3 +144,13 @@ def test_a_new_history_is_marked_and_an_unmarked_one_of_ours_is_still_read(tmp_p
     conn.commit()
     conn.close()
     assert History(legacy).get()["night_id"] == "n01"
+
+
+def test_a_stored_night_of_the_wrong_shape_is_a_clear_error(tmp_path: Path) -> None:
+    """Parsed once into typed records (#15.6): a malformed stored night is a TinyflashError, not a KeyError."""
+    history = History(tmp_path / "h.sqlite")
+    night = make_night("n01", copy.deepcopy(BASE))
+    night["jobs"][0]["outcome"] = "exploded"
+    history.add(night)
+    with pytest.raises(FarmError, match="night n01: not a tinyflash night record"):
+        report_from_history(history, tmp_path / "out")

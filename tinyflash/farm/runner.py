@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import enum
 import functools
 import hashlib
 import logging
@@ -38,11 +39,23 @@ from tinyflash.run.session import Timeouts
 log = logging.getLogger(__name__)
 
 
+class EventKind(str, enum.Enum):
+    """What happened in the night (a str enum: ``event.kind == "job-progress"`` keeps working)."""
+
+    BUILD_START = "build-start"
+    BUILD_DONE = "build-done"
+    UNIT_ACQUIRED = "unit-acquired"
+    JOB_START = "job-start"
+    JOB_PROGRESS = "job-progress"
+    JOB_DONE = "job-done"
+    INTERRUPTED = "interrupted"
+
+
 @dataclass(frozen=True)
 class Event:
     """Progress for whoever watches the night (the CLI prints these; tests may act on them)."""
 
-    kind: str                      # build-start/-done, unit-acquired, job-start/-progress/-done, interrupted
+    kind: EventKind
     text: str
     job_id: Optional[str] = None
     unit: Optional[str] = None
@@ -191,7 +204,7 @@ class NightRunner:
             interrupted = True
         interrupted = interrupted or self.stop.is_set()
         if interrupted:
-            self.on_event(Event("interrupted", "interrupted: keeping the jobs that finished"))
+            self.on_event(Event(EventKind.INTERRUPTED, "interrupted: keeping the jobs that finished"))
             done = {o.job.id for o in self._outcomes}
             for job in self.matrix.jobs:
                 if job.id not in done:
@@ -221,7 +234,7 @@ class NightRunner:
         with self._lock:
             self._outcomes.append(outcome)
         self._recorder.add_job(outcome)
-        self.on_event(Event("job-done", f"{outcome.job.id}: {outcome.outcome.value}"
+        self.on_event(Event(EventKind.JOB_DONE, f"{outcome.job.id}: {outcome.outcome.value}"
                             + (f" ({outcome.stage.value})" if outcome.stage else "")
                             + (f" on {outcome.unit}" if outcome.unit else "") + f" in {outcome.seconds:.1f} s",
                             outcome.job.id, outcome.unit, outcome=outcome))
@@ -270,9 +283,9 @@ class NightRunner:
 
     def _build_one(self, job: JobSpec, out_dir: Path) -> BuiltFirmware:
         fid = firmware_id(job)
-        self.on_event(Event("build-start", f"building {fid}"))
+        self.on_event(Event(EventKind.BUILD_START, f"building {fid}"))
         result = self.builder(job, out_dir, self.settings.cache_dir, self.settings.model_dirs)
-        self.on_event(Event("build-done", f"built {fid} in {result.seconds:.1f} s" if not result.error
+        self.on_event(Event(EventKind.BUILD_DONE, f"built {fid} in {result.seconds:.1f} s" if not result.error
                             else f"build of {fid} failed"))
         return result
 
@@ -337,7 +350,7 @@ class NightRunner:
             with self.lease(unit) as lease:
                 if lease.place is not None:
                     hold = {"unit": unit.name, "place": lease.place, "acquired": _stamp(lease.since), "jobs": []}
-                    self.on_event(Event("unit-acquired", f"{unit.name}: acquired labgrid place {lease.place}",
+                    self.on_event(Event(EventKind.UNIT_ACQUIRED, f"{unit.name}: acquired labgrid place {lease.place}",
                                         unit=unit.name))
                 while not self.stop.is_set():
                     try:
@@ -359,7 +372,7 @@ class NightRunner:
 
     def _progress_reporter(self, job: JobSpec, unit: Unit, number: int) -> Callable[[str], None]:
         def report(text: str) -> None:
-            self.on_event(Event("job-progress", text, job.id, unit.name, number))
+            self.on_event(Event(EventKind.JOB_PROGRESS, text, job.id, unit.name, number))
         return report
 
     def _run_job(self, job: JobSpec, unit: Unit, lease: Lease, fw: BuiltFirmware) -> JobOutcome:
@@ -377,7 +390,7 @@ class NightRunner:
         for number in range(1, run.retries + 2):
             if self.stop.is_set():
                 break
-            self.on_event(Event("job-start", f"{job.id} on {unit.name}" + (f" (retry {number - 1})" if number > 1
+            self.on_event(Event(EventKind.JOB_START, f"{job.id} on {unit.name}" + (f" (retry {number - 1})" if number > 1
                                                                               else ""), job.id, unit.name, number))
             ctx = AttemptContext(
                 job=job, unit=unit, spec=fw.spec, firmware=fw.firmware, number=number,
