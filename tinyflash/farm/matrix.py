@@ -226,8 +226,9 @@ def load_matrix(path: Path | str, catalog: Optional[BoardCatalog] = None) -> Mat
             try:
                 boards[name] = catalog.load(name)        # a path to a board YAML also works
             except BoardError as exc:
-                problem = f"no board named '{name}'" if name not in known_boards else exc.message
-                raise located(path, root, loc, problem, hint=board_hint) from None
+                if name in known_boards:       # the file exists but is not a valid board
+                    raise located(path, root, loc, exc.message, hint=exc.hint) from None
+                raise located(path, root, loc, f"no board named '{name}'", hint=board_hint) from None
         return boards[name]
 
     def check_runtime(runtime: str, kernels: Optional[str], loc: list[str | int], key_loc: list[str | int]) -> None:
