@@ -65,6 +65,14 @@ units:
     ("schema_version: 1\nunits:\n  - id: l\n    board: stm32h7\n    labgrid: {coordinator: 'x:1'}\n",
      "farm.yaml:5: units.0.labgrid.place", "name a place"),
     ("schema_version: 1\nunits: [\n", "farm.yaml:3", "not valid YAML"),
+    # #11.9: one probe or serial port is one unit; count must not make a name another unit has
+    ("schema_version: 1\nunits:\n  - {id: h1, board: stm32h7, probe: UID1}\n  - {id: h2, board: stm32h7, probe: UID1}\n",
+     "farm.yaml:4: units.1.probe", "probe 'UID1' is also the probe of units.0"),
+    ("schema_version: 1\nunits:\n  - {id: h1, board: stm32h7, probe: U1, serial: /dev/ttyACM0}\n"
+     "  - {id: h2, board: stm32h7, probe: U2, serial: /dev/ttyACM0}\n",
+     "farm.yaml:4: units.1.serial", "serial '/dev/ttyACM0' is also the serial of units.0"),
+    ("schema_version: 1\nunits:\n  - {id: q.1, board: mps2-an386}\n  - {id: q, board: mps2-an386, count: 2}\n",
+     "farm.yaml:4: units.1.id", "unit name 'q.1' is also a unit of units.0"),
 ])
 def test_inventory_errors_are_located(tmp_path: Path, body: str, where: str, words: str) -> None:
     path = write(tmp_path, "farm.yaml", body)
@@ -133,6 +141,15 @@ def test_matrix_expands_with_include_exclude_quarantine(tmp_path: Path) -> None:
      "no board named"),
     ("run: {verify_count: 1,", "run: {verify_cnt: 1,", "m.yaml:16: run.verify_cnt", "unknown key"),
     ("  - {board: netduinoplus2, model: kws}", "  - {reason: x}", "m.yaml:13: exclude.0.board", "at least one"),
+    # #11.9: a define reaches the compiler's command line: checked when the matrix loads, located
+    ("build: {optimization: -O2}", "build: {optimization: -O2, defines: ['X=`touch PWN`']}",
+     "m.yaml:6: build.defines.0", "is not NAME or NAME=VALUE"),
+    ("defines: [SLOW=1]", "defines: ['SLOW=1; rm -rf ~']", "m.yaml:8: board_build.mps2-an500.defines.0",
+     "is not NAME or NAME=VALUE"),
+    ("build: {defines: [TF_FAULT_HANG_IN_INFER]}", "build: {defines: [\"X=$(id)\"]}",
+     "m.yaml:10: include.0.build.defines.0", "is not NAME or NAME=VALUE"),
+    ("build: {optimization: -O2}", "build: {optimization: -O2, kernels: cmsis-nn}", "m.yaml:6: build.kernels",
+     "kernel set 'cmsis-nn' is not available with runtime aot"),
 ])
 def test_matrix_errors_are_located(tmp_path: Path, old: str, new: str, where: str, words: str) -> None:
     assert old in MATRIX

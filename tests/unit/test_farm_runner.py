@@ -17,7 +17,8 @@ from tinyflash.farm.execute import AttemptContext, AttemptResult
 from tinyflash.farm.inventory import Unit, load_inventory
 from tinyflash.farm.matrix import JobSpec, load_matrix
 from tinyflash.farm.outcome import Attempt, Outcome, Stage
-from tinyflash.farm.runner import BuiltFirmware, Event, Lease, NightRunner, NightSettings, firmware_id
+from tinyflash.farm.lease import Lease
+from tinyflash.farm.runner import BuiltFirmware, Event, NightRunner, NightSettings, firmware_id
 
 
 def configs(tmp_path: Path, units: str, matrix_extra: str = "", models: str = "[ad, kws, vww]") -> tuple:
@@ -32,7 +33,7 @@ def configs(tmp_path: Path, units: str, matrix_extra: str = "", models: str = "[
 def fake_builder(fail: set[str] = frozenset()):  # type: ignore[assignment]
     def build(job: JobSpec, out_dir: Path, cache: object, dirs: object) -> BuiltFirmware:
         fid = firmware_id(job)
-        if job.board in fail:
+        if job.board.name in fail:
             return BuiltFirmware(fid, None, None, error="build failed (scons exit 2):\n    main.c:1: error: boom")
         return BuiltFirmware(fid, object(), object(), summary={"size": {"flash_bytes": 1000, "ram_bytes": 100}})
     return build
@@ -85,7 +86,7 @@ def test_units_in_parallel_one_job_at_a_time_each(tmp_path: Path) -> None:
         assert all(prev[1] <= nxt[0] for prev, nxt in zip(spans, spans[1:]))
     starts = sorted(s for spans in by_unit.values() for s, _ in spans)
     assert starts[2] - starts[0] < 0.15      # three units started together
-    assert {o.job.board for o in outcomes.values() if o.unit == "b"} == {"mps2-an500"}
+    assert {o.job.board.name for o in outcomes.values() if o.unit == "b"} == {"mps2-an500"}
 
 
 def test_retry_after_error_or_timeout_but_not_after_a_verification_failure(tmp_path: Path) -> None:
@@ -163,7 +164,7 @@ def test_unit_that_cannot_be_acquired_leaves_its_jobs_to_the_others(tmp_path: Pa
         yield Lease(None, None)
 
     result, outcomes, _ = night(tmp_path, inventory, matrix, Script(), lease=lease)
-    assert {o.unit for o in outcomes.values() if o.job.board == "mps2-an386"} == {"a.0"}
+    assert {o.unit for o in outcomes.values() if o.job.board.name == "mps2-an386"} == {"a.0"}
     assert all(outcomes[f"mps2-an386/{m}/aot"].outcome is Outcome.PASSED for m in ("ad", "kws", "vww"))
     b = outcomes["mps2-an500/ad/aot"]
     assert (b.outcome, b.stage) == (Outcome.ERROR, Stage.FLASH) and "place for b is taken" in b.message

@@ -20,6 +20,17 @@ class HistoryError(FarmError):
     pass
 
 
+class HistoryStoreError(HistoryError):
+    """The night's JSON and reports were written, but storing the night in the history failed.
+    ``report`` (a :class:`tinyflash.farm.reporting.Report`) says where the files are."""
+
+    def __init__(self, report: object, cause: HistoryError, out_dir: Path) -> None:
+        super().__init__(f"the night's JSON and reports are in {out_dir}, but the night was not stored in "
+                         f"the history: {cause.message}", hint=cause.hint)
+        self.report = report
+        self.cause = cause
+
+
 class PlaceError(FarmError):
     """A labgrid place could not be acquired (or its serial port not found)."""
 

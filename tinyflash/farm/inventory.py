@@ -28,21 +28,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from tinyflash.board.loader import BoardCatalog
 from tinyflash.board.schema import Board
+from tinyflash.config_file import StrictModel
 from tinyflash.errors import BoardError
 from tinyflash.farm.config import located, read_yaml, validate
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LabgridPlace(_Strict):
+class LabgridPlace(StrictModel):
     """A labgrid place: by name, or any free place whose tags match."""
 
     coordinator: Optional[str] = None          # host:port; default: LG_COORDINATOR or labgrid's own default
@@ -57,7 +54,7 @@ class LabgridPlace(_Strict):
         return self
 
 
-class UnitConfig(_Strict):
+class UnitConfig(StrictModel):
     id: Annotated[str, Field(pattern=_ID)]
     board: Annotated[str, Field(min_length=1)]
     count: Annotated[StrictInt, Field(ge=1, le=64)] = 1
@@ -70,7 +67,7 @@ class UnitConfig(_Strict):
     notes: str = ""
 
 
-class InventoryConfig(_Strict):
+class InventoryConfig(StrictModel):
     schema_version: int
     units: list[UnitConfig] = Field(min_length=1)
 
@@ -99,8 +96,10 @@ class Inventory:
     units: tuple[Unit, ...]
     disconnected: tuple[str, ...] = field(default=())
 
-    def units_for(self, board: str) -> list[Unit]:
-        return [u for u in self.units if u.board.name == board]
+    def units_for(self, board: Board | str) -> list[Unit]:
+        """The units of a board type, matched by its name (a Board, or its name)."""
+        name = board.name if isinstance(board, Board) else board
+        return [u for u in self.units if u.board.name == name]
 
     def boards(self) -> set[str]:
         return {u.board.name for u in self.units}
@@ -112,6 +111,9 @@ def load_inventory(path: Path | str, catalog: Optional[BoardCatalog] = None) -> 
     data, root = read_yaml(path)
     config = validate(InventoryConfig, data, path, root, what="schema_version: 1 and units: [...]")
     seen: dict[str, int] = {}
+    names: dict[str, int] = {}          # unit names after count expansion -> index of the entry
+    probes: dict[str, int] = {}         # one physical probe (or serial port) belongs to one unit
+    serials: dict[str, int] = {}
     units: list[Unit] = []
     disconnected: list[str] = []
     boards: dict[str, Board] = {}
@@ -138,11 +140,25 @@ def load_inventory(path: Path | str, catalog: Optional[BoardCatalog] = None) -> 
             if not unit.probe and not unit.labgrid:
                 raise located(path, root, loc, f"real board {board.name} needs 'probe' (the pyOCD unique ID)",
                               hint="'tinyflash probes' lists attached probes with their serial ports")
+        expanded = [unit.id] if unit.count == 1 else [f"{unit.id}.{k}" for k in range(unit.count)]
+        for name in expanded:
+            if name in names and names[name] != index:
+                raise located(path, root, loc + ["id"], f"unit name '{name}' is also a unit of units.{names[name]}"
+                              " (count names its units ID.0, ID.1, ...)",
+                              hint="rename one of the two units so no name is used twice")
+            names[name] = index
         if not unit.connected:
             disconnected.append(unit.id)
             continue
-        names = [unit.id] if unit.count == 1 else [f"{unit.id}.{k}" for k in range(unit.count)]
-        for name in names:
+        for key, value, owners in (("probe", unit.probe, probes), ("serial", unit.serial, serials)):
+            if value is None:
+                continue
+            if value in owners:
+                raise located(path, root, loc + [key], f"{key} '{value}' is also the {key} of units.{owners[value]}",
+                              hint="two units cannot share one probe or serial port: fix one, or mark the stale "
+                                   "one 'connected: false'")
+            owners[value] = index
+        for name in expanded:
             units.append(Unit(name, board, unit.id, unit.probe, unit.serial, tuple(unit.tags),
                               unit.timeout_multiplier, unit.labgrid))
     return Inventory(path, tuple(units), tuple(disconnected))

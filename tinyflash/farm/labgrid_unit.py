@@ -42,7 +42,7 @@ from tinyflash.deadline import Deadline
 from tinyflash.errors import Cancelled
 from tinyflash.farm.errors import PlaceError
 from tinyflash.farm.inventory import Unit
-from tinyflash.farm.runner import Lease
+from tinyflash.farm.lease import Lease
 
 log = logging.getLogger(__name__)
 CLIENT = "labgrid-client"

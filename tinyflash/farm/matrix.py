@@ -23,13 +23,18 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+import yaml
+from pydantic import Field, StrictInt, model_validator
 
 from tinyflash.board.loader import BoardCatalog
-from tinyflash.errors import BoardError
+from tinyflash.board.schema import Board
+from tinyflash.config_file import StrictModel
+from tinyflash.errors import BoardError, InvalidDefineError
 from tinyflash.farm.config import located, read_yaml, validate
+from tinyflash.farm.thresholds import Thresholds
+from tinyflash.generate.escape import check_define
 from tinyflash.generate.project import BuildOptions
 from tinyflash.model.spec import BENCHMARKS
 from tinyflash.run.session import Timeouts
@@ -38,21 +43,18 @@ DEFAULT_VARIANT = "default"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BuildSettings(_Strict):
+class BuildSettings(StrictModel):
     """Build options; unset keys inherit (matrix build < board_build < include); defines add up."""
 
     optimization: Optional[Annotated[str, Field(pattern=r"^-O(0|1|2|3|s|z|g|fast)$")]] = None
-    kernels: Optional[Literal["auto", "portable"]] = None
-    defines: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(=.*)?$")]] = Field(default_factory=list)
+    kernels: Optional[str] = None      # checked against the runtime in one place: runtime_problem()
+    # checked by tinyflash.generate.escape.check_define when the matrix loads (they reach a command line)
+    defines: list[str] = Field(default_factory=list)
     # time every layer (bench --profile): a regression then names the layers that grew
     profile: Optional[bool] = None
 
 
-class Pattern(_Strict):
+class Pattern(StrictModel):
     """Selects jobs; every given key must match (shell globs: ``mps2-*``)."""
 
     board: Optional[str] = None
@@ -68,12 +70,12 @@ class Pattern(_Strict):
         return self
 
     def matches(self, job: "JobSpec") -> bool:
-        pairs = ((self.board, job.board), (self.model, job.model), (self.runtime, job.runtime),
+        pairs = ((self.board, job.board.name), (self.model, job.model), (self.runtime, job.runtime),
                  (self.variant, job.variant))
         return all(want is None or fnmatch.fnmatchcase(have, want) for want, have in pairs)
 
 
-class Include(_Strict):
+class Include(StrictModel):
     board: str
     model: str
     runtime: Optional[str] = None             # default: the first of runtimes
@@ -81,30 +83,20 @@ class Include(_Strict):
     build: BuildSettings = Field(default_factory=BuildSettings)
 
 
-class TimeoutSettings(_Strict):
+class TimeoutSettings(StrictModel):
     boot: Annotated[float, Field(gt=0)] = 10.0
     command: Annotated[float, Field(gt=0)] = 5.0
     infer: Annotated[float, Field(gt=0)] = 60.0
 
 
-class RunSettings(_Strict):
+class RunSettings(StrictModel):
     verify_count: Annotated[StrictInt, Field(ge=1)] = 3
     retries: Annotated[StrictInt, Field(ge=0, le=5)] = 1      # re-runs after an error or timeout
     job_timeout: Annotated[float, Field(gt=0)] = 600.0        # seconds, times the board's multiplier
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
 
 
-class Thresholds(_Strict):
-    latency_noise_percent: Annotated[float, Field(ge=0)] = 5.0         # real boards
-    board_noise_percent: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
-    size_growth_bytes: Annotated[StrictInt, Field(ge=0)] = 0           # growth beyond this is flagged
-    baseline_nights: Annotated[StrictInt, Field(ge=1)] = 5             # rolling baseline: median of N nights
-
-    def noise_percent(self, board: str) -> float:
-        return self.board_noise_percent.get(board, self.latency_noise_percent)
-
-
-class MatrixConfig(_Strict):
+class MatrixConfig(StrictModel):
     schema_version: int
     name: Annotated[str, Field(pattern=_NAME)] = "nightly"
     boards: list[str] = Field(default_factory=list)
@@ -121,7 +113,10 @@ class MatrixConfig(_Strict):
 
 @dataclass(frozen=True)
 class JobSpec:
-    board: str
+    """One job. ``board`` is the Board the matrix was checked against (from --board-dir too): nothing
+    looks a board up again by name after validation (#15.3)."""
+
+    board: Board
     model: str
     runtime: str
     variant: str = DEFAULT_VARIANT
@@ -130,13 +125,17 @@ class JobSpec:
 
     @property
     def id(self) -> str:
-        base = f"{self.board}/{self.model}/{self.runtime}"
+        base = f"{self.board.name}/{self.model}/{self.runtime}"
         return base if self.variant == DEFAULT_VARIANT else f"{base}@{self.variant}"
+
+    @property
+    def board_name(self) -> str:
+        return self.board.name
 
     @property
     def firmware_key(self) -> tuple[str, str, str, BuildOptions]:
         """Jobs with equal keys share one firmware (built once)."""
-        return (self.board, self.model, self.runtime, self.options)
+        return (self.board.name, self.model, self.runtime, self.options)
 
 
 @dataclass(frozen=True)
@@ -180,6 +179,35 @@ def _model_problem(model: str) -> str | None:
     return f"unknown model '{model}'"
 
 
+# Kernel sets each runtime accepts in a matrix. The one place the matrix checks runtime x kernels: when
+# runtimes declare their kernel sets (tinyflash.generate.runtime.kernel_sets(runtime)), allowed_kernels
+# returns that instead and this table goes.
+_KERNEL_SETS = ("auto", "portable")
+
+
+def allowed_kernels(runtime: str) -> tuple[str, ...]:
+    return _KERNEL_SETS
+
+
+def runtime_problem(runtime: str, kernels: Optional[str], known_runtimes: set[str]) -> tuple[str, str, str] | None:
+    """(key, problem, hint) when ``runtime`` (with ``kernels``, if set) cannot be built, else None."""
+    if runtime not in known_runtimes:
+        return "runtime", f"unknown runtime '{runtime}'", f"known runtimes: {', '.join(sorted(known_runtimes))}"
+    if kernels is not None and kernels not in allowed_kernels(runtime):
+        return ("kernels", f"kernel set '{kernels}' is not available with runtime {runtime}",
+                f"choose one of {', '.join(allowed_kernels(runtime))}")
+    return None
+
+
+def _check_defines(path: Path, root: yaml.Node | None, settings: BuildSettings, loc: list[str | int]) -> None:
+    """Defines reach the compiler's command line: the one validator, at load time, as a located error."""
+    for i, define in enumerate(settings.defines):
+        try:
+            check_define(define)
+        except InvalidDefineError as exc:
+            raise located(path, root, loc + ["defines", i], exc.message, hint=exc.hint) from None
+
+
 def load_matrix(path: Path | str, catalog: Optional[BoardCatalog] = None) -> Matrix:
     path = Path(path)
     catalog = catalog or BoardCatalog()
@@ -191,13 +219,23 @@ def load_matrix(path: Path | str, catalog: Optional[BoardCatalog] = None) -> Mat
     runtimes = set(runtime_names())
     board_hint = f"known boards: {', '.join(sorted(known_boards))} (add your own with --board-dir)"
     model_hint = f"use one of {', '.join(sorted(BENCHMARKS))}, or a path to a .tflite file"
+    boards: dict[str, Board] = {}      # as written in the matrix -> the Board checked (and kept by the jobs)
 
-    def check_board(name: str, loc: list[str | int]) -> None:
-        if name not in known_boards:
+    def check_board(name: str, loc: list[str | int]) -> Board:
+        if name not in boards:
             try:
-                catalog.load(name)        # a path to a board YAML also works
-            except BoardError:
+                boards[name] = catalog.load(name)        # a path to a board YAML also works
+            except BoardError as exc:
+                if name in known_boards:       # the file exists but is not a valid board
+                    raise located(path, root, loc, exc.message, hint=exc.hint) from None
                 raise located(path, root, loc, f"no board named '{name}'", hint=board_hint) from None
+        return boards[name]
+
+    def check_runtime(runtime: str, kernels: Optional[str], loc: list[str | int], key_loc: list[str | int]) -> None:
+        found = runtime_problem(runtime, kernels, runtimes)
+        if found:
+            key, problem, hint = found
+            raise located(path, root, loc if key == "runtime" else key_loc, problem, hint=hint)
 
     for i, board in enumerate(config.boards):
         check_board(board, ["boards", i])
@@ -206,30 +244,33 @@ def load_matrix(path: Path | str, catalog: Optional[BoardCatalog] = None) -> Mat
         if problem:
             raise located(path, root, ["models", i], problem, hint=model_hint)
     for i, runtime in enumerate(config.runtimes):
-        if runtime not in runtimes:
-            raise located(path, root, ["runtimes", i], f"unknown runtime '{runtime}'",
-                          hint=f"known runtimes: {', '.join(sorted(runtimes))}")
-    for board in config.board_build:
+        check_runtime(runtime, config.build.kernels, ["runtimes", i], ["build", "kernels"])
+    _check_defines(path, root, config.build, ["build"])
+    for board, settings in config.board_build.items():
         check_board(board, ["board_build", board])
+        _check_defines(path, root, settings, ["board_build", board])
+        for runtime in config.runtimes:
+            check_runtime(runtime, settings.kernels, ["runtimes"], ["board_build", board, "kernels"])
     for i, inc in enumerate(config.include):
         check_board(inc.board, ["include", i, "board"])
         problem = _model_problem(inc.model)
         if problem:
             raise located(path, root, ["include", i, "model"], problem, hint=model_hint)
-        if inc.runtime is not None and inc.runtime not in runtimes:
-            raise located(path, root, ["include", i, "runtime"], f"unknown runtime '{inc.runtime}'")
+        check_runtime(inc.runtime or config.runtimes[0], inc.build.kernels, ["include", i, "runtime"],
+                      ["include", i, "build", "kernels"])
+        _check_defines(path, root, inc.build, ["include", i, "build"])
 
     jobs: dict[str, JobSpec] = {}
     for board in config.boards:
         for model in config.models:
             for runtime in config.runtimes:
                 options = _merge(config.build, config.board_build.get(board, BuildSettings()))
-                job = JobSpec(board, model, runtime, DEFAULT_VARIANT, options)
+                job = JobSpec(boards[board], model, runtime, DEFAULT_VARIANT, options)
                 if not any(p.matches(job) for p in config.exclude):
                     jobs[job.id] = job
     for i, inc in enumerate(config.include):
         options = _merge(config.build, config.board_build.get(inc.board, BuildSettings()), inc.build)
-        job = JobSpec(inc.board, inc.model, inc.runtime or config.runtimes[0], inc.variant, options)
+        job = JobSpec(boards[inc.board], inc.model, inc.runtime or config.runtimes[0], inc.variant, options)
         if job.id in jobs and jobs[job.id] != job:
             raise located(path, root, ["include", i], f"job {job.id} is already in the matrix with other options",
                           hint="give the included job its own variant: name")
@@ -242,4 +283,3 @@ def load_matrix(path: Path | str, catalog: Optional[BoardCatalog] = None) -> Mat
         reason = next((p.reason or "quarantined" for p in config.quarantine if p.matches(job)), None)
         out.append(JobSpec(job.board, job.model, job.runtime, job.variant, job.options, reason))
     return Matrix(path, config, tuple(out))
-

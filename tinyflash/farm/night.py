@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import platform
+import re
 import subprocess
 import sys
 import threading
 from pathlib import Path
 from typing import Any, Optional
 
+from tinyflash.farm.errors import FarmError
 from tinyflash.farm.outcome import JobOutcome, Outcome
 from tinyflash.report.atomic import write_json_atomic
 
@@ -21,6 +23,18 @@ FORMAT_VERSION = 1
 
 def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_NIGHT_ID = re.compile(r"[A-Za-z0-9._-]+\Z")
+
+
+def check_night_id(night_id: str) -> str:
+    """A night id names a folder under ``OUT/nights``: letters, digits, ``. _ -``; never ``..`` or a path,
+    so a night cannot be written outside the farm directory (#11.5)."""
+    if not _NIGHT_ID.match(night_id) or ".." in night_id:
+        raise FarmError(f"night id {night_id!r} is not a plain name",
+                        hint="use letters, digits and . _ - only (no '..', no '/'), e.g. 20260514-nightly")
+    return night_id
 
 
 def new_night_id(nights_dir: Path, now: Optional[_dt.datetime] = None) -> str:

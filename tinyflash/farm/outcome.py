@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from tinyflash.events import Stage  # noqa: F401  (a job's failing stage is a pipeline stage)
-from tinyflash.farm.matrix import JobSpec
+
+if TYPE_CHECKING:       # the report writers read outcomes without loading the matrix (boards, runtimes)
+    from tinyflash.farm.matrix import JobSpec
 
 
 class Outcome(str, enum.Enum):
@@ -55,7 +57,7 @@ class JobOutcome:
     def to_dict(self) -> dict[str, Any]:
         job = self.job
         return {
-            "id": job.id, "board": job.board, "model": job.model, "runtime": job.runtime, "variant": job.variant,
+            "id": job.id, "board": job.board.name, "model": job.model, "runtime": job.runtime, "variant": job.variant,
             "build_options": {"optimization": job.options.optimization, "kernels": job.options.kernels,
                               "defines": list(job.options.defines), "profile": job.options.profile},
             "quarantined": job.quarantined,

@@ -16,8 +16,13 @@ from __future__ import annotations
 
 import enum
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional, Sequence
+
+from tinyflash.events import Stage
+from tinyflash.farm.outcome import Outcome
+from tinyflash.farm.records import JobRecord, NightRecord, NightStatus
+from tinyflash.farm.thresholds import Thresholds
 
 
 class Metric(str, enum.Enum):
@@ -66,14 +71,14 @@ class Finding:
 @dataclass(frozen=True)
 class Failure:
     job_id: str
-    outcome: str
-    stage: Optional[str]
+    outcome: Outcome
+    stage: Optional[Stage]
     message: str
     was_passing: Optional[bool]      # in the previous night (None: not in it)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"job": self.job_id, "outcome": self.outcome, "stage": self.stage, "message": self.message,
-                "was_passing": self.was_passing}
+        return {"job": self.job_id, "outcome": self.outcome.value, "stage": self.stage.value if self.stage else None,
+                "message": self.message, "was_passing": self.was_passing}
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,8 @@ class Analysis:
 
     @property
     def regressed_jobs(self) -> list[str]:
-        return sorted({f.job_id for f in self.regressions} | {f.job_id for f in self.failures if f.outcome == "failed"})
+        return sorted({f.job_id for f in self.regressions} |
+                      {f.job_id for f in self.failures if f.outcome is Outcome.FAILED})
 
     @property
     def failed_jobs(self) -> list[str]:
@@ -106,10 +112,10 @@ class Analysis:
             return "CLEAN: every job passed; no regression" + (
                 f" against {self.previous}" if self.previous else " (no earlier night to compare with)")
         parts = []
-        if self.regressions or any(f.outcome == "failed" for f in self.failures):
+        if self.regressions or any(f.outcome is Outcome.FAILED for f in self.failures):
             jobs = self.regressed_jobs
             parts.append(f"{len(jobs)} job(s) regressed ({', '.join(jobs)})")
-        broken = [f.job_id for f in self.failures if f.outcome != "failed"]
+        broken = [f.job_id for f in self.failures if f.outcome is not Outcome.FAILED]
         if broken:
             parts.append(f"{len(broken)} job(s) did not complete ({', '.join(broken)})")
         if self.interrupted:
@@ -125,16 +131,14 @@ class Analysis:
                 "new_jobs": list(self.new_jobs), "missing_jobs": list(self.missing_jobs)}
 
 
-def job_metrics(job: dict[str, Any]) -> dict[Metric, float]:
+def job_metrics(job: JobRecord) -> dict[Metric, float]:
     """The comparable numbers of one job record (only what it has)."""
-    result = job.get("result") or {}
     out: dict[Metric, float] = {}
-    size = result.get("size") or {}
     for metric in (Metric.FLASH, Metric.RAM):
-        if size.get(metric.value) is not None:
-            out[metric] = float(size[metric.value])
-    perf = result.get("performance")
-    if perf and job.get("outcome") == "passed":
+        if job.size.get(metric.value) is not None:
+            out[metric] = float(job.size[metric.value])
+    perf = job.performance
+    if perf and job.outcome is Outcome.PASSED:
         if perf.get("instructions") is not None:
             out[Metric.INSTRUCTIONS] = float(perf["instructions"])
         elif perf.get("latency_us") is not None:
@@ -142,25 +146,11 @@ def job_metrics(job: dict[str, Any]) -> dict[Metric, float]:
     return out
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    latency_noise_percent: float = 5.0
-    board_noise_percent: dict[str, float] = field(default_factory=dict)
-    size_growth_bytes: int = 0
-    baseline_nights: int = 5
-
-    @classmethod
-    def of(cls, night: dict[str, Any]) -> "Thresholds":
-        t = night.get("thresholds") or {}
-        return cls(float(t.get("latency_noise_percent", 5.0)), dict(t.get("board_noise_percent", {})),
-                   int(t.get("size_growth_bytes", 0)), int(t.get("baseline_nights", 5)))
-
-
 def _judge(metric: Metric, old: float, new: float, board: str, t: Thresholds) -> Optional[Direction]:
     if metric is Metric.INSTRUCTIONS:           # deterministic: exact
         return None if new == old else (Direction.REGRESSION if new > old else Direction.IMPROVEMENT)
     if metric is Metric.LATENCY:
-        band = t.board_noise_percent.get(board, t.latency_noise_percent) / 100.0
+        band = t.noise_percent(board) / 100.0
         if old and abs(new - old) / old > band:
             return Direction.REGRESSION if new > old else Direction.IMPROVEMENT
         return None
@@ -175,19 +165,19 @@ _OPTION_DEFAULTS = {"profile": False}     # keys newer than some stored nights
 LAYERS_NAMED = 3
 
 
-def _options_note(job: dict[str, Any], old_job: Optional[dict[str, Any]]) -> str:
+def _options_note(job: JobRecord, old_job: Optional[JobRecord]) -> str:
     if not old_job:
         return ""
-    a = {**_OPTION_DEFAULTS, **(old_job.get("build_options") or {})}
-    b = {**_OPTION_DEFAULTS, **(job.get("build_options") or {})}
+    a = {**_OPTION_DEFAULTS, **old_job.build_options}
+    b = {**_OPTION_DEFAULTS, **job.build_options}
     changes = [f"{k} {a.get(k)} -> {b.get(k)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
     return ("build options changed: " + ", ".join(changes)) if changes else ""
 
 
-def _layer_note(job: dict[str, Any], old_job: Optional[dict[str, Any]]) -> str:
+def _layer_note(job: JobRecord, old_job: Optional[JobRecord]) -> str:
     """The layers whose time changed most between two profiled runs of the same graph ('' otherwise)."""
-    new = ((job.get("result") or {}).get("profile") or {}).get("layers")
-    old = (((old_job or {}).get("result") or {}).get("profile") or {}).get("layers")
+    new = job.layers
+    old = old_job.layers if old_job else None
     if not new or not old or [(r["node"], r["op"]) for r in new] != [(r["node"], r["op"]) for r in old]:
         return ""
     key, unit = ("instructions", "instr") if all(r.get("instructions") is not None for r in new + old) \
@@ -205,19 +195,19 @@ def _notes(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
 
-def analyse(night: dict[str, Any], earlier: Sequence[dict[str, Any]]) -> Analysis:
+def analyse(night: NightRecord, earlier: Sequence[NightRecord]) -> Analysis:
     """``earlier``: finished nights of the same matrix before ``night``, oldest first (History.before)."""
-    t = Thresholds.of(night)
+    t = night.thresholds
     earlier = list(earlier)[-t.baseline_nights:]
     previous = earlier[-1] if earlier else None
-    prev_jobs = {j["id"]: j for j in previous["jobs"]} if previous else {}
-    jobs = {j["id"]: j for j in night["jobs"]}
+    prev_jobs = {j.id: j for j in previous.jobs} if previous else {}
+    jobs = {j.id: j for j in night.jobs}
     failures = []
     for job_id, job in sorted(jobs.items()):
-        if job["outcome"] in ("failed", "error", "timeout"):
+        if job.did_not_pass:
             old = prev_jobs.get(job_id)
-            failures.append(Failure(job_id, job["outcome"], job.get("stage"), (job.get("message") or "").split("\n")[0],
-                                    None if old is None else old["outcome"] == "passed"))
+            failures.append(Failure(job_id, job.outcome, job.stage, job.message.split("\n")[0],
+                                    None if old is None else old.outcome is Outcome.PASSED))
     regressions: list[Finding] = []
     improvements: list[Finding] = []
     for job_id, job in sorted(jobs.items()):
@@ -226,20 +216,20 @@ def analyse(night: dict[str, Any], earlier: Sequence[dict[str, Any]]) -> Analysi
             continue
         old_job = prev_jobs.get(job_id)
         old_metrics = job_metrics(old_job) if old_job else {}
-        history = [m for m in (job_metrics(n_job) for n in earlier for n_job in n["jobs"] if n_job["id"] == job_id)]
+        history = [job_metrics(n_job) for n in earlier for n_job in n.jobs if n_job.id == job_id]
         for metric, new in metrics.items():
             finding = None
             if metric in old_metrics:
-                direction = _judge(metric, old_metrics[metric], new, job["board"], t)
+                direction = _judge(metric, old_metrics[metric], new, job.board, t)
                 if direction:
                     finding = Finding(job_id, metric, direction, old_metrics[metric], new,
-                                      f"previous night {previous['night_id']}" if previous else "previous night",
+                                      f"previous night {previous.night_id}" if previous else "previous night",
                                       _notes(_options_note(job, old_job),
                                              _layer_note(job, old_job) if metric in SPEED else ""))
             values = [h[metric] for h in history if metric in h]
             if finding is None and len(values) >= 2:
                 base = statistics.median(values)
-                direction = _judge(metric, base, new, job["board"], t)
+                direction = _judge(metric, base, new, job.board, t)
                 if direction:
                     finding = Finding(job_id, metric, direction, base, new,
                                       f"baseline (median of {len(values)} nights)", _options_note(job, old_job))
@@ -247,6 +237,6 @@ def analyse(night: dict[str, Any], earlier: Sequence[dict[str, Any]]) -> Analysi
                 (regressions if finding.direction is Direction.REGRESSION else improvements).append(finding)
     new_jobs = tuple(sorted(set(jobs) - set(prev_jobs))) if previous else ()
     missing = tuple(sorted(set(prev_jobs) - set(jobs)))
-    return Analysis(night["night_id"], previous["night_id"] if previous else None,
-                    tuple(n["night_id"] for n in earlier), tuple(failures), tuple(regressions), tuple(improvements),
-                    new_jobs, missing, night.get("status") == "interrupted")
+    return Analysis(night.night_id, previous.night_id if previous else None,
+                    tuple(n.night_id for n in earlier), tuple(failures), tuple(regressions), tuple(improvements),
+                    new_jobs, missing, night.status is NightStatus.INTERRUPTED)

@@ -8,24 +8,30 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import enum
 import functools
 import hashlib
 import logging
 import queue
+import shutil
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from tinyflash.deadline import Deadline
 from tinyflash.errors import TinyflashError
+from tinyflash.farm.errors import FarmError
 from tinyflash.farm.execute import AttemptContext, Executor, pipeline_executor
+from tinyflash.farm.history import History
 from tinyflash.farm.inventory import Inventory, Unit, slug
+from tinyflash.farm.lease import Lease, PlaceProvider
 from tinyflash.farm.matrix import JobSpec, Matrix
-from tinyflash.farm.night import FORMAT, FORMAT_VERSION, NightRecorder, new_night_id, night_provenance, utc_now
+from tinyflash.farm.night import (FORMAT, FORMAT_VERSION, NightRecorder, check_night_id, new_night_id,
+                                  night_provenance, utc_now)
 from tinyflash.farm.outcome import RETRYABLE, Attempt, JobOutcome, Outcome, Stage
 from tinyflash.generate.project import BuildOptions
 from tinyflash.run.session import Timeouts
@@ -33,11 +39,23 @@ from tinyflash.run.session import Timeouts
 log = logging.getLogger(__name__)
 
 
+class EventKind(str, enum.Enum):
+    """What happened in the night (a str enum: ``event.kind == "job-progress"`` keeps working)."""
+
+    BUILD_START = "build-start"
+    BUILD_DONE = "build-done"
+    UNIT_ACQUIRED = "unit-acquired"
+    JOB_START = "job-start"
+    JOB_PROGRESS = "job-progress"
+    JOB_DONE = "job-done"
+    INTERRUPTED = "interrupted"
+
+
 @dataclass(frozen=True)
 class Event:
     """Progress for whoever watches the night (the CLI prints these; tests may act on them)."""
 
-    kind: str                      # build-start/-done, unit-acquired, job-start/-progress/-done, interrupted
+    kind: EventKind
     text: str
     job_id: Optional[str] = None
     unit: Optional[str] = None
@@ -62,18 +80,6 @@ class BuiltFirmware:
 
 
 Builder = Callable[[JobSpec, Path, Optional[Path], tuple[Path, ...]], BuiltFirmware]
-PlaceProvider = Callable[[Unit], ContextManager["Lease"]]
-
-
-@dataclass(frozen=True)
-class Lease:
-    """What holding a unit gives: the serial URL to use (None: the flasher's own) and the probe UID; for a
-    labgrid place also its name and when it was asked for (epoch seconds), recorded as the night's holds."""
-
-    port: Optional[str]
-    probe: Optional[str]
-    place: Optional[str] = None
-    since: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,8 @@ class NightSettings:
     build_workers: int = 2
     verify_count: Optional[int] = None    # overrides the matrix's run.verify_count
     inventory_path: Optional[Path] = None
+    history: Optional[Path] = None        # SQLite history, checked before the first job (default OUT/history.sqlite)
+    replace: bool = False                 # True: a night of the same id (folder and history row) is replaced
 
 
 @dataclass
@@ -105,13 +113,12 @@ def firmware_id(job: JobSpec) -> str:
             key += ("profile",)
         digest = hashlib.sha256(repr(key).encode()).hexdigest()[:8]
         name += f"-{digest}"
-    return f"{job.board}/{slug(name)}"
+    return f"{job.board.name}/{slug(name)}"
 
 
 def pipeline_builder(job: JobSpec, out_dir: Path, cache_dir: Optional[Path],
                      model_dirs: tuple[Path, ...]) -> BuiltFirmware:
     from tinyflash import pipeline
-    from tinyflash.board import BoardCatalog
     from tinyflash.model import resolve_model
     from tinyflash.report.results import firmware_dict
 
@@ -120,8 +127,8 @@ def pipeline_builder(job: JobSpec, out_dir: Path, cache_dir: Optional[Path],
     spec = None
     try:
         spec = resolve_model(job.model, model_dirs)
-        board = BoardCatalog().load(job.board)
-        firmware = pipeline.build(board, spec, runtime=job.runtime, out_dir=out_dir, options=job.options,
+        # the Board the matrix was checked against (--board-dir included), never looked up again by name
+        firmware = pipeline.build(job.board, spec, runtime=job.runtime, out_dir=out_dir, options=job.options,
                                   cache_dir=cache_dir)
     except TinyflashError as exc:
         return BuiltFirmware(fid, None, spec, error=str(exc), seconds=time.monotonic() - started)
@@ -149,7 +156,8 @@ def _stamp(epoch: Optional[float] = None) -> str:
 class NightRunner:
     def __init__(self, inventory: Inventory, matrix: Matrix, settings: NightSettings, *,
                  executor: Executor = pipeline_executor, builder: Builder = pipeline_builder,
-                 lease: Optional[PlaceProvider] = None, on_event: Callable[[Event], None] = lambda e: None) -> None:
+                 lease: Optional[PlaceProvider] = None, on_event: Callable[[Event], None] = lambda e: None,
+                 history: Optional[History] = None) -> None:
         self.inventory = inventory
         self.matrix = matrix
         self.settings = settings
@@ -158,6 +166,7 @@ class NightRunner:
         self.on_event = on_event
         self.stop = threading.Event()
         self.lease: PlaceProvider = lease or functools.partial(local_lease, cancel=self.stop)
+        self.history = history or History(settings.history or settings.out_root / "history.sqlite")
         self._recorder: Optional[NightRecorder] = None
         self._outcomes: list[JobOutcome] = []
         self._lock = threading.Lock()
@@ -165,9 +174,13 @@ class NightRunner:
     # -- the night ------------------------------------------------------------------------------------------
     def run(self) -> NightResult:
         nights = self.settings.out_root / "nights"
-        night_id = self.settings.night_id or new_night_id(nights)
+        night_id = check_night_id(self.settings.night_id) if self.settings.night_id is not None \
+            else new_night_id(nights)
+        # a broken, foreign or read-only history is found now, not after the whole night ran
+        self.history.check()
         night_dir = nights / night_id
-        night_dir.mkdir(parents=True, exist_ok=True)
+        self._claim(night_id, night_dir)
+        night_dir.mkdir(parents=True)
         self.night_dir = night_dir
         json_path = night_dir / "night.json"
         provenance = night_provenance(self.settings.inventory_path or self.inventory.path, self.matrix.path,
@@ -191,7 +204,7 @@ class NightRunner:
             interrupted = True
         interrupted = interrupted or self.stop.is_set()
         if interrupted:
-            self.on_event(Event("interrupted", "interrupted: keeping the jobs that finished"))
+            self.on_event(Event(EventKind.INTERRUPTED, "interrupted: keeping the jobs that finished"))
             done = {o.job.id for o in self._outcomes}
             for job in self.matrix.jobs:
                 if job.id not in done:
@@ -199,12 +212,29 @@ class NightRunner:
         self._recorder.finish("interrupted" if interrupted else "finished")
         return NightResult(night_dir, json_path, self._recorder.data, interrupted, list(self._outcomes))
 
+    def _claim(self, night_id: str, night_dir: Path) -> None:
+        """A night id names one night: reusing it would mix job folders and silently replace the stored
+        night (#11.5), so it takes ``replace=True``, which removes the old folder and history row first."""
+        taken = [where for where, used in ((str(night_dir), night_dir.exists() or night_dir.is_symlink()),
+                                           (f"history {self.history.path}", self.history.has(night_id))) if used]
+        if not taken:
+            return
+        if not self.settings.replace:
+            raise FarmError(f"night '{night_id}' already exists ({', '.join(taken)})",
+                            hint="choose another --night-id, or pass --replace to replace that night")
+        log.info("replacing night %s", night_id)
+        if night_dir.is_symlink() or night_dir.is_file():
+            night_dir.unlink()
+        elif night_dir.exists():
+            shutil.rmtree(night_dir)
+        self.history.remove(night_id)
+
     def _record(self, outcome: JobOutcome) -> None:
         assert self._recorder is not None
         with self._lock:
             self._outcomes.append(outcome)
         self._recorder.add_job(outcome)
-        self.on_event(Event("job-done", f"{outcome.job.id}: {outcome.outcome.value}"
+        self.on_event(Event(EventKind.JOB_DONE, f"{outcome.job.id}: {outcome.outcome.value}"
                             + (f" ({outcome.stage.value})" if outcome.stage else "")
                             + (f" on {outcome.unit}" if outcome.unit else "") + f" in {outcome.seconds:.1f} s",
                             outcome.job.id, outcome.unit, outcome=outcome))
@@ -216,7 +246,7 @@ class NightRunner:
                 self._record(JobOutcome(job, Outcome.SKIPPED, message=f"quarantined: {job.quarantined}"))
             elif not self.inventory.units_for(job.board):
                 self._record(JobOutcome(job, Outcome.SKIPPED,
-                                        message=f"no connected unit for board {job.board} in the inventory"))
+                                        message=f"no connected unit for board {job.board.name} in the inventory"))
             else:
                 runnable.append(job)
         return runnable
@@ -253,9 +283,9 @@ class NightRunner:
 
     def _build_one(self, job: JobSpec, out_dir: Path) -> BuiltFirmware:
         fid = firmware_id(job)
-        self.on_event(Event("build-start", f"building {fid}"))
+        self.on_event(Event(EventKind.BUILD_START, f"building {fid}"))
         result = self.builder(job, out_dir, self.settings.cache_dir, self.settings.model_dirs)
-        self.on_event(Event("build-done", f"built {fid} in {result.seconds:.1f} s" if not result.error
+        self.on_event(Event(EventKind.BUILD_DONE, f"built {fid} in {result.seconds:.1f} s" if not result.error
                             else f"build of {fid} failed"))
         return result
 
@@ -274,7 +304,7 @@ class NightRunner:
     def _run_jobs(self, jobs: list[JobSpec], built: dict[str, BuiltFirmware]) -> None:
         queues: dict[str, queue.Queue[JobSpec]] = {}
         for job in jobs:
-            queues.setdefault(job.board, queue.Queue()).put(job)
+            queues.setdefault(job.board.name, queue.Queue()).put(job)
         unit_errors: dict[str, list[str]] = {}
         finished: list[threading.Event] = []
         for unit in self.inventory.units:
@@ -320,7 +350,7 @@ class NightRunner:
             with self.lease(unit) as lease:
                 if lease.place is not None:
                     hold = {"unit": unit.name, "place": lease.place, "acquired": _stamp(lease.since), "jobs": []}
-                    self.on_event(Event("unit-acquired", f"{unit.name}: acquired labgrid place {lease.place}",
+                    self.on_event(Event(EventKind.UNIT_ACQUIRED, f"{unit.name}: acquired labgrid place {lease.place}",
                                         unit=unit.name))
                 while not self.stop.is_set():
                     try:
@@ -342,7 +372,7 @@ class NightRunner:
 
     def _progress_reporter(self, job: JobSpec, unit: Unit, number: int) -> Callable[[str], None]:
         def report(text: str) -> None:
-            self.on_event(Event("job-progress", text, job.id, unit.name, number))
+            self.on_event(Event(EventKind.JOB_PROGRESS, text, job.id, unit.name, number))
         return report
 
     def _run_job(self, job: JobSpec, unit: Unit, lease: Lease, fw: BuiltFirmware) -> JobOutcome:
@@ -360,7 +390,7 @@ class NightRunner:
         for number in range(1, run.retries + 2):
             if self.stop.is_set():
                 break
-            self.on_event(Event("job-start", f"{job.id} on {unit.name}" + (f" (retry {number - 1})" if number > 1
+            self.on_event(Event(EventKind.JOB_START, f"{job.id} on {unit.name}" + (f" (retry {number - 1})" if number > 1
                                                                               else ""), job.id, unit.name, number))
             ctx = AttemptContext(
                 job=job, unit=unit, spec=fw.spec, firmware=fw.firmware, number=number,
