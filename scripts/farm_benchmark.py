@@ -25,10 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 def night(farm: Path, cache: Path, inventory: Path, matrix: Path, model_dirs: list[str], verify_count: int,
           night_id: str) -> tuple[float, dict]:
     cmd = [sys.executable, "-m", "tinyflash", "farm", "run", "--inventory", str(inventory), "--matrix",
-           str(matrix), "--out", str(farm), "--night-id", night_id, "--json", "-q",
+           str(matrix), "--out", str(farm), "--night-id", night_id, "--replace", "--json", "-q",
            "--verify-count", str(verify_count)]
     for d in model_dirs:
         cmd += ["--model-dir", d]
+    # --replace: a kept farm directory (--keep) is measured again under the same two night ids
     env = dict(os.environ, TINYFLASH_CACHE_DIR=str(cache))
     started = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=farm)

@@ -85,7 +85,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tinyflash.farm.history import History
+    from tinyflash.farm.errors import HistoryStoreError
     from tinyflash.farm.reporting import report_night
     from tinyflash.farm.runner import Event, NightRunner, NightSettings
 
@@ -97,17 +97,20 @@ def _run(args: argparse.Namespace) -> int:
             return
         print(f"farm: {event.text}", file=sys.stderr, flush=True)
 
-    # --replace (#11.5) reaches the farm library as replace=args.replace; until the library's parameter is
-    # merged it is passed only when given, so a night without it runs as before
-    replace: dict[str, Any] = {"replace": args.replace} if args.replace else {}
     settings = NightSettings(out_root=args.out, model_dirs=tuple(args.model_dir), night_id=args.night_id,
-                             build_workers=args.build_workers, verify_count=args.verify_count, **replace)
+                             build_workers=args.build_workers, verify_count=args.verify_count,
+                             history=args.history, replace=args.replace)
     runner = NightRunner(inventory, matrix, settings, on_event=show)
     # SIGTERM and SIGHUP (a CI job cancelled) stop the night as Ctrl-C does (tinyflash.cli.signals):
     # the runner keeps the jobs that finished, and the CLI exits 128 + the signal
-    result = runner.run()
-    history = History(args.history or args.out / "history.sqlite")
-    report = report_night(result.data, history, result.night_dir, store=True)
+    result = runner.run()        # checks the history (ours, intact, writable) before the first job
+    history = runner.history
+    stored = True
+    try:
+        report = report_night(result.data, history, result.night_dir, store=True)
+    except HistoryStoreError as exc:   # the reports are written; the night is not in the history
+        report, stored = exc.report, False
+        print(f"tinyflash: error: {exc}", file=sys.stderr)
     verdict = report.analysis.verdict()
     if args.json:
         print(json.dumps({"night_id": result.data["night_id"], "status": result.data["status"],
@@ -124,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  history: {history.path}")
     if result.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_OK if report.analysis.clean else EXIT_FAILURE
+    return EXIT_OK if report.analysis.clean and stored else EXIT_FAILURE
 
 
 def cmd_farm(args: argparse.Namespace) -> int:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from tinyflash.errors import Cancelled, DeviceTimeoutError, LocatedFileError, TinyflashError
+
+if TYPE_CHECKING:
+    from tinyflash.farm.reporting import Report
 
 
 class FarmError(TinyflashError):
@@ -24,7 +27,7 @@ class HistoryStoreError(HistoryError):
     """The night's JSON and reports were written, but storing the night in the history failed.
     ``report`` (a :class:`tinyflash.farm.reporting.Report`) says where the files are."""
 
-    def __init__(self, report: object, cause: HistoryError, out_dir: Path) -> None:
+    def __init__(self, report: "Report", cause: HistoryError, out_dir: Path) -> None:
         super().__init__(f"the night's JSON and reports are in {out_dir}, but the night was not stored in "
                          f"the history: {cause.message}", hint=cause.hint)
         self.report = report
