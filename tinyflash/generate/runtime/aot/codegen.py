@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import ClassVar, Mapping
 
 from tinyflash.board.schema import Board, Mve
 from tinyflash.errors import GenerateError, UnsupportedOperatorError
@@ -77,10 +77,10 @@ def plan_graph(graph: Graph) -> AotPlan:
 
 
 class AotRuntime:
-    name = "aot"
+    name: ClassVar[str] = "aot"
     # auto: the SIMD kernels the core has (DSP, Helium); portable: plain C everywhere
-    kernel_sets = ("auto", "portable")
-    kernel_aliases: Mapping[str, str] = {}
+    kernel_sets: ClassVar[tuple[str, ...]] = ("auto", "portable")
+    kernel_aliases: ClassVar[Mapping[str, str]] = {}
 
     def generate(self, graph: Graph, board: Board, dest: Path, *, options: dict[str, str]) -> RuntimeOutput:
         kernel_set = select_kernel_set(self, options.get("kernels"))

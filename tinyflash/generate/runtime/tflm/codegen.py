@@ -10,7 +10,7 @@ file says which sources, include directories and defines that library is built f
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import ClassVar, Mapping, Optional
 
 from tinyflash.board.schema import Board
 from tinyflash.deps.errors import SourcesNotFoundError
@@ -29,8 +29,8 @@ TEMPLATE_DIR = "runtime/tflm"
 # The reference kernels are the default: they are the ones the golden comes from, so a plain
 # `--runtime tflm` is the baseline; CMSIS-NN is asked for. "auto" and "portable" (the aot runtime's
 # names, the CLI's and farm's default) select the reference kernels too.
-KERNEL_SETS = ("reference", "cmsis-nn")
-KERNEL_ALIASES = {"auto": "reference", "portable": "reference"}
+KERNEL_SETS: tuple[str, ...] = ("reference", "cmsis-nn")
+KERNEL_ALIASES: Mapping[str, str] = {"auto": "reference", "portable": "reference"}
 MODEL_ALIGN = 16
 
 
@@ -86,9 +86,9 @@ def library_config(spec: LibrarySpec, sources: TflmSources) -> dict[str, object]
 
 
 class TflmRuntime:
-    name = "tflm"
-    kernel_sets = KERNEL_SETS
-    kernel_aliases = KERNEL_ALIASES
+    name: ClassVar[str] = "tflm"
+    kernel_sets: ClassVar[tuple[str, ...]] = KERNEL_SETS
+    kernel_aliases: ClassVar[Mapping[str, str]] = KERNEL_ALIASES
 
     def __init__(self, *, sources: Optional[TflmSources] = None, arena: Optional[ArenaSize] = None) -> None:
         self._sources = sources       # injected by tests; found from options/environment otherwise
