@@ -2,7 +2,7 @@
 tests/synthetic_layers.py, against TFLM's reference kernels on the host (the graph written to a
 .tflite file).
 
-The host harness cannot run Helium (tf_mve.h needs arm_mve.h), and it runs the SMLAD kernels through
+The host harness cannot run Helium (tf_mve_*.h need arm_mve.h), and it runs the SMLAD kernels through
 C models of the intrinsics, so a shape the MLPerf models lack (dilation, depths that are not a multiple
 of 8, padded pools...) is checked on the real instructions only here. Default run: the Helium path on
 the Cortex-M55 (mps3-an547); -m slow adds the SMLAD path on the Cortex-M7 (mps2-an500)."""

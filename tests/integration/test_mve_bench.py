@@ -1,7 +1,7 @@
-"""The Helium (MVE) kernels (tf_mve.h) on the emulated Cortex-M55 (mps3-an547): every benchmark
+"""The Helium (MVE) kernels (tf_mve_*.h) on the emulated Cortex-M55 (mps3-an547): every benchmark
 model verified against the TFLM golden.
 
-tf_mve.h does not build for the host, so this is its bit-exactness check. Besides the bundled
+They do not build for the host, so this is their bit-exactness check. Besides the bundled
 sample inputs each model sees a dozen random ones through the device protocol (vww fewer: each of
 its 27 KB inputs takes seconds to upload over the emulated UART), since a couple of inputs can
 hide a rounding difference that only shows on ties. The instructions per MAC guard that the
@@ -40,5 +40,5 @@ def test_helium_kernels_are_bit_exact(model: str, model_dir: Path, qemu: None, t
     labels = [s["input"] for s in verification["samples"]]
     assert sum(label.startswith("generated") for label in labels) == RANDOM_INPUTS[model]
     model_c = (tmp_path / data["build"]["elf"]).parent.parent / "src" / "runtime" / "model.c"
-    assert '#include "tf_mve.h"' in model_c.read_text()
+    assert '#include "tf_mve_conv.h"' in model_c.read_text()
     assert data["performance"]["instructions"] < MAX_INSTRUCTIONS_PER_MAC * data["macs"]

@@ -1,11 +1,11 @@
 """The Helium (MVE) path of the AOT runtime, without a device.
 
-tf_mve.h only builds for Arm (arm_mve.h), so the host harness cannot run it; its bit-exactness is
+The tf_mve_*.h kernels only build for Arm (arm_mve.h), so the host harness cannot run it; its bit-exactness is
 checked on the emulated Cortex-M55 (tests/integration/test_mve_bench.py for the models,
 test_kernel_shapes_device.py for shapes they lack). Here, in milliseconds:
 - which boards and --kernels choices get the path;
-- the generator's layouts (ops/mve.py), by a NumPy model of what the kernels compute from them;
-- the requantisation argument of tf_mve.h (tf_mve_requant, tf_mve_narrow8, tf_mve_add4), by a
+- the generator's layouts (ops/mve_requant.py, ops/conv.py), by a NumPy model of what the kernels compute from them;
+- the requantisation argument of tf_mve_requant.h and tf_mve_add.h (tf_mve_requant, tf_mve_narrow8, tf_mve_add4), by a
   model of the instructions' Arm ARM semantics (VQRDMULH, VRSHL, VQADD, VQMOVN...) against
   TFLite's arithmetic (quant.multiply_by_quantized_multiplier) on random and edge values.
 """
@@ -19,7 +19,7 @@ import pytest
 
 from tinyflash.board import BoardCatalog
 from tinyflash.generate.runtime.aot.codegen import AotRuntime
-from tinyflash.generate.runtime.aot.ops import mve
+from tinyflash.generate.runtime.aot.ops import conv, mve_requant as mve
 from tinyflash.generate.runtime.aot.quant import add_params, multiply_by_quantized_multiplier
 from tinyflash.model import read_graph
 
@@ -37,8 +37,11 @@ def test_helium_kernels_only_on_mve_cores(board: str, kernels: str, expected: bo
     graph = read_graph(model_dir / "pretrainedResnet_quant.tflite")
     AotRuntime().generate(graph, BoardCatalog().load(board), tmp_path, options={"kernels": kernels})
     model_c = (tmp_path / "model.c").read_text()
-    assert ('#include "tf_mve.h"' in model_c) is expected
-    assert (tmp_path / "tf_mve.h").is_file() is expected
+    headers = ("tf_mve_requant.h", "tf_mve_conv.h", "tf_mve_add.h", "tf_mve_pool.h")   # no depthwise in ic
+    for header in headers:
+        assert (f'#include "{header}"' in model_c) is expected
+        assert (tmp_path / header).is_file() is expected
+    assert not (tmp_path / "tf_mve_depthwise.h").exists()
     if expected:   # every CONV_2D, the ADDs, the pool and the FULLY_CONNECTED
         assert model_c.count("tf_mve_conv_s8(") == 10
         assert model_c.count("tf_mve_add_s8(") == 3
@@ -183,7 +186,7 @@ def test_conv_layout_gives_the_dot_products(out_c: int, k: int) -> None:
     bias = rng.integers(-5000, 5000, out_c)
     mult = rng.integers(2**30, 2**31, out_c)
     shift = rng.integers(-12, 2, out_c)
-    layout = mve.conv_weights(w)
+    layout = conv.conv_weights(w)
     assert layout.dtype == np.int8 and layout.size == -(-out_c // 8) * 8 * -(-k // 16) * 16
     flat = mve.requant_records(bias, mult, shift)
     assert flat.dtype == np.int32
@@ -216,7 +219,7 @@ def test_depthwise_layout_gives_the_taps(channels: int) -> None:
     accumulators are even/odd channels: their records must follow lane_order too."""
     rng = np.random.default_rng(channels)
     w = rng.integers(-127, 128, (9, channels)).astype(np.int8)
-    layout = mve.depthwise_weights(w)
+    layout = conv.depthwise_weights(w)
     groups = -(-channels // 8)
     assert layout.shape == (groups, 9, 8)
     x = rng.integers(-128, 128, (9, groups * 8))          # the strip: taps x channels (padded)
@@ -235,7 +238,7 @@ def test_depthwise_layout_gives_the_taps(channels: int) -> None:
 def test_strip_width_covers_the_last_tap() -> None:
     # SAME 3x3 stride 1 on width 5: one padding column each side
     geom = {"in_w": 5, "out_w": 5, "k_w": 3, "stride_w": 1, "dil_w": 1, "pad_w": 1}
-    assert mve.strip_width(geom) == 7
+    assert conv.strip_width(geom) == 7
     # SAME 3x3 stride 2 on width 48: no left padding, one column on the right
     geom = {"in_w": 48, "out_w": 24, "k_w": 3, "stride_w": 2, "dil_w": 1, "pad_w": 0}
-    assert mve.strip_width(geom) == 49
+    assert conv.strip_width(geom) == 49

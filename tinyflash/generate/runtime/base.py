@@ -1,10 +1,13 @@
-"""The runtime seam: a runtime turns a model graph into C sources implementing tf_runtime.h."""
+"""The runtime seam: a runtime turns a model graph into C sources implementing tf_runtime.h.
+
+This module is the interface only; :mod:`tinyflash.generate.runtime.registry` knows the runtimes
+(the runtimes import this module, never the registry, so there is no import cycle)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, ClassVar, Mapping, Optional, Protocol
 
 from tinyflash.board.schema import Board
 from tinyflash.errors import GenerateError
@@ -40,23 +43,25 @@ class RuntimeOutput:
 
 
 class Runtime(Protocol):
-    name: str
+    name: ClassVar[str]
+    # the kernel sets --kernels may name, the default first (#15.4: the one list the CLI and farm ask for)
+    kernel_sets: ClassVar[tuple[str, ...]]
+    # other accepted spellings -> the kernel set they select (e.g. TFLM's "auto" is its reference kernels)
+    kernel_aliases: ClassVar[Mapping[str, str]]
 
     def generate(self, graph: Graph, board: Board, dest: Path, *, options: dict[str, str]) -> RuntimeOutput:
         """Check the model is supported and fits, then write sources into ``dest``."""
 
 
-def runtime_names() -> tuple[str, ...]:
-    return ("aot", "tflm")
-
-
-def get_runtime(name: str) -> Runtime:
-    if name == "aot":
-        from tinyflash.generate.runtime.aot.codegen import AotRuntime
-
-        return AotRuntime()
-    if name == "tflm":
-        from tinyflash.generate.runtime.tflm.codegen import TflmRuntime
-
-        return TflmRuntime()
-    raise GenerateError(f"unknown runtime '{name}'", hint=f"choose one of: {', '.join(runtime_names())}")
+def select_kernel_set(runtime: Runtime, value: Optional[str]) -> str:
+    """The kernel set ``value`` selects for ``runtime`` (None: its default): the one place a --kernels
+    value is checked."""
+    if value is None:
+        return runtime.kernel_sets[0]
+    if value in runtime.kernel_sets:
+        return value
+    if value in runtime.kernel_aliases:
+        return runtime.kernel_aliases[value]
+    raise GenerateError(f"--kernels {value} is not available with --runtime {runtime.name}",
+                        hint=f"choose one of: {', '.join(runtime.kernel_sets)} (default {runtime.kernel_sets[0]}), "
+                             "or a --runtime that offers it")

@@ -5,16 +5,19 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Mapping
 
 from tinyflash.board.schema import Board, Mve
 from tinyflash.errors import GenerateError, UnsupportedOperatorError
+from tinyflash.generate.render import render_to
 from tinyflash.generate.runtime.aot.ops import SUPPORTED, EmitContext
 from tinyflash.generate.runtime.aot.planner import MemoryPlan, plan_memory
-from tinyflash.generate.runtime.base import Layer, RuntimeOutput
+from tinyflash.generate.runtime.base import Layer, RuntimeOutput, select_kernel_set
 from tinyflash.model.graph import Graph
 from tinyflash.resources import templates_dir
 
 KERNEL_DIR = ("runtime", "aot", "kernels")
+MODEL_TEMPLATE = "runtime/aot/model.c.j2"
 
 
 @dataclass(frozen=True)
@@ -74,21 +77,22 @@ def plan_graph(graph: Graph) -> AotPlan:
 
 
 class AotRuntime:
-    name = "aot"
+    name: ClassVar[str] = "aot"
+    # auto: the SIMD kernels the core has (DSP, Helium); portable: plain C everywhere
+    kernel_sets: ClassVar[tuple[str, ...]] = ("auto", "portable")
+    kernel_aliases: ClassVar[Mapping[str, str]] = {}
 
     def generate(self, graph: Graph, board: Board, dest: Path, *, options: dict[str, str]) -> RuntimeOutput:
-        if options.get("kernels", "auto") not in ("auto", "portable"):   # e.g. cmsis-nn, a TFLM kernel set
-            raise GenerateError(f"--kernels {options['kernels']} is not available with --runtime aot",
-                                hint="choose auto or portable, or use --runtime tflm")
+        kernel_set = select_kernel_set(self, options.get("kernels"))
         plan = plan_graph(graph)
         dest.mkdir(parents=True, exist_ok=True)
         constants: list[str] = []
-        calls: list[str] = []
+        calls: list[dict[str, object]] = []
         layers: list[Layer] = []
         kernels: set[str] = set()
         macs = scratch = 0
-        dsp_kernels = board.has_dsp and options.get("kernels") != "portable"
-        mve_kernels = board.mve is not Mve.NONE and options.get("kernels") != "portable"
+        dsp_kernels = board.has_dsp and kernel_set != "portable"
+        mve_kernels = board.mve is not Mve.NONE and kernel_set != "portable"
 
         def pointer(tensor: int) -> str:
             return f"(tf_arena + {plan.memory.offset(tensor)})"
@@ -98,8 +102,8 @@ class AotRuntime:
             ctx = EmitContext(graph, op, pointer, constants, dsp_kernels=dsp_kernels, mve_kernels=mve_kernels)
             emitted = SUPPORTED[op.opcode].emit(ctx)
             out_tensor = graph.tensors[op.outputs[0]]
-            calls.append(f"    /* node {op.index}: {op.opcode} -> {out_tensor.name} */\n"
-                         f"    TF_LAYER({len(layers)}, {emitted.code})")
+            # the tensor name is model text: the template puts it through c_comment (#11.3)
+            calls.append({"node": op.index, "opcode": op.opcode, "tensor": out_tensor.name, "code": emitted.code})
             layers.append(Layer(op.index, op.opcode, tuple(out_tensor.shape), emitted.macs))
             kernels |= emitted.kernels
             macs += emitted.macs
@@ -112,95 +116,14 @@ class AotRuntime:
             shutil.copy2(kernel_src / kernel, dest / kernel)
             if kernel.endswith(".c"):
                 sources.append(dest / kernel)
-        headers = "".join(f'#include "{k}"\n' for k in sorted(kernels) if k.endswith(".h"))
-        if scratch:
-            # im2col columns of the fast convolutions: outside the planned arena, reported apart
-            headers += f"\nstatic int8_t tf_scratch[{scratch}] __attribute__((aligned(4)));\n"
         arena = max(plan.memory.arena_bytes, 16)
-        model_c = dest / "model.c"
-        model_c.write_text(_MODEL_C.format(
-            headers=headers, constants="\n\n".join(constants), calls="\n".join(calls), arena=arena,
-            input_offset=plan.memory.offset(graph.inputs[0]), input_bytes=graph.input.size_bytes,
-            output_offset=plan.memory.offset(graph.outputs[0]), output_bytes=graph.output.size_bytes,
-            layer_count=max(len(layers), 1)))
+        model_c = render_to(MODEL_TEMPLATE, dest / "model.c",
+                            headers=[k for k in sorted(kernels) if k.endswith(".h")], scratch=scratch,
+                            constants=constants, calls=calls, arena=arena,
+                            input_offset=plan.memory.offset(graph.inputs[0]), input_bytes=graph.input.size_bytes,
+                            output_offset=plan.memory.offset(graph.outputs[0]),
+                            output_bytes=graph.output.size_bytes, layer_count=max(len(layers), 1))
         sources.append(model_c)
-        defines = ("TF_PORTABLE_KERNELS=1",) if options.get("kernels") == "portable" else ()
+        defines = ("TF_PORTABLE_KERNELS=1",) if kernel_set == "portable" else ()
         return RuntimeOutput(self.name, tuple(sources), (dest,), defines, arena, graph.weight_bytes(), macs,
                              scratch_bytes=scratch, layers=tuple(layers))
-
-
-_MODEL_C = """/* Generated by tinyflash's AOT runtime. Do not edit. Weights are const (flash); activations share
- * one planned arena. */
-#include <stddef.h>
-#include <stdint.h>
-#include "tf_kernels.h"
-#include "tf_runtime.h"
-{headers}
-static int8_t tf_arena[{arena}] __attribute__((aligned(16)));
-
-#ifdef TF_PROFILE
-#include "tf_port.h"
-static uint64_t tf_profile_cycles[{layer_count}];
-
-size_t tf_runtime_profile(const uint64_t **cycles)
-{{
-    *cycles = tf_profile_cycles;
-    return sizeof tf_profile_cycles / sizeof tf_profile_cycles[0];
-}}
-
-void tf_runtime_profile_reset(void)
-{{
-    for (size_t i = 0; i < sizeof tf_profile_cycles / sizeof tf_profile_cycles[0]; ++i) {{
-        tf_profile_cycles[i] = 0;
-    }}
-}}
-
-/* a layer's code may hold commas outside parentheses (initialisers), hence variadic */
-#define TF_LAYER(i, ...) do {{ uint64_t t0_ = tf_cycles_now(); __VA_ARGS__ \\
-    tf_profile_cycles[i] += tf_cycles_now() - t0_; }} while (0);
-#else
-#define TF_LAYER(i, ...) __VA_ARGS__
-#endif
-
-{constants}
-
-int tf_runtime_init(void)
-{{
-    return 0;
-}}
-
-const char *tf_runtime_name(void)
-{{
-    return "aot";
-}}
-
-int8_t *tf_runtime_input(void)
-{{
-    return tf_arena + {input_offset};
-}}
-
-size_t tf_runtime_input_bytes(void)
-{{
-    return {input_bytes};
-}}
-
-const int8_t *tf_runtime_output(void)
-{{
-    return tf_arena + {output_offset};
-}}
-
-size_t tf_runtime_output_bytes(void)
-{{
-    return {output_bytes};
-}}
-
-size_t tf_runtime_arena_bytes(void)
-{{
-    return sizeof tf_arena;
-}}
-
-void tf_runtime_invoke(void)
-{{
-{calls}
-}}
-"""

@@ -9,16 +9,15 @@ file says which sources, include directories and defines that library is built f
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-from typing import Optional
+from typing import ClassVar, Mapping, Optional
 
 from tinyflash.board.schema import Board
 from tinyflash.deps.errors import SourcesNotFoundError
 from tinyflash.deps.sources import TflmSources, find_tflm_sources
 from tinyflash.errors import GenerateError, UnsupportedOperatorError
-from tinyflash.generate.render import render_to
-from tinyflash.generate.runtime.base import Layer, RuntimeOutput
+from tinyflash.generate.render import render_to, write_if_changed
+from tinyflash.generate.runtime.base import Layer, RuntimeOutput, select_kernel_set
 from tinyflash.generate.runtime.tflm.arena import ArenaSize, measure_arena
 from tinyflash.generate.runtime.tflm.library import LibrarySpec, library_spec
 from tinyflash.generate.runtime.tflm.ops import resolver_methods
@@ -27,18 +26,16 @@ from tinyflash.model.macs import graph_macs, operator_macs
 from tinyflash.resources import templates_dir
 
 TEMPLATE_DIR = "runtime/tflm"
-# --kernels as the CLI passes it -> TFLM kernel set. "auto" stays the reference kernels: they are the
-# ones the golden comes from, so a plain `--runtime tflm` is the baseline; CMSIS-NN is asked for.
-KERNEL_CHOICES = {"auto": "reference", "reference": "reference", "portable": "reference", "cmsis-nn": "cmsis-nn"}
+# The reference kernels are the default: they are the ones the golden comes from, so a plain
+# `--runtime tflm` is the baseline; CMSIS-NN is asked for. "auto" and "portable" (the aot runtime's
+# names, the CLI's and farm's default) select the reference kernels too.
+KERNEL_SETS: tuple[str, ...] = ("reference", "cmsis-nn")
+KERNEL_ALIASES: Mapping[str, str] = {"auto": "reference", "portable": "reference"}
 MODEL_ALIGN = 16
 
 
 def tflm_kernels(option: Optional[str]) -> str:
-    choice = option or "auto"
-    if choice not in KERNEL_CHOICES:
-        raise GenerateError(f"--kernels {choice} is not available with --runtime tflm",
-                            hint="choose reference (default) or cmsis-nn")
-    return KERNEL_CHOICES[choice]
+    return select_kernel_set(TflmRuntime(), option)
 
 
 def check_graph(graph: Graph) -> None:
@@ -74,12 +71,6 @@ extern const size_t tf_model_data_bytes;
 """
 
 
-def _write_if_changed(path: Path, text: str) -> Path:
-    if not path.exists() or path.read_text() != text:   # unchanged files keep their mtime
-        path.write_text(text)
-    return path
-
-
 def library_config(spec: LibrarySpec, sources: TflmSources) -> dict[str, object]:
     """The project.json "tflm" entry the SConstruct builds the shared library from."""
     roots = {"tflite-micro": sources.tflm}
@@ -95,7 +86,9 @@ def library_config(spec: LibrarySpec, sources: TflmSources) -> dict[str, object]
 
 
 class TflmRuntime:
-    name = "tflm"
+    name: ClassVar[str] = "tflm"
+    kernel_sets: ClassVar[tuple[str, ...]] = KERNEL_SETS
+    kernel_aliases: ClassVar[Mapping[str, str]] = KERNEL_ALIASES
 
     def __init__(self, *, sources: Optional[TflmSources] = None, arena: Optional[ArenaSize] = None) -> None:
         self._sources = sources       # injected by tests; found from options/environment otherwise
@@ -103,7 +96,7 @@ class TflmRuntime:
 
     def generate(self, graph: Graph, board: Board, dest: Path, *, options: dict[str, str]) -> RuntimeOutput:
         check_graph(graph)
-        kernels = tflm_kernels(options.get("kernels"))
+        kernels = select_kernel_set(self, options.get("kernels"))
         methods = resolver_methods(graph)
         model_path = options.get("model_path")
         if not model_path:
@@ -118,18 +111,15 @@ class TflmRuntime:
         dest.mkdir(parents=True, exist_ok=True)
         model_bytes = Path(model_path).read_bytes()
         files = [
-            _write_if_changed(dest / "tflm_model_data.c", model_array_c(model_bytes)),
+            write_if_changed(dest / "tflm_model_data.c", model_array_c(model_bytes)),
             render_to(f"{TEMPLATE_DIR}/tflm_runtime.cc.j2", dest / "tflm_runtime.cc",
                       model_name=Path(model_path).name, kernels=kernels, methods=methods, arena=arena,
                       input_bytes=graph.input.size_bytes, output_bytes=graph.output.size_bytes,
                       device_name=f"tflm-{kernels}", layer_count=len(graph.operators)),
         ]
-        _write_if_changed(dest / "tflm_model_data.h", _MODEL_H)
+        write_if_changed(dest / "tflm_model_data.h", _MODEL_H)
         support = templates_dir() / TEMPLATE_DIR / "tflm_support.cc"
-        target = dest / "tflm_support.cc"
-        if not target.exists() or target.read_bytes() != support.read_bytes():
-            shutil.copy2(support, target)
-        files.append(target)
+        files.append(write_if_changed(dest / "tflm_support.cc", support.read_bytes()))
         notes = (f"op resolver: {', '.join(methods)}",
                  f"arena {arena.reserved_bytes} B = {arena.measured_bytes} B measured on the host "
                  f"+ {arena.margin_bytes} B margin",

@@ -1,8 +1,10 @@
 """Operator emitters of the AOT runtime, one module per operator family.
 
 An emitter checks what it supports (raising UnsupportedOperatorError naming the node) and emits one
-kernel call with its constants. Adding an operator = one module here + its kernel in
-templates/runtime/aot/kernels/.
+kernel call with its constants. Each module owns all of its operator's paths: portable C, the DSP
+(SMLAD) kernels of tf_fast.h and the Helium kernels of tf_mve_<operator>.h, whose shared lane order
+and requantisation records are in mve_requant.py. Adding an operator = one module here + its kernel
+in templates/runtime/aot/kernels/.
 """
 
 from __future__ import annotations

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from tinyflash.generate.runtime.aot.ops import mve
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
+from tinyflash.generate.runtime.aot.ops.mve_requant import ATTRS as MVE_ATTRS, kernels as mve_kernels
 from tinyflash.generate.runtime.aot.quant import activation_range, add_params
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+MVE_KERNEL = "tf_mve_add.h"
 
 
 def _check(ctx: EmitContext) -> None:
@@ -40,9 +41,12 @@ def _emit(ctx: EmitContext) -> Emitted:
         "in2_mult": fields["in2_mult"], "in2_shift": fields["in2_shift"], "left_shift": fields["left_shift"],
         "out_mult": fields["out_mult"], "out_shift": fields["out_shift"],
         "output_offset": out.quantization.zero_point, "act_min": act_min, "act_max": act_max}
-    if ctx.mve_kernels:
-        return mve.emit_add(ctx, values)
     params = ctx.params("tf_add_params_t", values)
+    if ctx.mve_kernels:
+        # Helium, four elements per vector, the same parameters as the portable kernel
+        code = ctx.layer_function(MVE_ATTRS, f"tf_mve_add_s8(&{params}, a, b, out);",
+                                  {"a": a.index, "b": b.index, "out": out.index})
+        return Emitted(code, mve_kernels(MVE_KERNEL), macs=0)
     code = (f"tf_add_s8(&{params}, {ctx.pointer(a.index)}, {ctx.pointer(b.index)}, "
             f"{ctx.pointer(out.index)});")
     return Emitted(code, frozenset({"tf_add.c"}), macs=0)

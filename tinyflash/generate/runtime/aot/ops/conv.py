@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from tinyflash.generate.runtime.aot.ops import mve
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8, rq_table
+from tinyflash.generate.runtime.aot.ops.mve_requant import (CHUNK, GROUP, PAIR, by_lane, emit_layer, lane_order,
+                                                            quant_fields)
 from tinyflash.generate.runtime.aot.quant import (activation_range, compute_out_size, compute_padding,
                                                   per_channel_real_multiplier, quantize_multiplier,
                                                   requant_rows, wrap_int32)
@@ -16,6 +17,8 @@ from tinyflash.generate.runtime.aot.quant import (activation_range, compute_out_
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 KERNEL = "tf_conv.c"
 FAST_KERNEL = "tf_fast.h"
+MVE_KERNEL = "tf_mve_conv.h"
+MVE_DEPTHWISE_KERNEL = "tf_mve_depthwise.h"
 
 
 def check_spatial(ctx: EmitContext, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
@@ -209,9 +212,78 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
 def _emit_mve(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray, mult: np.ndarray,
               shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int, depthwise: bool,
               macs: int) -> Emitted:
-    """Helium kernels (ops/mve.py, tf_mve.h); depthwise with a depth multiplier stays on the others."""
-    emit = mve.emit_depthwise if depthwise else mve.emit_conv
+    """Helium kernels (tf_mve_conv.h, tf_mve_depthwise.h); depthwise with a depth multiplier stays on
+    the others. The requantisation needs no range proof (mve_requant.py), so every such layer uses them."""
+    emit = _emit_mve_depthwise if depthwise else _emit_mve_conv
     return emit(ctx, geom, w, folded, mult, shift, in_zp, out_zp, act_min, act_max, macs)
+
+
+def conv_weights(w: np.ndarray) -> np.ndarray:
+    """[out_c][k] int8 -> [lane group][chunk][4][16] (tf_mve_conv.h): the rows in lane_order, four at
+    a time, per chunk of 16 filter bytes the four rows one after the other. Zeros pad k to a multiple
+    of 16 and the padding lanes."""
+    out_c, k = w.shape
+    chunks = -(-k // CHUNK)
+    rows = by_lane(np.pad(w, ((0, 0), (0, chunks * CHUNK - k))), lane_order(out_c))
+    return np.ascontiguousarray(rows.reshape(-1, GROUP, chunks, CHUNK).transpose(0, 2, 1, 3))
+
+
+def _emit_mve_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray, mult: np.ndarray,
+                   shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int, macs: int) -> Emitted:
+    """CONV_2D, weights OHWI. A 1x1 filter without padding reads its columns in place; any other
+    filter gathers each pixel's k bytes into the scratch buffer first."""
+    out_c = geom["out_c"]
+    k = geom["k_h"] * geom["k_w"] * geom["in_c"]
+    direct = geom["k_h"] == geom["k_w"] == 1 and geom["pad_h"] == geom["pad_w"] == 0
+    fields = {"k": k, "direct": int(direct), "strip_w": 0, "strip_rows": 0,
+              **quant_fields(mult, shift, in_zp, out_zp, act_min, act_max)}
+    inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
+    col = "(int8_t *)0" if direct else "tf_scratch"
+    return emit_layer(ctx, MVE_KERNEL, geom, fields, conv_weights(w.reshape(out_c, k)), bias, mult, shift,
+                      f"tf_mve_conv_s8({{params}}, in, {{weights}}, {{rq}}, {col}, out);", macs,
+                      0 if direct else k, inp, out)
+
+
+def depthwise_weights(w: np.ndarray) -> np.ndarray:
+    """[taps][c] int8 (TFLite's 1HWO, depth multiplier 1) -> [group][tap][8], zero channels padding
+    c to a multiple of 8 (channel order: tf_mve_depthwise.h widens eight consecutive bytes)."""
+    taps, channels = w.shape
+    groups = -(-channels // PAIR)
+    padded = np.zeros((taps, groups * PAIR), dtype=np.int8)
+    padded[:, :channels] = w
+    return np.ascontiguousarray(padded.reshape(taps, groups, PAIR).transpose(1, 0, 2))
+
+
+def strip_width(geom: dict[str, Any]) -> int:
+    """Pixels per row of the Helium depthwise strip: the left padding, the input row, and as many
+    padding pixels on the right as the last output pixel's last tap reaches."""
+    last_tap = (geom["out_w"] - 1) * geom["stride_w"] - geom["pad_w"] + (geom["k_w"] - 1) * geom["dil_w"]
+    return geom["pad_w"] + max(geom["in_w"], last_tap + 1)
+
+
+def strip_rows(geom: dict[str, Any]) -> int:
+    """Rows of the Helium depthwise strip: twice the filter height when consecutive output rows share
+    input rows (dilation 1, stride below the height), so that each input row is copied once and the
+    rows still needed move back to the top only every few output rows (tf_mve_dw_window); else the
+    filter height."""
+    if geom["dil_h"] == 1 and geom["stride_h"] < geom["k_h"]:
+        return 2 * geom["k_h"]
+    return geom["k_h"]
+
+
+def _emit_mve_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray,
+                        mult: np.ndarray, shift: np.ndarray, in_zp: int, out_zp: int, act_min: int,
+                        act_max: int, macs: int) -> Emitted:
+    """DEPTHWISE_CONV_2D with depth multiplier 1, weights [1][k_h][k_w][c]."""
+    taps, channels = geom["k_h"] * geom["k_w"], geom["out_c"]
+    width, rows = strip_width(geom), strip_rows(geom)
+    fields = {"k": taps, "direct": 0, "strip_w": width, "strip_rows": rows,
+              **quant_fields(mult, shift, in_zp, out_zp, act_min, act_max)}
+    inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
+    strip = -(-channels // PAIR) * rows * width * PAIR
+    return emit_layer(ctx, MVE_DEPTHWISE_KERNEL, geom, fields, depthwise_weights(w.reshape(taps, channels)),
+                      bias, mult, shift, "tf_mve_depthwise_s8({params}, in, {weights}, {rq}, tf_scratch, out);",
+                      macs, strip, inp, out)
 
 
 CONV_2D = OpSupport(emit=lambda ctx: _emit_common(ctx, False), check=lambda ctx: _check_common(ctx, False))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyflash.generate.runtime.aot.ops import mve
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8, rq_table
+from tinyflash.generate.runtime.aot.ops.conv import MVE_KERNEL, conv_weights
+from tinyflash.generate.runtime.aot.ops.mve_requant import emit_layer, quant_fields
 from tinyflash.generate.runtime.aot.quant import (activation_range, fc_real_multiplier, quantize_multiplier,
                                                   requant_rows)
 
@@ -44,8 +45,8 @@ def _emit(ctx: EmitContext) -> Emitted:
     act_min, act_max = activation_range(ctx.op.options.get("activation", "NONE"),
                                         out.quantization.scale, out.quantization.zero_point)
     if ctx.mve_kernels:
-        return mve.emit_fully_connected(ctx, batches, w, folded, multiplier, shift, inp.quantization.zero_point,
-                                        out.quantization.zero_point, act_min, act_max)
+        return _emit_mve(ctx, batches, w, folded, multiplier, shift, inp.quantization.zero_point,
+                         out.quantization.zero_point, act_min, act_max)
     macs = batches * in_depth * out_depth
     if ctx.dsp_kernels and in_depth % 4 == 0:
         abs_sums = np.abs(w.astype(np.int64)).sum(axis=1)
@@ -81,6 +82,24 @@ def _emit_fast(ctx: EmitContext, w: np.ndarray, folded: np.ndarray, requant: tup
         "TF_LAYER_ATTRS", f"tf_fast_fc_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, "
                           f"(int16_t *)tf_scratch, out);", {"in": inp.index, "out": out.index})
     return Emitted(code, frozenset({"tf_fast.h"}), macs=macs, scratch_bytes=in_depth * 2)
+
+
+def _emit_mve(ctx: EmitContext, batches: int, w: np.ndarray, bias: np.ndarray, multiplier: int, shift: int,
+              in_zp: int, out_zp: int, act_min: int, act_max: int) -> Emitted:
+    """Helium: a 1x1 CONV_2D over 'batches' pixels (tf_mve_conv.h), the per-tensor multiplier
+    repeated per output channel."""
+    out_depth, in_depth = w.shape
+    geom = {"batches": batches, "in_h": 1, "in_w": 1, "in_c": in_depth, "out_h": 1, "out_w": 1,
+            "out_c": out_depth, "k_h": 1, "k_w": 1, "stride_h": 1, "stride_w": 1, "dil_h": 1, "dil_w": 1,
+            "pad_h": 0, "pad_w": 0}
+    mult = np.full(out_depth, multiplier, dtype=np.int64)
+    shifts = np.full(out_depth, shift, dtype=np.int64)
+    fields = {"k": in_depth, "direct": 1, "strip_w": 0, "strip_rows": 0,
+              **quant_fields(mult, shifts, in_zp, out_zp, act_min, act_max)}
+    inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
+    return emit_layer(ctx, MVE_KERNEL, geom, fields, conv_weights(w), bias, mult, shifts,
+                      "tf_mve_conv_s8({params}, in, {weights}, {rq}, (int8_t *)0, out);",
+                      batches * in_depth * out_depth, 0, inp, out)
 
 
 FULLY_CONNECTED = OpSupport(emit=_emit, check=_check)

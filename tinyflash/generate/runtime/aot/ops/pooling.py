@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from tinyflash.generate.runtime.aot.ops import mve
+from typing import Any
+
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
 from tinyflash.generate.runtime.aot.ops.conv import check_spatial, geometry
+from tinyflash.generate.runtime.aot.ops.mve_requant import ATTRS as MVE_ATTRS, PAIR, kernels as mve_kernels
 from tinyflash.generate.runtime.aot.quant import activation_range
 
 KERNEL = "tf_pool.c"
+MVE_KERNEL = "tf_mve_pool.h"
 
 
 def _check(ctx: EmitContext) -> None:
@@ -34,13 +37,27 @@ def _emit(ctx: EmitContext, fn: str) -> Emitted:
     act_min, act_max = activation_range(o.get("activation", "NONE"), out.quantization.scale,
                                         out.quantization.zero_point)
     if ctx.mve_kernels and fn == "tf_avg_pool_s8":
-        return mve.emit_avg_pool(ctx, geom, act_min, act_max)
+        return _emit_mve_avg(ctx, geom, act_min, act_max)
     name = f"tf_n{ctx.op.index}_params"
     ginit = ", ".join(f".{k} = {int(v)}" for k, v in geom.items())
     ctx.constants.append(f"static const tf_pool_params_t {name} = {{.g = {{{ginit}}}, "
                          f".act_min = {act_min}, .act_max = {act_max}}};")
     code = f"{fn}(&{name}, {ctx.pointer(inp.index)}, {ctx.pointer(out.index)});"
     return Emitted(code, frozenset({KERNEL}), macs=0)
+
+
+def _emit_mve_avg(ctx: EmitContext, geom: dict[str, Any], act_min: int, act_max: int) -> Emitted:
+    """Helium AVERAGE_POOL_2D (tf_mve_pool.h): vector sums per channel, scalar rounding divisions
+    (scratch: the sums)."""
+    index = ctx.op.index
+    wide = int(geom["k_h"] * geom["k_w"] * 128 > 2**15 - 1)
+    ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
+    ctx.constants.append(f"static const tf_mve_pool_t tf_n{index}_params = {{.g = {{{ginit}}}, "
+                         f".act_min = {act_min}, .act_max = {act_max}, .wide = {wide}}};")
+    inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
+    code = ctx.layer_function(MVE_ATTRS, f"tf_mve_avg_pool_s8(&tf_n{index}_params, in, "
+                                         f"(int32_t *)(void *)tf_scratch, out);", {"in": inp, "out": out})
+    return Emitted(code, mve_kernels(MVE_KERNEL), macs=0, scratch_bytes=-(-geom["in_c"] // PAIR) * PAIR * 4)
 
 
 AVERAGE_POOL_2D = OpSupport(emit=lambda ctx: _emit(ctx, "tf_avg_pool_s8"), check=_check)
