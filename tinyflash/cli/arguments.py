@@ -79,7 +79,8 @@ def add_model(p: argparse.ArgumentParser, required: bool = True) -> None:
 def add_build(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runtime", default="aot", help="inference runtime (default: aot, tinyflash's own)")
     p.add_argument("--out", type=Path, help="output directory (default: tinyflash-out/BOARD/MODEL-RUNTIME)")
-    p.add_argument("--kernels", choices=["auto", "portable", "reference", "cmsis-nn"], default="auto",
+    # the runtimes own their kernel-set names (tinyflash.generate.runtime.kernel_sets); checked before any work
+    p.add_argument("--kernels", default="auto", metavar="SET",
                    help="aot: auto (SIMD kernels where the core has them) or portable (plain C everywhere); "
                         "tflm: auto/reference (TFLM's reference kernels) or cmsis-nn")
     p.add_argument("--tflm-dir", type=Path, metavar="DIR",

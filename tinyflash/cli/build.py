@@ -22,7 +22,9 @@ def add_parsers(sub: Any) -> None:
 
 def build_options(args: argparse.Namespace) -> Any:
     from tinyflash.generate.project import BuildOptions
+    from tinyflash.generate.runtime import select_kernels
 
+    select_kernels(args.runtime, args.kernels)      # an unknown runtime or kernel set fails before any work
     tflm_dir = getattr(args, "tflm_dir", None)
     return BuildOptions(optimization=f"-O{args.optimization}", defines=tuple(args.defines), kernels=args.kernels,
                         profile=getattr(args, "profile", False), tflm_dir=str(tflm_dir) if tflm_dir else None)

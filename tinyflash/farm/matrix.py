@@ -31,11 +31,12 @@ from pydantic import Field, StrictInt, model_validator
 from tinyflash.board.loader import BoardCatalog
 from tinyflash.board.schema import Board
 from tinyflash.config_file import StrictModel
-from tinyflash.errors import BoardError, InvalidDefineError
+from tinyflash.errors import BoardError, GenerateError, InvalidDefineError
 from tinyflash.farm.config import located, read_yaml, validate
 from tinyflash.farm.thresholds import Thresholds
 from tinyflash.generate.escape import check_define
 from tinyflash.generate.project import BuildOptions
+from tinyflash.generate.runtime import select_kernels
 from tinyflash.model.spec import BENCHMARKS
 from tinyflash.run.session import Timeouts
 
@@ -179,23 +180,16 @@ def _model_problem(model: str) -> str | None:
     return f"unknown model '{model}'"
 
 
-# Kernel sets each runtime accepts in a matrix. The one place the matrix checks runtime x kernels: when
-# runtimes declare their kernel sets (tinyflash.generate.runtime.kernel_sets(runtime)), allowed_kernels
-# returns that instead and this table goes.
-_KERNEL_SETS = ("auto", "portable")
-
-
-def allowed_kernels(runtime: str) -> tuple[str, ...]:
-    return _KERNEL_SETS
-
-
 def runtime_problem(runtime: str, kernels: Optional[str], known_runtimes: set[str]) -> tuple[str, str, str] | None:
-    """(key, problem, hint) when ``runtime`` (with ``kernels``, if set) cannot be built, else None."""
+    """(key, problem, hint) when ``runtime`` (with ``kernels``, if set) cannot be built, else None. The
+    runtimes own their kernel sets (TFLM's cmsis-nn included); this is the one place the matrix asks them."""
     if runtime not in known_runtimes:
         return "runtime", f"unknown runtime '{runtime}'", f"known runtimes: {', '.join(sorted(known_runtimes))}"
-    if kernels is not None and kernels not in allowed_kernels(runtime):
-        return ("kernels", f"kernel set '{kernels}' is not available with runtime {runtime}",
-                f"choose one of {', '.join(allowed_kernels(runtime))}")
+    if kernels is not None:
+        try:
+            select_kernels(runtime, kernels)
+        except GenerateError as exc:
+            return "kernels", f"kernel set '{kernels}' is not available with runtime {runtime}", exc.hint or ""
     return None
 
 

@@ -22,7 +22,8 @@ def c_comment(text: object, limit: int = 200) -> str:
     """Text safe inside a ``/* ... */`` or ``//`` comment: one printable ASCII line that cannot close
     the comment, start a trigraph or continue onto the next line."""
     s = _PRINTABLE.sub("?", str(text))
-    s = s.replace("*/", "* /").replace("/*", "/ *").replace("\\", "/")
+    # backslashes first: "*\\" must not become a "*/" after the comment-end check
+    s = s.replace("\\", "/").replace("*/", "* /").replace("/*", "/ *")
     s = re.sub(r"\?(?=\?)", "? ", s)       # no trigraphs (??/ would continue a // comment)
     return s if len(s) <= limit else s[: limit - 3] + "..."
 
