@@ -173,3 +173,36 @@ def test_performance_calibration_uses_the_post_pll_clock(board_name: str, core_h
     assert device.received[0] == "infer 1 0"
     assert [w.iterations for w in perf.windows] == [expected] * 5
     assert perf.clock_hz == board.clock_hz == core_hz
+
+
+def test_odd_length_hex_in_tf_output_is_a_protocol_error() -> None:
+    # a dropped character used to reach bytes.fromhex: ValueError, exit 2 (#11.9)
+    with pytest.raises(ProtocolError, match="odd number of hex digits at byte 4"):
+        protocol.parse_tf_output(["m-tf-output-0-00ff7f80", "m-tf-output-4-010"])
+
+
+def test_a_device_sending_junk_gets_a_bounded_error() -> None:
+    # 200 KB of junk, in one line and in many: the error keeps the last lines, each cut short (#11.9)
+    from tinyflash.errors import DeviceError
+
+    junk = "x" * 200_000
+    many = [f"junk {i} " + "y" * 500 for i in range(400)]
+    for lines in ([junk], many, [*many, junk]):
+        err = ProtocolError("garbled answer", last_lines=lines)
+        assert len(str(err)) < 4_000
+        assert len(err.last_lines) <= DeviceError.MAX_LINES
+        assert all(len(line) < DeviceError.MAX_LINE_CHARS + 40 for line in err.last_lines)
+    err = ProtocolError("garbled answer", last_lines=many)
+    assert "junk 399" in str(err) and "junk 0 " not in str(err) and "388 earlier line(s) not shown" in str(err)
+
+
+def test_a_device_streaming_junk_without_newline_times_out_with_a_short_error() -> None:
+    device = FakeDevice({"name": b"z" * 200_000})
+    try:
+        with SerialLink(device.url) as link:
+            session = DeviceSession(link, timeouts=Timeouts(command=1.0))
+            with pytest.raises(DeviceTimeoutError) as info:
+                session.name()
+        assert len(str(info.value)) < 2_000 and "more characters" in str(info.value)
+    finally:
+        device.close()

@@ -12,17 +12,19 @@ from typing import Optional, Sequence
 from tinyflash.errors import DeviceReportedError, ProtocolError
 
 READY = "m-ready"
-_LAP = re.compile(r"^m-lap-us-(\d+)$")
+# numbers are bounded to what a 64-bit counter prints: int() of a longer run of digits is slow, and past
+# 4300 digits it raises ValueError (CPython's int_max_str_digits) instead of a ProtocolError
+_LAP = re.compile(r"^m-lap-us-(\d{1,20})$")
 _RESULTS = re.compile(r"^m-results-\[([^]]+)\]$")
 _NAME = re.compile(r"^m-name-dut-\[([^]]+)\]$")
 _PROFILE = re.compile(r"^m-(profile|model)-\[([^]]+)\]$")
-_EXPECTING = re.compile(r"^m-\[Expecting (\d+) bytes\]$")
-_WARMUP = re.compile(r"^m-warmup-start-(\d+)$")
-_INFER = re.compile(r"^m-infer-start-(\d+)$")
-_TF_OUTPUT = re.compile(r"^m-tf-output-(\d+)-([0-9a-f]*)$")
-_TF_CYCLES = re.compile(r"^m-tf-cycles-(\d+)-(\d+)$")
-_TF_PROFILE = re.compile(r"^m-tf-profile-(\d+)-(\d+)$")
-_TF_INFO_NUM = re.compile(r"^m-tf-([a-z-]+?)-(\d+)$")
+_EXPECTING = re.compile(r"^m-\[Expecting (\d{1,20}) bytes\]$")
+_WARMUP = re.compile(r"^m-warmup-start-(\d{1,20})$")
+_INFER = re.compile(r"^m-infer-start-(\d{1,20})$")
+_TF_OUTPUT = re.compile(r"^m-tf-output-(\d{1,20})-([0-9a-f]*)$")
+_TF_CYCLES = re.compile(r"^m-tf-cycles-(\d{1,20})-(\d{1,20})$")
+_TF_PROFILE = re.compile(r"^m-tf-profile-(\d{1,20})-(\d{1,20})$")
+_TF_INFO_NUM = re.compile(r"^m-tf-([a-z-]+?)-(\d{1,20})$")
 _TF_INFO_STR = re.compile(r"^m-tf-([a-z-]+)-\[([^]]*)\]$")
 _ERROR = re.compile(r"^e-\[(.*)\]$")
 
@@ -119,6 +121,10 @@ def parse_tf_output(lines: Sequence[str], expected_bytes: Optional[int] = None) 
     for line in lines:
         m = _TF_OUTPUT.match(line)
         if m:
+            if len(m.group(2)) % 2:
+                # a byte cut in half: the line was garbled on the way (#11.9), not rc 2 from fromhex
+                raise ProtocolError(f"tf-output: odd number of hex digits at byte {m.group(1)}", last_lines=lines,
+                                    hint="the serial line dropped a character; retry, or lower the baud rate")
             chunks[int(m.group(1))] = bytes.fromhex(m.group(2))
     data = b""
     for offset in sorted(chunks):
