@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Optional
 
@@ -34,6 +35,27 @@ def find_qemu() -> str:
     if path is None:
         raise ToolNotFoundError(f"{QEMU} not found on PATH", hint=INSTALL_HINT)
     return path
+
+
+@lru_cache(maxsize=None)
+def _machines_of(qemu: str) -> frozenset[str]:
+    out = subprocess.run([qemu, "-machine", "help"], capture_output=True, text=True, timeout=30,
+                         stdin=subprocess.DEVNULL).stdout
+    return frozenset(line.split()[0] for line in out.splitlines()[1:] if line.strip())
+
+
+def qemu_machines() -> Optional[frozenset[str]]:
+    """The machine names the installed QEMU knows (asked once per process), None without QEMU: a
+    board file naming another machine then fails when it loads, not as a QEMU that dies at boot (#11.6)."""
+    try:
+        qemu = find_qemu()
+    except ToolNotFoundError:
+        return None
+    try:
+        machines = _machines_of(qemu)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return machines or None
 
 
 @dataclass(frozen=True)
