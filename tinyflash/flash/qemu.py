@@ -23,6 +23,7 @@ from typing import BinaryIO, Optional
 from tinyflash.board.schema import Board, QemuFlash
 from tinyflash.deadline import Deadline
 from tinyflash.errors import EmulatorError, ToolNotFoundError
+from tinyflash.flash.base import Flasher
 from tinyflash.flash.qmp import QmpClient
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class QemuOptions:
     start_timeout: float = 10.0
 
 
-class QemuFlasher:
+class QemuFlasher(Flasher):
     """One QEMU instance per board session. Use as a context manager: it never outlives its owner."""
 
     def __init__(self, board: Board, options: QemuOptions = QemuOptions(), run_dir: Optional[Path] = None) -> None:
