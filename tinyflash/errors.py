@@ -160,6 +160,20 @@ class DeviceReportedError(DeviceError):
     """The device printed an ``e-[...]`` line."""
 
 
+class DeviceFaultError(DeviceReportedError):
+    """The firmware took an exception it has no handler for and printed ``e-[fault: ...]`` (then it
+    stops): the exception number and the fault status registers, decoded in the message."""
+
+    def __init__(self, message: str, *, exception: int, cfsr: int | None = None, hfsr: int | None = None,
+                 bfar: int | None = None, last_lines: Sequence[str] = (), log_path: Path | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, last_lines=last_lines, log_path=log_path, hint=hint)
+        self.exception = exception
+        self.cfsr = cfsr
+        self.hfsr = hfsr
+        self.bfar = bfar
+
+
 class VerificationError(TinyflashError):
     pass
 

@@ -206,3 +206,51 @@ def test_a_device_streaming_junk_without_newline_times_out_with_a_short_error() 
         assert len(str(info.value)) < 2_000 and "more characters" in str(info.value)
     finally:
         device.close()
+
+
+@pytest.mark.parametrize("line, words, hint", [
+    ("e-[fault: exception 3 CFSR=0x00010000 HFSR=0x40000000 BFAR=0x00000000]",
+     "HardFault: undefined instruction (CFSR=0x00010000)", "instruction this core lacks; check core/dsp"),
+    ("e-[fault: exception 6 CFSR=0x00080000 HFSR=0x00000000 BFAR=0x00000000]",
+     "UsageFault: no coprocessor", "check fpu/mve"),
+    ("e-[fault: exception 5 CFSR=0x00008200 HFSR=0x00000000 BFAR=0x5a000010]",
+     "BusFault: precise bus fault on a data access at 0x5a000010", "uart.base"),
+    ("e-[fault: exception 3 CFSR=0x00000200 HFSR=0x40000000 BFAR=0x5a000010]",   # BFAR not valid: no address
+     "precise bus fault on a data access (CFSR", "uart.base"),
+    ("e-[fault: exception 3 CFSR=0x00001000 HFSR=0x40000000 BFAR=0x00000000]", "while stacking", "stack_size"),
+    ("e-[fault: exception 3 CFSR=0x00000000 HFSR=0x00000002 BFAR=0x00000000]", "vector table", "memory.flash"),
+    ("e-[fault: exception 21 CFSR=0x00000000 HFSR=0x00000000 BFAR=0x00000000]", "interrupt 5 (no handler)",
+     "uart.irq"),
+    ("e-[fault: exception 3]", "HardFault (this core reports no fault status)", "board file"),   # Cortex-M0+
+    ("e-[fault: exception 3 CFSR=0x0001", "e-[fault: exception 3 CFSR=0x0001", "board file"),     # cut short
+])
+def test_fault_lines_are_decoded(line: str, words: str, hint: str) -> None:
+    from tinyflash.errors import DeviceFaultError
+
+    with pytest.raises(DeviceFaultError) as info:
+        protocol.raise_on_fault(line, [line])
+    assert words in info.value.message and hint in str(info.value.hint)
+    fault = protocol.parse_fault(line)
+    if fault is not None and fault.cfsr is not None:
+        assert info.value.cfsr == fault.cfsr and info.value.exception == fault.exception
+    protocol.raise_on_fault("e-[Unknown command: x]", [])   # other e- lines are not faults
+
+
+@pytest.mark.parametrize("when", ["boot", "command"])
+def test_a_fault_ends_the_wait_at_once(when: str) -> None:
+    # the firmware stops after its fault line: waiting for m-ready would only end at the timeout (#11.6)
+    fault = b"e-[fault: exception 3 CFSR=0x00010000 HFSR=0x40000000 BFAR=0x00000000]\r\n"
+    banner = b"m-timestamp-mode-performance\r\n" + (fault if when == "boot" else b"m-init-done\r\nm-ready\r\n")
+    # the banner is asked for ("boot%"): one sent on connect could be drained by pyserial's open()
+    device = FakeDevice({"boot": banner, "name": fault})
+    started = time.monotonic()
+    try:
+        with SerialLink(device.url) as link:
+            session = DeviceSession(link, timeouts=Timeouts(boot=30.0, command=30.0))
+            link.write("boot%")
+            with pytest.raises(DeviceReportedError, match="undefined instruction"):
+                session.wait_boot()
+                session.name()
+    finally:
+        device.close()
+    assert time.monotonic() - started < 5.0

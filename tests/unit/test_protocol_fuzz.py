@@ -20,7 +20,8 @@ GOOD = [
     "m-lap-us-20947668", "m-infer-done", "m-results-[0.000,0.004,0.996,]", "m-tf-output-0-00ff7f80",
     "m-tf-output-4-0102", "m-tf-cycles-123456-20", "m-tf-profile-0-1000", "m-tf-profile-1-2000",
     "m-tf-arena-768", "m-tf-runtime-[aot]", "e-[fault: HardFault CFSR=0x00010000 PC=0x00000120]",
-    "e-[unknown command]", "m-load-done",
+    "e-[unknown command]", "m-load-done", "e-[fault: exception 3]",
+    "e-[fault: exception 5 CFSR=0x00008200 HFSR=0x00000000 BFAR=0x5a000010]",
 ]
 ALPHABET = string.ascii_letters + string.digits + "-[]%,.:= \t\x00\x7f\xff\u0663\u00e9" + "0123456789abcdef" * 3
 
@@ -30,6 +31,7 @@ PARSERS: list[Callable[[Sequence[str]], object]] = [
     protocol.parse_tf_cycles, protocol.parse_tf_profile, protocol.parse_tf_info,
     lambda lines: protocol.raise_on_error("infer", lines),
     lambda lines: [protocol.parse_results(line) for line in lines],
+    lambda lines: [protocol.raise_on_fault(line, lines) for line in lines],
 ]
 
 

@@ -42,6 +42,7 @@ class DeviceSession:
         while True:
             line = self.link.read_line(deadline, "boot banner (m-init-done, m-ready)")
             lines.append(line)
+            protocol.raise_on_fault(line, lines)
             if line == protocol.READY and "m-init-done" in lines:
                 protocol.raise_on_error("boot", lines)
                 return lines
@@ -52,6 +53,7 @@ class DeviceSession:
         lines: list[str] = []
         while True:
             line = self.link.read_line(deadline, f"answer to '{text[:20]}'")
+            protocol.raise_on_fault(line, lines + [line])
             if line == protocol.READY:
                 break
             if line.startswith("m-ready"):
