@@ -93,3 +93,43 @@ def test_a_fault_stops_the_wait_and_is_decoded(model_dir: Path, qemu: None, tmp_
     assert "--timeout" not in proc.stderr and "within" not in proc.stderr   # it did not wait out a timeout
     assert waited < 60
     assert not qemu_processes_mentioning(str(tmp_path))
+
+
+def test_a_half_sent_command_does_not_reach_the_next_client(model_dir: Path, qemu: None, tmp_path: Path,
+                                                            scons_cache: Path) -> None:
+    # #11.9: "na" from a client that went away was prepended to the next client's "name%"
+    import signal
+    import socket
+
+    proc = subprocess.Popen([sys.executable, "-m", "tinyflash", "emulate", "--board", "mps2-an386", "--model", "ad",
+                             "--model-dir", str(model_dir), "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env=dict(os.environ, TINYFLASH_CACHE_DIR=str(scons_cache)))
+
+    def ask(port: int, command: bytes) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(command)
+            answer = b""
+            while not answer.endswith(b"m-ready\r\n"):
+                chunk = client.recv(4096)
+                assert chunk, f"no answer to {command!r}, got {answer!r}"
+                answer += chunk
+            return answer
+
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        line = proc.stdout.readline()
+        assert "UART on socket://127.0.0.1:" in line, proc.stderr.read() if proc.poll() is not None else line
+        port = int(line.split("UART on socket://127.0.0.1:")[1].split(" ")[0])
+        for partial in (b"na", b"db load 1", b"x" * 200):      # short, a command's prefix, too long
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+                client.sendall(partial)
+            assert ask(port, b"name%") == b"m-name-dut-[tinyflash mps2-an386]\r\nm-ready\r\n"
+        # the official runner's way: whole commands, one connection after another, answers unchanged
+        assert ask(port, b"profile%").startswith(b"m-profile-[")
+        assert ask(port, b"db load 8%") == b"m-[Expecting 8 bytes]\r\nm-ready\r\n"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    assert proc.returncode in (0, 130)
+    assert not qemu_processes_mentioning(str(tmp_path))

@@ -2,8 +2,9 @@
 
 The emulator starts paused (-S); the host opens the serial link, then :meth:`reset` resumes the CPU,
 so the boot banner is never lost (shared docs qemu_cortexm.md §2.2). The UART listens on a socket
-tinyflash binds itself and hands over by file descriptor: no port race, and a clear error when a
-requested port is taken. ``-icount shift=N`` makes every timer count executed instructions.
+tinyflash binds itself: no port race, and a clear error when a requested port is taken. QEMU's UART is
+one end of a socket pair; a :class:`~tinyflash.flash.serial_relay.SerialRelay` serves it to one TCP
+client at a time and resets the firmware's command framing when a client leaves mid-command (#11.9). ``-icount shift=N`` makes every timer count executed instructions.
 
 QEMU that dies (a machine option it rejects, a kernel it cannot load, a CPU lockup when the firmware
 touches an address with nothing behind it) is an :class:`EmulatorError` quoting QEMU's own last words,
@@ -32,6 +33,7 @@ from tinyflash.deadline import Deadline
 from tinyflash.errors import EmulatorError, ToolNotFoundError
 from tinyflash.flash.base import Flasher
 from tinyflash.flash.qmp import QmpClient
+from tinyflash.flash.serial_relay import SerialRelay
 
 log = logging.getLogger(__name__)
 QEMU = "qemu-system-arm"
@@ -88,6 +90,8 @@ class QemuFlasher(Flasher):
         self._elf: Optional[Path] = None
         self._proc: Optional[subprocess.Popen[bytes]] = None
         self._listener: Optional[socket.socket] = None
+        self._relay: Optional[SerialRelay] = None
+        self._uart: Optional[socket.socket] = None       # our end of QEMU's UART
         self._qmp: Optional[QmpClient] = None
         self._paused = False
         self._stderr: Optional[BinaryIO] = None
@@ -150,9 +154,13 @@ class QemuFlasher(Flasher):
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
+        if self._relay is not None:
+            self._relay.stop()
+            self._relay = None
+        for sock in (self._listener, self._uart):
+            if sock is not None:
+                sock.close()
+        self._listener = self._uart = None
 
     def __enter__(self) -> "QemuFlasher":
         return self
@@ -169,14 +177,15 @@ class QemuFlasher(Flasher):
     def log_path(self) -> Path:
         return self._run_dir / "qemu.log"
 
-    def command_line(self, listener_fd: int) -> list[str]:
+    def command_line(self, uart_fd: int) -> list[str]:
         assert isinstance(self.board.flash, QemuFlash) and self._elf is not None
         qmp = self._run_dir / "qmp.sock"
         return [
             find_qemu(), "-M", self.board.flash.machine, "-display", "none", "-monitor", "none",
             # QMP before the chardev, so its socket exists while QEMU sets up the serial side
             "-qmp", f"unix:{qmp},server=on,wait=off",
-            "-chardev", f"socket,id=ser0,fd={listener_fd},server=on,wait=off,nodelay=on",
+            # a connected socket (server=off): QEMU's end of the pair the relay serves clients from
+            "-chardev", f"socket,id=ser0,fd={uart_fd},server=off,nodelay=on",
             "-serial", "chardev:ser0",
             "-icount", f"shift={self.board.flash.icount_shift},align=off,sleep=on",
             "-d", "guest_errors,unimp", "-D", str(self.log_path),
@@ -200,12 +209,17 @@ class QemuFlasher(Flasher):
         listener.listen(1)
         self._listener = listener
         self.port = listener.getsockname()[1]
-        cmd = self.command_line(listener.fileno())
+        self._uart, qemu_uart = socket.socketpair()
+        cmd = self.command_line(qemu_uart.fileno())
         log.info("starting %s", " ".join(cmd))
         stderr_path = self._run_dir / "qemu.stderr"
         self._stderr = open(stderr_path, "wb")
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr,
-                                      pass_fds=[listener.fileno()], start_new_session=True)
+        try:
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr,
+                                          pass_fds=[qemu_uart.fileno()], start_new_session=True)
+        finally:
+            qemu_uart.close()           # QEMU has its copy; ours would keep the pair open after QEMU exits
+        self._relay = SerialRelay(listener, self._uart).start()
         self._paused = True
         try:
             self._qmp = QmpClient(qmp_path, Deadline.after(self.options.start_timeout))
