@@ -70,3 +70,25 @@ def test_a_source_name_and_a_define_with_backticks_run_nothing(model_dir: Path, 
     assert (project.directory / "build" / "obj" / Path(new).with_suffix(".o")).is_file()
     assert any("TF_INJECTED=`touch PWND`" in line for line in lines)   # reached gcc as written
     assert not _pwned(sandbox, scons_cache)
+
+
+def test_the_shared_library_build_runs_nothing_either(model_dir: Path, sandbox: Path) -> None:
+    # the nested LIBRARY-mode run TFLM is built with, on a stand-in library whose sources, include dir
+    # and cache directory all hold shell syntax (TFLM itself is not needed to reach that path). "$(" only
+    # in the cache: in an absolute source or include path SCons refuses it ("Unbalanced $(/$)") before
+    # running anything; the library's paths are the user's own TFLM checkout, not outside input.
+    project = _generate(model_dir, sandbox / "p")
+    root = sandbox / "lib `touch PWNL` $HOME"
+    (root / "inc").mkdir(parents=True)
+    (root / "inc" / "stand_in.h").write_text("int stand_in(int x);\n")
+    (root / "stand_in.c").write_text('#include "stand_in.h"\nint stand_in(int x) { return x + STAND_IN; }\n')
+    config = json.loads(project.project_file.read_text())
+    config["tflm"] = {"kernels": "reference", "defines": ["STAND_IN=1"], "include_dirs": [str(root / "inc")],
+                      "roots": {"stand-in": str(root)}, "sources": [str(root / "stand_in.c")]}
+    project.project_file.write_text(json.dumps(config))
+    cache = sandbox / "cache `touch PWNC` $(touch PWND)"
+    firmware = build_firmware(project, cache_dir=cache)
+    assert firmware.elf.is_file()
+    libraries = list((cache / "tflm").glob("*/libtflm.a"))
+    assert len(libraries) == 1 and (libraries[0].parent / "obj" / "stand-in" / "stand_in.o").is_file()
+    assert not _pwned(sandbox)
