@@ -3,11 +3,13 @@ session driver against a scripted device on a loopback socket (deadlines, garble
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
 
 from tinyflash.errors import DeviceReportedError, DeviceTimeoutError, ProtocolError
+from tinyflash.flash.serial_relay import SerialRelay
 from tinyflash.run import protocol
 from tinyflash.run.link import SerialLink
 from tinyflash.run.session import DeviceSession, Timeouts
@@ -254,3 +256,65 @@ def test_a_fault_ends_the_wait_at_once(when: str) -> None:
     finally:
         device.close()
     assert time.monotonic() - started < 5.0
+
+
+def _relay() -> tuple[SerialRelay, socket.socket, int]:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    device, uart = socket.socketpair()      # `uart` stands for QEMU's end
+    uart.settimeout(5)
+    relay = SerialRelay(listener, device).start()
+    return relay, uart, listener.getsockname()[1]
+
+
+def _recv_until(sock: socket.socket, end: bytes) -> bytes:
+    data = b""
+    while not data.endswith(end):
+        chunk = sock.recv(4096)
+        assert chunk, data
+        data += chunk
+    return data
+
+
+def test_relay_resets_the_command_framing_when_a_client_leaves_mid_command() -> None:
+    # #11.9: what QEMU's UART receives from two clients, the first gone after half a command
+    relay, uart, port = _relay()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as first:
+            first.sendall(b"name%na")
+            assert _recv_until(uart, b"na") == b"name%na"
+        assert uart.recv(1) == b"\x18"                   # CAN: the firmware drops "na"
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as second:
+            second.sendall(b"name%")
+            assert _recv_until(uart, b"%") == b"name%"
+            uart.sendall(b"m-name-dut-[x]\r\nm-ready\r\n")
+            assert _recv_until(second, b"m-ready\r\n") == b"m-name-dut-[x]\r\nm-ready\r\n"
+        # a client that ends on a whole command leaves nothing to reset
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as third:
+            third.sendall(b"profile%")
+            assert _recv_until(uart, b"%") == b"profile%"
+        uart.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            uart.recv(1)
+    finally:
+        relay.stop()
+
+
+def test_relay_drops_output_with_no_client_but_not_for_one_still_connecting() -> None:
+    relay, uart, port = _relay()
+    try:
+        uart.sendall(b"nobody hears this\r\n")
+        time.sleep(0.3)
+        # connected but not yet accepted when the banner comes (the host resumes QEMU right after
+        # connecting): it must get it
+        client = socket.create_connection(("127.0.0.1", port), timeout=5)
+        uart.sendall(b"m-init-done\r\nm-ready\r\n")
+        assert _recv_until(client, b"m-ready\r\n") == b"m-init-done\r\nm-ready\r\n"
+        # QEMU exits: its end closes, and so does the client's connection
+        uart.close()
+        client.settimeout(5)
+        assert client.recv(100) == b""
+        client.close()
+    finally:
+        relay.stop()

@@ -51,6 +51,7 @@ def find_qemu() -> str:
 
 @lru_cache(maxsize=None)
 def _machines_of(qemu: str) -> frozenset[str]:
+    log.debug("running %s -machine help", qemu)
     out = subprocess.run([qemu, "-machine", "help"], capture_output=True, text=True, timeout=30,
                          stdin=subprocess.DEVNULL).stdout
     return frozenset(line.split()[0] for line in out.splitlines()[1:] if line.strip())
