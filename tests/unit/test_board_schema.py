@@ -160,3 +160,10 @@ def test_gcc_flags_follow_the_core() -> None:
     assert catalog.load("mps2-an500").gcc_cpu_flags() == ("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-d16",
                                                           "-mfloat-abi=hard")
     assert catalog.load("mps3-an547").gcc_cpu_flags()[0] == "-mcpu=cortex-m55"
+
+
+def test_without_qemu_the_machine_is_not_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a machine for a QEMU the user has not installed yet is not an error in the board file
+    monkeypatch.setenv("PATH", str(tmp_path))
+    board = load_board_file(_board_with(tmp_path, "mps2-an386", "machine: mps2-an386", "machine: mps2-an999"))
+    assert board.flash.method == "qemu"
