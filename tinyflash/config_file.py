@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from tinyflash.errors import LocatedFileError
 
 
-
 class StrictModel(BaseModel):
     """Base of every configuration class: unknown keys are errors, loaded values never change."""
 
@@ -30,7 +29,14 @@ _ADDRESS_KEYS = {"base", "origin", "addr", "set", "clear", "wait_set"}
 
 def read_yaml(path: Path, error: ErrorFactory) -> tuple[Any, yaml.Node | None]:
     """The parsed data and the node tree (for line numbers). ``OSError`` is the caller's to handle."""
-    text = Path(path).read_text(encoding="utf-8")
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # a file saved as Latin-1 or UTF-16, or a binary copied by mistake: say where, not rc 2 (#11.8)
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise error(path, "", f"not UTF-8 text: byte {raw[exc.start]:#04x} at offset {exc.start} cannot be decoded",
+                    line=line, hint="save the file as UTF-8 (plain ASCII is fine)") from None
     try:
         return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:

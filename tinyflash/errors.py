@@ -117,17 +117,35 @@ class EmulatorError(FlashError):
 
 
 # --- run ---------------------------------------------------------------------------------------
+class InvalidTimeoutError(TinyflashError):
+    """A timeout or timeout multiplier that is not a finite number of seconds (#11.8)."""
+
+
 class DeviceError(TinyflashError):
-    """The device misbehaved: it carries the last lines received and the serial log path."""
+    """The device misbehaved: it carries the last lines received and the serial log path.
+
+    A device may send anything, so what is kept is bounded (#11.9): the last ``MAX_LINES`` lines, each
+    cut to ``MAX_LINE_CHARS`` characters; the serial log has the whole transcript."""
+
+    MAX_LINES = 12
+    MAX_LINE_CHARS = 200
 
     def __init__(self, message: str, *, last_lines: Sequence[str] = (), log_path: Path | None = None,
                  hint: str | None = None) -> None:
-        tail = "".join(f"\n    | {line}" for line in last_lines)
+        lines = list(last_lines)
+        dropped = max(0, len(lines) - self.MAX_LINES)
+        kept = tuple(_shorten(str(line), self.MAX_LINE_CHARS) for line in lines[dropped:])
+        tail = (f"\n    ({dropped} earlier line(s) not shown)" if dropped else "") + \
+            "".join(f"\n    | {line}" for line in kept)
         where = f"\n  serial log: {log_path}" if log_path else ""
-        super().__init__(message + (f"\n  last lines received:{tail}" if last_lines else
+        super().__init__(message + (f"\n  last lines received:{tail}" if kept else
                                     "\n  no line was received") + where, hint=hint)
-        self.last_lines = tuple(last_lines)
+        self.last_lines = kept
         self.log_path = log_path
+
+
+def _shorten(line: str, limit: int) -> str:
+    return line if len(line) <= limit else f"{line[:limit]}... ({len(line) - limit} more characters)"
 
 
 class DeviceTimeoutError(DeviceError):
@@ -140,6 +158,20 @@ class ProtocolError(DeviceError):
 
 class DeviceReportedError(DeviceError):
     """The device printed an ``e-[...]`` line."""
+
+
+class DeviceFaultError(DeviceReportedError):
+    """The firmware took an exception it has no handler for and printed ``e-[fault: ...]`` (then it
+    stops): the exception number and the fault status registers, decoded in the message."""
+
+    def __init__(self, message: str, *, exception: int, cfsr: int | None = None, hfsr: int | None = None,
+                 bfar: int | None = None, last_lines: Sequence[str] = (), log_path: Path | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, last_lines=last_lines, log_path=log_path, hint=hint)
+        self.exception = exception
+        self.cfsr = cfsr
+        self.hfsr = hfsr
+        self.bfar = bfar
 
 
 class VerificationError(TinyflashError):

@@ -266,6 +266,13 @@ static void dispatch(char *cmd)
 
 void ee_serial_callback(char c)
 {
+    if (c == EE_CANCEL) {
+        /* the host's framing reset: tinyflash emulate sends it when a client leaves mid-command, so
+         * its half is not prepended to the next client's command (#11.9); Ctrl-X in a terminal */
+        cmd_len = 0;
+        cmd_too_long = 0;
+        return;
+    }
     if (c == '%') {
         cmd_buf[cmd_len] = '\0';
         if (!parser_enabled) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define EE_CMD_SIZE 80u
+#define EE_CANCEL '\x18' /* ASCII CAN: discard the command being received (never sent by the official runner) */
 
 void ee_benchmark_initialize(void);
 void ee_serial_callback(char c);

@@ -3,11 +3,13 @@ session driver against a scripted device on a loopback socket (deadlines, garble
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
 
 from tinyflash.errors import DeviceReportedError, DeviceTimeoutError, ProtocolError
+from tinyflash.flash.serial_relay import SerialRelay
 from tinyflash.run import protocol
 from tinyflash.run.link import SerialLink
 from tinyflash.run.session import DeviceSession, Timeouts
@@ -173,3 +175,146 @@ def test_performance_calibration_uses_the_post_pll_clock(board_name: str, core_h
     assert device.received[0] == "infer 1 0"
     assert [w.iterations for w in perf.windows] == [expected] * 5
     assert perf.clock_hz == board.clock_hz == core_hz
+
+
+def test_odd_length_hex_in_tf_output_is_a_protocol_error() -> None:
+    # a dropped character used to reach bytes.fromhex: ValueError, exit 2 (#11.9)
+    with pytest.raises(ProtocolError, match="odd number of hex digits at byte 4"):
+        protocol.parse_tf_output(["m-tf-output-0-00ff7f80", "m-tf-output-4-010"])
+
+
+def test_a_device_sending_junk_gets_a_bounded_error() -> None:
+    # 200 KB of junk, in one line and in many: the error keeps the last lines, each cut short (#11.9)
+    from tinyflash.errors import DeviceError
+
+    junk = "x" * 200_000
+    many = [f"junk {i} " + "y" * 500 for i in range(400)]
+    for lines in ([junk], many, [*many, junk]):
+        err = ProtocolError("garbled answer", last_lines=lines)
+        assert len(str(err)) < 4_000
+        assert len(err.last_lines) <= DeviceError.MAX_LINES
+        assert all(len(line) < DeviceError.MAX_LINE_CHARS + 40 for line in err.last_lines)
+    err = ProtocolError("garbled answer", last_lines=many)
+    assert "junk 399" in str(err) and "junk 0 " not in str(err) and "388 earlier line(s) not shown" in str(err)
+
+
+def test_a_device_streaming_junk_without_newline_times_out_with_a_short_error() -> None:
+    device = FakeDevice({"name": b"z" * 200_000})
+    try:
+        with SerialLink(device.url) as link:
+            session = DeviceSession(link, timeouts=Timeouts(command=1.0))
+            with pytest.raises(DeviceTimeoutError) as info:
+                session.name()
+        assert len(str(info.value)) < 2_000 and "more characters" in str(info.value)
+    finally:
+        device.close()
+
+
+@pytest.mark.parametrize("line, words, hint", [
+    ("e-[fault: exception 3 CFSR=0x00010000 HFSR=0x40000000 BFAR=0x00000000]",
+     "HardFault: undefined instruction (CFSR=0x00010000)", "instruction this core lacks; check core/dsp"),
+    ("e-[fault: exception 6 CFSR=0x00080000 HFSR=0x00000000 BFAR=0x00000000]",
+     "UsageFault: no coprocessor", "check fpu/mve"),
+    ("e-[fault: exception 5 CFSR=0x00008200 HFSR=0x00000000 BFAR=0x5a000010]",
+     "BusFault: precise bus fault on a data access at 0x5a000010", "uart.base"),
+    ("e-[fault: exception 3 CFSR=0x00000200 HFSR=0x40000000 BFAR=0x5a000010]",   # BFAR not valid: no address
+     "precise bus fault on a data access (CFSR", "uart.base"),
+    ("e-[fault: exception 3 CFSR=0x00001000 HFSR=0x40000000 BFAR=0x00000000]", "while stacking", "stack_size"),
+    ("e-[fault: exception 3 CFSR=0x00000000 HFSR=0x00000002 BFAR=0x00000000]", "vector table", "memory.flash"),
+    ("e-[fault: exception 21 CFSR=0x00000000 HFSR=0x00000000 BFAR=0x00000000]", "interrupt 5 (no handler)",
+     "uart.irq"),
+    ("e-[fault: exception 3]", "HardFault (this core reports no fault status)", "board file"),   # Cortex-M0+
+    ("e-[fault: exception 3 CFSR=0x0001", "e-[fault: exception 3 CFSR=0x0001", "board file"),     # cut short
+])
+def test_fault_lines_are_decoded(line: str, words: str, hint: str) -> None:
+    from tinyflash.errors import DeviceFaultError
+
+    with pytest.raises(DeviceFaultError) as info:
+        protocol.raise_on_fault(line, [line])
+    assert words in info.value.message and hint in str(info.value.hint)
+    fault = protocol.parse_fault(line)
+    if fault is not None and fault.cfsr is not None:
+        assert info.value.cfsr == fault.cfsr and info.value.exception == fault.exception
+    protocol.raise_on_fault("e-[Unknown command: x]", [])   # other e- lines are not faults
+
+
+@pytest.mark.parametrize("when", ["boot", "command"])
+def test_a_fault_ends_the_wait_at_once(when: str) -> None:
+    # the firmware stops after its fault line: waiting for m-ready would only end at the timeout (#11.6)
+    fault = b"e-[fault: exception 3 CFSR=0x00010000 HFSR=0x40000000 BFAR=0x00000000]\r\n"
+    banner = b"m-timestamp-mode-performance\r\n" + (fault if when == "boot" else b"m-init-done\r\nm-ready\r\n")
+    # the banner is asked for ("boot%"): one sent on connect could be drained by pyserial's open()
+    device = FakeDevice({"boot": banner, "name": fault})
+    started = time.monotonic()
+    try:
+        with SerialLink(device.url) as link:
+            session = DeviceSession(link, timeouts=Timeouts(boot=30.0, command=30.0))
+            link.write("boot%")
+            with pytest.raises(DeviceReportedError, match="undefined instruction"):
+                session.wait_boot()
+                session.name()
+    finally:
+        device.close()
+    assert time.monotonic() - started < 5.0
+
+
+def _relay() -> tuple[SerialRelay, socket.socket, int]:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    device, uart = socket.socketpair()      # `uart` stands for QEMU's end
+    uart.settimeout(5)
+    relay = SerialRelay(listener, device).start()
+    return relay, uart, listener.getsockname()[1]
+
+
+def _recv_until(sock: socket.socket, end: bytes) -> bytes:
+    data = b""
+    while not data.endswith(end):
+        chunk = sock.recv(4096)
+        assert chunk, data
+        data += chunk
+    return data
+
+
+def test_relay_resets_the_command_framing_when_a_client_leaves_mid_command() -> None:
+    # #11.9: what QEMU's UART receives from two clients, the first gone after half a command
+    relay, uart, port = _relay()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as first:
+            first.sendall(b"name%na")
+            assert _recv_until(uart, b"na") == b"name%na"
+        assert uart.recv(1) == b"\x18"                   # CAN: the firmware drops "na"
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as second:
+            second.sendall(b"name%")
+            assert _recv_until(uart, b"%") == b"name%"
+            uart.sendall(b"m-name-dut-[x]\r\nm-ready\r\n")
+            assert _recv_until(second, b"m-ready\r\n") == b"m-name-dut-[x]\r\nm-ready\r\n"
+        # a client that ends on a whole command leaves nothing to reset
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as third:
+            third.sendall(b"profile%")
+            assert _recv_until(uart, b"%") == b"profile%"
+        uart.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            uart.recv(1)
+    finally:
+        relay.stop()
+
+
+def test_relay_drops_output_with_no_client_but_not_for_one_still_connecting() -> None:
+    relay, uart, port = _relay()
+    try:
+        uart.sendall(b"nobody hears this\r\n")
+        time.sleep(0.3)
+        # connected but not yet accepted when the banner comes (the host resumes QEMU right after
+        # connecting): it must get it
+        client = socket.create_connection(("127.0.0.1", port), timeout=5)
+        uart.sendall(b"m-init-done\r\nm-ready\r\n")
+        assert _recv_until(client, b"m-ready\r\n") == b"m-init-done\r\nm-ready\r\n"
+        # QEMU exits: its end closes, and so does the client's connection
+        uart.close()
+        client.settimeout(5)
+        assert client.recv(100) == b""
+        client.close()
+    finally:
+        relay.stop()

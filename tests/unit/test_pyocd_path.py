@@ -168,3 +168,55 @@ def test_rp2040_is_a_builtin_pyocd_target() -> None:
     board = BoardCatalog().load("rp2040")
     assert isinstance(board.flash, PyocdFlash) and board.flash.pack is None
     assert board.flash.target in TARGET
+
+
+def test_the_boards_pack_reaches_the_pyocd_session(tmp_path: Path) -> None:
+    # #15.4: pack: in the board YAML was never passed to pyOCD; the newest installed version is
+    board = BoardCatalog().load("disco-f746ng")
+    assert isinstance(board.flash, PyocdFlash) and board.flash.pack == "Keil.STM32F7xx_DFP"
+    packs = tmp_path / "cmsis-pack-manager" / "Keil" / "STM32F7xx_DFP"
+    packs.mkdir(parents=True)
+    for version in ("2.9.0", "2.15.0", "2.10.1"):
+        (packs / f"{version}.pack").write_bytes(b"PK")
+    calls: list[dict[str, Any]] = []
+
+    def connect(**kwargs: Any) -> FakeSession:
+        calls.append(kwargs)
+        return FakeSession()
+
+    flasher = PyocdFlasher(board, probe_uid="0670FF3", packs=("/extra/own.pack",), connect=connect,
+                           pack_dirs=[tmp_path / "elsewhere", tmp_path / "cmsis-pack-manager"])
+    flasher.open()
+    flasher.open()                      # one session, opened once
+    flasher.close()
+    assert len(calls) == 1
+    assert calls[0]["options"]["pack"] == ["/extra/own.pack", str(packs / "2.15.0.pack")]
+    assert calls[0]["options"]["target_override"] == board.flash.target
+
+
+def test_a_pack_not_installed_is_left_to_pyocd_and_a_missing_pack_file_is_an_error(tmp_path: Path) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def connect(**kwargs: Any) -> FakeSession:
+        calls.append(kwargs)
+        return FakeSession()
+
+    board = BoardCatalog().load("disco-f746ng")
+    PyocdFlasher(board, probe_uid="0670FF3", connect=connect, pack_dirs=[tmp_path]).open()
+    assert "pack" not in calls[0]["options"]
+    assert isinstance(board.flash, PyocdFlash)
+    missing = board.model_copy(update={"flash": board.flash.model_copy(update={"pack": str(tmp_path / "x.pack")})})
+    with pytest.raises(FlashError, match="x.pack does not exist") as info:
+        PyocdFlasher(missing, probe_uid="0670FF3", connect=connect, pack_dirs=[tmp_path]).open()
+    assert "pyocd pack install" in str(info.value.hint)
+
+
+def test_every_flasher_has_open() -> None:
+    # the CLI calls open() before building; QEMU has nothing to find, so it starts nothing
+    from tinyflash.flash.base import Flasher
+    from tinyflash.flash.qemu import QemuFlasher
+
+    qemu = QemuFlasher(BoardCatalog().load("mps2-an386"))
+    assert Flasher in type(qemu).__mro__ and qemu.open() is None and qemu.pid is None
+    qemu.close()
+    assert Flasher in PyocdFlasher.__mro__

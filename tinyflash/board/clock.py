@@ -14,14 +14,12 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import Field, StrictBool, StrictInt, model_validator
+
+from tinyflash.config_file import StrictModel
 
 Hertz = Annotated[StrictInt, Field(gt=0)]
 MHZ = 1_000_000
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _mhz(value: Fraction | int) -> str:
@@ -75,7 +73,7 @@ def _stm32_buses(sysclk: int, ahb_div: int, apb1_div: int, apb2_div: int) -> dic
             "timclk1": _timer_clock(pclk1, apb1_div), "timclk2": _timer_clock(pclk2, apb2_div)}
 
 
-class _ClockBase(_Strict):
+class _ClockBase(StrictModel):
     def frequencies(self) -> dict[str, int]:
         raise NotImplementedError
 
@@ -93,7 +91,7 @@ class _ClockBase(_Strict):
 
 
 # ---- STM32F7 (RM0410 F76x/F77x, RM0385 F74x/F75x) ------------------------------------------------
-class Stm32f7Pll(_Strict):
+class Stm32f7Pll(StrictModel):
     m: Annotated[StrictInt, Field(ge=2, le=63)]
     n: Annotated[StrictInt, Field(ge=50, le=432)]
     p: Literal[2, 4, 6, 8]
@@ -155,7 +153,7 @@ class Stm32f7Clock(_ClockBase):
 
 
 # ---- STM32H743 (RM0433) ----------------------------------------------------------------------------
-class Stm32h7Pll(_Strict):
+class Stm32h7Pll(StrictModel):
     m: Annotated[StrictInt, Field(ge=1, le=63)]
     n: Annotated[StrictInt, Field(ge=4, le=512)]
     p: Annotated[StrictInt, Field(ge=2, le=128)]
@@ -238,7 +236,7 @@ class Stm32h7Clock(_ClockBase):
 
 
 # ---- STM32L4+ (RM0432, STM32L4Rxxx/L4Sxxx) ---------------------------------------------------------
-class Stm32l4Pll(_Strict):
+class Stm32l4Pll(StrictModel):
     m: Annotated[StrictInt, Field(ge=1, le=16)]
     n: Annotated[StrictInt, Field(ge=8, le=127)]
     r: Literal[2, 4, 6, 8]
@@ -313,7 +311,7 @@ class Nrf52Clock(_ClockBase):
 
 
 # ---- RP2040 (RP2040 datasheet §2.15-2.18) ----------------------------------------------------------
-class Rp2040Pll(_Strict):
+class Rp2040Pll(StrictModel):
     refdiv: Annotated[StrictInt, Field(ge=1, le=63)]
     fbdiv: Annotated[StrictInt, Field(ge=16, le=320)]
     postdiv1: Annotated[StrictInt, Field(ge=1, le=7)]

@@ -8,6 +8,7 @@ port a new MCU (or override a shipped board) without touching the package.
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,13 +16,13 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 from tinyflash.board.clock import CLOCK_FAMILIES
-from tinyflash.board.schema import Board
+from tinyflash.board.schema import Board, FlashMethod, QemuFlash
 from tinyflash.config_file import line_of, read_yaml, validate
 from tinyflash.errors import BoardFileError, BoardNotFoundError
 from tinyflash.resources import boards_dir
 
 BOARD_PATH_ENV = "TINYFLASH_BOARD_PATH"
-_FLASH_METHODS = ("qemu", "pyocd")
+_FLASH_METHODS = tuple(method.value for method in FlashMethod)
 _FLASH_HINT = "qemu: an emulated board; pyocd: a real board with a debug probe"
 
 
@@ -34,7 +35,23 @@ def validate_board_data(data: Any, path: Path, root: yaml.Node | None = None) ->
     if board.name != path.stem:
         raise BoardFileError(path, "name", f"'{board.name}' differs from the file name '{path.stem}'",
                              line=line_of(root, ["name"]), hint=f"rename the file to {board.name}.yaml")
+    if isinstance(board.flash, QemuFlash):
+        _check_machine(board.flash.machine, path, root)
     return board
+
+
+def _check_machine(machine: str, path: Path, root: yaml.Node | None) -> None:
+    from tinyflash.flash.qemu import qemu_machines   # not at import: flash imports the board schema
+
+    known = qemu_machines()
+    name = machine.split(",", 1)[0]           # -M accepts NAME,option=value
+    if known is None or name in known:
+        return
+    close = difflib.get_close_matches(name, sorted(known), n=3)
+    raise BoardFileError(path, "flash.machine", f"qemu-system-arm has no machine '{name}'",
+                         line=line_of(root, ["flash", "machine"]),
+                         hint=(f"did you mean {', '.join(close)}? " if close else "") +
+                              "'qemu-system-arm -machine help' lists them")
 
 
 def load_board_file(path: Path | str) -> Board:

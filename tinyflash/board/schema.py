@@ -9,9 +9,10 @@ import enum
 import re
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt, field_validator, model_validator
 
 from tinyflash.board.clock import ClockTree
+from tinyflash.config_file import StrictModel
 
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([KMG]?)(i?B)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1024, "M": 1024 * 1024, "G": 1024 * 1024 * 1024}
@@ -75,6 +76,9 @@ class FlashMethod(str, enum.Enum):
     PYOCD = "pyocd"
 
 
+MAX_TIMEOUT_MULTIPLIER = 1000.0
+
+
 class ResetKind(str, enum.Enum):
     HARDWARE = "hardware"
     SOFTWARE = "software"
@@ -93,11 +97,7 @@ _FIELDS_OF = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MemoryRegion(_Strict):
+class MemoryRegion(StrictModel):
     origin: Address
     size: Size
 
@@ -106,7 +106,7 @@ class MemoryRegion(_Strict):
         return self.origin + self.size
 
 
-class Memory(_Strict):
+class Memory(StrictModel):
     flash: MemoryRegion = Field(description="code and constants (weights)")
     ram: MemoryRegion = Field(description="data, bss, activation arena and stack")
     tcm: Optional[MemoryRegion] = Field(default=None, description="optional tightly coupled data memory")
@@ -125,7 +125,7 @@ class Memory(_Strict):
         return self
 
 
-class Uart(_Strict):
+class Uart(StrictModel):
     family: UartFamily
     base: Address
     irq: Annotated[StrictInt, Field(ge=0, le=495)] = Field(description="NVIC interrupt number of RX")
@@ -143,7 +143,7 @@ class Uart(_Strict):
         return self
 
 
-class Timer(_Strict):
+class Timer(StrictModel):
     """The free-running µs timestamp source (m-lap-us). SysTick is kept for cycle counts."""
 
     family: TimerFamily
@@ -165,7 +165,7 @@ class Timer(_Strict):
         return self
 
 
-class RegisterWrite(_Strict):
+class RegisterWrite(StrictModel):
     """One read-modify-write done before the drivers start: clock gates, pin muxing, power."""
 
     addr: Address
@@ -177,7 +177,7 @@ class RegisterWrite(_Strict):
     note: str = ""
 
 
-class Boot2(_Strict):
+class Boot2(StrictModel):
     """RP2040 second-stage bootloader: the bootrom copies the first 256 bytes of flash to SRAM, checks
     their CRC32 and runs them; they set up the flash interface (SSI) for execute-in-place."""
 
@@ -192,14 +192,14 @@ class Boot2(_Strict):
         return 256
 
 
-class QemuFlash(_Strict):
-    method: Literal["qemu"]
+class QemuFlash(StrictModel):
+    method: Literal["qemu"]         # FlashMethod.QEMU (a test ties the tags to the enum)
     machine: str = Field(min_length=1)
     icount_shift: Annotated[StrictInt, Field(ge=0, le=10)] = 0
 
 
-class PyocdFlash(_Strict):
-    method: Literal["pyocd"]
+class PyocdFlash(StrictModel):
+    method: Literal["pyocd"]        # FlashMethod.PYOCD
     target: str = Field(min_length=1)
     frequency: Hertz = 4_000_000
     reset: ResetKind = ResetKind.HARDWARE
@@ -207,7 +207,7 @@ class PyocdFlash(_Strict):
     pack: Optional[str] = Field(default=None, description="CMSIS pack this target needs, if not builtin")
 
 
-class Board(_Strict):
+class Board(StrictModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     description: str = ""
     vendor: str = ""
@@ -225,6 +225,16 @@ class Board(_Strict):
     init: tuple[RegisterWrite, ...] = ()
     flash: Annotated[Union[QemuFlash, PyocdFlash], Field(discriminator="method")]
     timeout_multiplier: Annotated[float, Field(gt=0)] = 1.0
+
+    @field_validator("timeout_multiplier")
+    @classmethod
+    def _bounded_multiplier(cls, value: float) -> float:
+        # .inf or 1e308 made a silent UART wait forever (#11.8); 1000x turns a 60 s inference timeout
+        # into 16 hours, more than any board or emulator needs
+        if not value <= MAX_TIMEOUT_MULTIPLIER:
+            raise ValueError(f"must be a finite number at most {MAX_TIMEOUT_MULTIPLIER:g}, got {value!r}: a silent "
+                             f"board would be waited for (nearly) forever; slow boards need 2-50")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> "Board":
@@ -280,11 +290,6 @@ class Board(_Strict):
 
     @property
     def emulated(self) -> bool:
-        return isinstance(self.flash, QemuFlash)
-
-    @property
-    def icount(self) -> bool:
-        """Emulated with -icount: timers count executed instructions (1 ns each at shift 0)."""
         return isinstance(self.flash, QemuFlash)
 
     @property

@@ -3,24 +3,55 @@
 Calls follow shared docs ecosystem.md §1.4/§8: the full probe UID, blocking=False (never wait for a
 probe, never prompt), an explicit target_override from the board YAML, FileProgrammer for the ELF
 (addresses included), then an explicit reset because program() does not reset.
+
+The board's ``pack:`` reaches pyOCD as the session's ``pack`` option (ecosystem.md §1.2): a path to a
+``.pack`` file as it is, a pack name (``Keil.STM32F7xx_DFP``) as the newest file of that name in the
+cmsis-pack-manager cache where ``pyocd pack install`` puts it. Explicit files keep a farm independent of
+what pyOCD would find on its own.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from tinyflash.board.schema import Board, PyocdFlash, ResetKind
 from tinyflash.errors import FlashError
+from tinyflash.flash.base import Flasher
 
 log = logging.getLogger(__name__)
 
 
-class PyocdFlasher:
+def default_pack_dirs() -> tuple[Path, ...]:
+    """Where cmsis-pack-manager (pyocd pack install) keeps packs: <dir>/<Vendor>/<Name>/<version>.pack."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return (Path(base) / "cmsis-pack-manager",)
+
+
+def resolve_pack(pack: str, pack_dirs: Sequence[Path]) -> Optional[Path]:
+    """The .pack file a board's ``pack:`` names; None when a pack name is not in any cache (pyOCD may
+    still know the target from its own configuration, so that is not an error here)."""
+    if pack.endswith(".pack") or os.sep in pack:
+        path = Path(pack).expanduser()
+        if not path.exists():
+            raise FlashError(f"the board's CMSIS pack {path} does not exist",
+                             hint="download the vendor's .pack file there, or write the pack name "
+                                  "(e.g. Keil.STM32F7xx_DFP) after 'pyocd pack install <target>'")
+        return path
+    vendor, _, name = pack.partition(".")
+    for directory in pack_dirs:
+        found = sorted((directory / vendor / name).glob("*.pack")) if name else []
+        if found:
+            return max(found, key=lambda p: tuple(int(x) if x.isdigit() else 0 for x in p.stem.split(".")))
+    return None
+
+
+class PyocdFlasher(Flasher):
     def __init__(self, board: Board, *, probe_uid: Optional[str] = None, port: Optional[str] = None,
                  packs: tuple[str, ...] = (), progress: Optional[Callable[[float], None]] = None,
-                 connect: Optional[Callable[..., Any]] = None) -> None:
+                 connect: Optional[Callable[..., Any]] = None, pack_dirs: Optional[Sequence[Path]] = None) -> None:
         if not isinstance(board.flash, PyocdFlash):
             raise FlashError(f"board {board.name} is not flashed with pyOCD")
         self.board = board
@@ -30,6 +61,7 @@ class PyocdFlasher:
         self.packs = packs
         self.progress = progress
         self._connect = connect      # injected in tests; pyOCD's ConnectHelper otherwise
+        self._pack_dirs = tuple(pack_dirs) if pack_dirs is not None else default_pack_dirs()
         self._session: Any = None
 
     def _choose_probe(self) -> str:
@@ -49,15 +81,31 @@ class PyocdFlasher:
                              hint="pass --probe UID (see 'tinyflash probes')")
         return matching[0].unique_id
 
-    def open(self) -> Any:
+    def packs_for_session(self) -> list[str]:
+        packs = list(self.packs)
+        if self.config.pack:
+            path = resolve_pack(self.config.pack, self._pack_dirs)
+            if path is None:
+                log.info("CMSIS pack %s not found in %s; pyOCD looks for target %s itself", self.config.pack,
+                         ", ".join(map(str, self._pack_dirs)), self.config.target)
+            elif str(path) not in packs:
+                packs.append(str(path))
+        return packs
+
+    def open(self) -> None:
+        """Choose the probe and open the pyOCD session (the CLI calls this before building)."""
+        self._open_session()
+
+    def _open_session(self) -> Any:
         if self._session is not None:
             return self._session
         uid = self._choose_probe()
-        options = {"target_override": self.config.target, "frequency": self.config.frequency,
-                   "connect_mode": self.config.connect_mode, "hide_programming_progress": True,
-                   "resume_on_disconnect": True}
-        if self.packs:
-            options["pack"] = list(self.packs)
+        options: dict[str, Any] = {"target_override": self.config.target, "frequency": self.config.frequency,
+                                   "connect_mode": self.config.connect_mode, "hide_programming_progress": True,
+                                   "resume_on_disconnect": True}
+        packs = self.packs_for_session()
+        if packs:
+            options["pack"] = packs
         connect = self._connect
         if connect is None:
             from pyocd.core.helpers import ConnectHelper
@@ -88,7 +136,7 @@ class PyocdFlasher:
 
     # -- Flasher ------------------------------------------------------------------------------
     def program(self, elf: Path) -> None:
-        session = self.open()
+        session = self._open_session()
         from pyocd.flash.file_programmer import FileProgrammer
 
         try:
@@ -99,7 +147,7 @@ class PyocdFlasher:
                                   "can halt the core (connect_mode: under-reset)") from None
 
     def reset(self) -> None:
-        session = self.open()
+        session = self._open_session()
         from pyocd.core.exceptions import TransferError
         from pyocd.core.target import Target
 

@@ -2,31 +2,44 @@
 
 The emulator starts paused (-S); the host opens the serial link, then :meth:`reset` resumes the CPU,
 so the boot banner is never lost (shared docs qemu_cortexm.md §2.2). The UART listens on a socket
-tinyflash binds itself and hands over by file descriptor: no port race, and a clear error when a
-requested port is taken. ``-icount shift=N`` makes every timer count executed instructions.
+tinyflash binds itself: no port race, and a clear error when a requested port is taken. QEMU's UART is
+one end of a socket pair; a :class:`~tinyflash.flash.serial_relay.SerialRelay` serves it to one TCP
+client at a time and resets the firmware's command framing when a client leaves mid-command (#11.9). ``-icount shift=N`` makes every timer count executed instructions.
+
+QEMU that dies (a machine option it rejects, a kernel it cannot load, a CPU lockup when the firmware
+touches an address with nothing behind it) is an :class:`EmulatorError` quoting QEMU's own last words,
+read before the run folder is deleted (#11.6): from :meth:`program`/:meth:`reset` when the monitor
+connection breaks, and from :meth:`close` when QEMU had exited on its own while the host was still
+talking to the firmware (the serial link then only saw "socket disconnected").
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Optional
 
 from tinyflash.board.schema import Board, QemuFlash
 from tinyflash.deadline import Deadline
 from tinyflash.errors import EmulatorError, ToolNotFoundError
+from tinyflash.flash.base import Flasher
 from tinyflash.flash.qmp import QmpClient
+from tinyflash.flash.serial_relay import SerialRelay
 
 log = logging.getLogger(__name__)
 QEMU = "qemu-system-arm"
 INSTALL_HINT = "install it: apt-get install qemu-system-arm"
+# what `qemu: fatal:` prints after its message: R00=... XPSR=... s00=... d00=... FPSCR: ...
+_REGISTER_DUMP = re.compile(r"^(R\d\d=|XPSR=|PSR=|FPSCR|s\d\d=|d\d\d=|[A-Z]{2,4}=[0-9a-f]{8}\b)")
 
 
 def find_qemu() -> str:
@@ -36,6 +49,28 @@ def find_qemu() -> str:
     return path
 
 
+@lru_cache(maxsize=None)
+def _machines_of(qemu: str) -> frozenset[str]:
+    log.debug("running %s -machine help", qemu)
+    out = subprocess.run([qemu, "-machine", "help"], capture_output=True, text=True, timeout=30,
+                         stdin=subprocess.DEVNULL).stdout
+    return frozenset(line.split()[0] for line in out.splitlines()[1:] if line.strip())
+
+
+def qemu_machines() -> Optional[frozenset[str]]:
+    """The machine names the installed QEMU knows (asked once per process), None without QEMU: a
+    board file naming another machine then fails when it loads, not as a QEMU that dies at boot (#11.6)."""
+    try:
+        qemu = find_qemu()
+    except ToolNotFoundError:
+        return None
+    try:
+        machines = _machines_of(qemu)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return machines or None
+
+
 @dataclass(frozen=True)
 class QemuOptions:
     host: str = "127.0.0.1"
@@ -43,7 +78,7 @@ class QemuOptions:
     start_timeout: float = 10.0
 
 
-class QemuFlasher:
+class QemuFlasher(Flasher):
     """One QEMU instance per board session. Use as a context manager: it never outlives its owner."""
 
     def __init__(self, board: Board, options: QemuOptions = QemuOptions(), run_dir: Optional[Path] = None) -> None:
@@ -56,32 +91,51 @@ class QemuFlasher:
         self._elf: Optional[Path] = None
         self._proc: Optional[subprocess.Popen[bytes]] = None
         self._listener: Optional[socket.socket] = None
+        self._relay: Optional[SerialRelay] = None
+        self._uart: Optional[socket.socket] = None       # our end of QEMU's UART
         self._qmp: Optional[QmpClient] = None
         self._paused = False
         self._stderr: Optional[BinaryIO] = None
+        self._exit_seen = False       # wait() returned: QEMU's exit was expected by the caller
         self.port = 0
 
     # -- Flasher ------------------------------------------------------------------------------
     def program(self, elf: Path) -> None:
         self._elf = Path(elf)
+        try:
+            with open(self._elf, "rb") as fh:
+                magic = fh.read(4)
+        except OSError as exc:
+            raise EmulatorError(f"cannot read firmware {elf}: {exc.strerror}") from None
+        if magic != b"\x7fELF":
+            # QEMU would load it as a raw image and lock up on the first word (#11.6)
+            raise EmulatorError(f"firmware {elf} is not an ELF file",
+                                hint="pass the firmware.elf that 'tinyflash build' writes (not .bin or .hex)")
         self._launch()
 
     def reset(self) -> None:
         assert self._qmp is not None, "program() first"
         self._check_alive()
-        if self._paused:
-            self._qmp.execute("cont")
-            self._paused = False
-        else:
-            self._qmp.execute("system_reset")
+        try:
+            if self._paused:
+                self._qmp.execute("cont")
+                self._paused = False
+            else:
+                self._qmp.execute("system_reset")
+        except EmulatorError:
+            self._check_alive(grace=2.0)   # the monitor broke because QEMU died: say why
+            raise
 
     def serial_url(self) -> str:
         return f"socket://{self.options.host}:{self.port}"
 
     def close(self) -> None:
+        died = self._exit_error() if not self._exit_seen else None   # before the folder with its logs goes
         self._stop()
         if self._own_run_dir:
             shutil.rmtree(self._run_dir, ignore_errors=True)
+        if died is not None:
+            raise died
 
     def _stop(self) -> None:
         if self._qmp is not None:
@@ -101,9 +155,13 @@ class QemuFlasher:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
+        if self._relay is not None:
+            self._relay.stop()
+            self._relay = None
+        for sock in (self._listener, self._uart):
+            if sock is not None:
+                sock.close()
+        self._listener = self._uart = None
 
     def __enter__(self) -> "QemuFlasher":
         return self
@@ -120,14 +178,15 @@ class QemuFlasher:
     def log_path(self) -> Path:
         return self._run_dir / "qemu.log"
 
-    def command_line(self, listener_fd: int) -> list[str]:
+    def command_line(self, uart_fd: int) -> list[str]:
         assert isinstance(self.board.flash, QemuFlash) and self._elf is not None
         qmp = self._run_dir / "qmp.sock"
         return [
             find_qemu(), "-M", self.board.flash.machine, "-display", "none", "-monitor", "none",
             # QMP before the chardev, so its socket exists while QEMU sets up the serial side
             "-qmp", f"unix:{qmp},server=on,wait=off",
-            "-chardev", f"socket,id=ser0,fd={listener_fd},server=on,wait=off,nodelay=on",
+            # a connected socket (server=off): QEMU's end of the pair the relay serves clients from
+            "-chardev", f"socket,id=ser0,fd={uart_fd},server=off,nodelay=on",
             "-serial", "chardev:ser0",
             "-icount", f"shift={self.board.flash.icount_shift},align=off,sleep=on",
             "-d", "guest_errors,unimp", "-D", str(self.log_path),
@@ -151,36 +210,75 @@ class QemuFlasher:
         listener.listen(1)
         self._listener = listener
         self.port = listener.getsockname()[1]
-        cmd = self.command_line(listener.fileno())
+        self._uart, qemu_uart = socket.socketpair()
+        cmd = self.command_line(qemu_uart.fileno())
         log.info("starting %s", " ".join(cmd))
         stderr_path = self._run_dir / "qemu.stderr"
         self._stderr = open(stderr_path, "wb")
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr,
-                                      pass_fds=[listener.fileno()], start_new_session=True)
+        try:
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr,
+                                          pass_fds=[qemu_uart.fileno()], start_new_session=True)
+        finally:
+            qemu_uart.close()           # QEMU has its copy; ours would keep the pair open after QEMU exits
+        self._relay = SerialRelay(listener, self._uart).start()
         self._paused = True
         try:
             self._qmp = QmpClient(qmp_path, Deadline.after(self.options.start_timeout))
         except EmulatorError as exc:
-            self._check_alive()
-            raise exc
-
-    def _check_alive(self) -> None:
-        if self._proc is not None and self._proc.poll() is not None:
-            rc = self._proc.returncode
+            self._check_alive(grace=2.0)
             tail = self.stderr_tail()
-            why = "the CPU locked up (a fault with no handler)" if rc in (134, -6) else f"exit status {rc}"
-            raise EmulatorError(f"QEMU exited: {why}" + (f"\n    {tail}" if tail else ""),
-                                hint=f"QEMU's log: {self.log_path}")
+            raise EmulatorError(exc.message + (f"\n    {tail}" if tail else ""), hint=exc.hint) from None
+
+    def _check_alive(self, grace: float = 0.0) -> None:
+        """Raise the exit error if QEMU has exited (waiting up to ``grace`` s for one on its way out)."""
+        if self._proc is not None and grace > 0:
+            try:
+                self._proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+        error = self._exit_error(any_status=True)
+        if error is not None:
+            raise error
+
+    def _exit_error(self, any_status: bool = False) -> Optional[EmulatorError]:
+        """The error for a QEMU that has exited (by itself: with a failure status unless ``any_status``)."""
+        if self._proc is None or self._proc.poll() is None:
+            return None
+        rc = self._proc.returncode
+        if rc == 0 and not any_status:
+            return None
+        lockup = rc in (134, -6)
+        why = "the CPU locked up (a fault inside the fault handler, or no handler)" if lockup else f"exit status {rc}"
+        said = self.last_words()
+        board = self.board.name
+        hint = (f"a lockup at boot usually means an address in the board file has nothing behind it in QEMU's "
+                f"{self.board.flash.machine if isinstance(self.board.flash, QemuFlash) else ''} model: check "
+                f"memory.ram/memory.flash, uart.base and timer.base of {board}" if lockup else
+                "QEMU's own words are quoted above; check flash.machine and the firmware file")
+        return EmulatorError(f"QEMU exited: {why}" + "".join(f"\n    {text}" for text in said), hint=hint)
+
+    def last_words(self, lines: int = 6) -> list[str]:
+        """QEMU's last messages: its stderr and the -d guest_errors,unimp log (the bad access that led
+        to a lockup, for one), without the register dump a fatal error adds to both."""
+        said: list[str] = []
+        for path in (self.log_path, self._run_dir / "qemu.stderr"):
+            try:
+                text = path.read_text(errors="replace").splitlines()
+            except OSError:
+                continue
+            for line in text:
+                line = line.strip()[:200]
+                if line and not _REGISTER_DUMP.match(line) and line not in said:
+                    said.append(line)
+        return said[-lines:]
 
     def stderr_tail(self, lines: int = 6) -> str:
-        path = self._run_dir / "qemu.stderr"
-        try:
-            text = path.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return ""
-        return "\n    ".join(text[-lines:])
+        return "\n    ".join(self.last_words(lines))
 
     def wait(self) -> int:
         """Block until QEMU exits (tinyflash emulate); returns its exit status."""
         assert self._proc is not None
-        return self._proc.wait()
+        rc = self._proc.wait()
+        self._exit_seen = True
+        return rc
+

@@ -21,10 +21,14 @@ class QmpClient:
                 break
             except (FileNotFoundError, ConnectionRefusedError):
                 if deadline.expired():
+                    self.close()
                     raise EmulatorError(f"QEMU's monitor socket {path} did not appear within {deadline.seconds:.0f} s")
                 import time
 
                 time.sleep(0.01)
+            except OSError as exc:
+                self.close()
+                raise EmulatorError(f"cannot connect to QEMU's monitor: {exc.strerror or exc}") from None
         self._deadline_s = max(deadline.seconds, 1.0)
         self._read(deadline)                    # greeting
         self.execute("qmp_capabilities")
@@ -34,14 +38,19 @@ class QmpClient:
             while b"\n" in self._buf:
                 line, self._buf = self._buf.split(b"\n", 1)
                 if line.strip():
-                    message = json.loads(line)
-                    if "event" not in message:      # events (RESET, STOP...) are not answers
+                    try:
+                        message = json.loads(line)
+                    except ValueError:
+                        raise EmulatorError(f"QEMU's monitor sent something that is not JSON: {line[:80]!r}") from None
+                    if isinstance(message, dict) and "event" not in message:   # events are not answers
                         return message
             self._sock.settimeout(max(deadline.remaining(), 0.001))
             try:
                 chunk = self._sock.recv(65536)
             except socket.timeout:
                 raise EmulatorError("QEMU's monitor did not answer in time") from None
+            except OSError as exc:             # ConnectionResetError: QEMU died while answering
+                raise EmulatorError(f"QEMU's monitor connection broke ({exc.strerror or exc}): QEMU exited?") from None
             if not chunk:
                 raise EmulatorError("QEMU's monitor closed the connection (QEMU exited?)")
             self._buf += chunk
@@ -50,7 +59,10 @@ class QmpClient:
         payload: dict[str, Any] = {"execute": command}
         if arguments:
             payload["arguments"] = arguments
-        self._sock.sendall(json.dumps(payload).encode() + b"\n")
+        try:
+            self._sock.sendall(json.dumps(payload).encode() + b"\n")
+        except OSError as exc:                 # BrokenPipeError: QEMU is gone
+            raise EmulatorError(f"QEMU's monitor connection broke ({exc.strerror or exc}): QEMU exited?") from None
         reply = self._read(Deadline.after(self._deadline_s))
         if "error" in reply:
             raise EmulatorError(f"QEMU refused '{command}': {reply['error'].get('desc', reply['error'])}")

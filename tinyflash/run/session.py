@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from tinyflash.deadline import Deadline
+from tinyflash.deadline import Deadline, check_seconds
 from tinyflash.errors import ProtocolError
 from tinyflash.run import protocol
 from tinyflash.run.link import SerialLink
@@ -21,12 +21,16 @@ class Timeouts:
     command: float = 5.0
     infer: float = 60.0
 
+    def __post_init__(self) -> None:
+        for name in ("boot", "command", "infer"):
+            check_seconds(getattr(self, name), f"{name} timeout")
+
 
 class DeviceSession:
     def __init__(self, link: SerialLink, *, timeouts: Timeouts = Timeouts(), multiplier: float = 1.0) -> None:
         self.link = link
         self.timeouts = timeouts
-        self.multiplier = multiplier
+        self.multiplier = check_seconds(multiplier, "timeout multiplier")
 
     def _deadline(self, seconds: float) -> Deadline:
         return Deadline.after(seconds, multiplier=self.multiplier)
@@ -38,6 +42,7 @@ class DeviceSession:
         while True:
             line = self.link.read_line(deadline, "boot banner (m-init-done, m-ready)")
             lines.append(line)
+            protocol.raise_on_fault(line, lines)
             if line == protocol.READY and "m-init-done" in lines:
                 protocol.raise_on_error("boot", lines)
                 return lines
@@ -48,6 +53,7 @@ class DeviceSession:
         lines: list[str] = []
         while True:
             line = self.link.read_line(deadline, f"answer to '{text[:20]}'")
+            protocol.raise_on_fault(line, lines + [line])
             if line == protocol.READY:
                 break
             if line.startswith("m-ready"):
