@@ -9,7 +9,7 @@ import enum
 import re
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BeforeValidator, Field, StrictBool, StrictInt, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictInt, model_validator
 
 from tinyflash.board.clock import ClockTree
 from tinyflash.config_file import StrictModel
@@ -207,6 +207,19 @@ class PyocdFlash(StrictModel):
     pack: Optional[str] = Field(default=None, description="CMSIS pack this target needs, if not builtin")
 
 
+def _bounded_multiplier(value: float) -> float:
+    # .inf or 1e308 made a silent UART wait forever (#11.8); 1000x turns a 60 s inference timeout
+    # into 16 hours, more than any board or emulator needs
+    if not value <= MAX_TIMEOUT_MULTIPLIER:
+        raise ValueError(f"must be a finite number at most {MAX_TIMEOUT_MULTIPLIER:g}, got {value!r}: a silent "
+                         f"board would be waited for (nearly) forever; slow boards need 2-50")
+    return value
+
+
+# a board's, or a farm unit's (slow hub, long cable), factor on every deadline
+TimeoutMultiplier = Annotated[float, Field(gt=0), AfterValidator(_bounded_multiplier)]
+
+
 class Board(StrictModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     description: str = ""
@@ -224,17 +237,7 @@ class Board(StrictModel):
     timer: Timer
     init: tuple[RegisterWrite, ...] = ()
     flash: Annotated[Union[QemuFlash, PyocdFlash], Field(discriminator="method")]
-    timeout_multiplier: Annotated[float, Field(gt=0)] = 1.0
-
-    @field_validator("timeout_multiplier")
-    @classmethod
-    def _bounded_multiplier(cls, value: float) -> float:
-        # .inf or 1e308 made a silent UART wait forever (#11.8); 1000x turns a 60 s inference timeout
-        # into 16 hours, more than any board or emulator needs
-        if not value <= MAX_TIMEOUT_MULTIPLIER:
-            raise ValueError(f"must be a finite number at most {MAX_TIMEOUT_MULTIPLIER:g}, got {value!r}: a silent "
-                             f"board would be waited for (nearly) forever; slow boards need 2-50")
-        return value
+    timeout_multiplier: TimeoutMultiplier = 1.0
 
     @model_validator(mode="after")
     def _consistent(self) -> "Board":

@@ -31,7 +31,7 @@ from typing import Annotated, Optional
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from tinyflash.board.loader import BoardCatalog
-from tinyflash.board.schema import Board
+from tinyflash.board.schema import Board, TimeoutMultiplier
 from tinyflash.config_file import StrictModel
 from tinyflash.errors import BoardError
 from tinyflash.farm.config import located, read_yaml, validate
@@ -62,7 +62,7 @@ class UnitConfig(StrictModel):
     serial: Optional[str] = None               # device path or pyserial URL of the benchmark UART
     connected: StrictBool = True               # false: kept in the file, left out of runs
     tags: list[str] = Field(default_factory=list)
-    timeout_multiplier: Annotated[float, Field(gt=0)] = 1.0   # on top of the board's (slow hub, long cable)
+    timeout_multiplier: TimeoutMultiplier = 1.0   # on top of the board's (slow hub, long cable)
     labgrid: Optional[LabgridPlace] = None
     notes: str = ""
 
