@@ -36,7 +36,7 @@ class ModelSpec:
 
     @property
     def benchmark_id(self) -> str:
-        """"ad01", "kws01", ...; "custom" for a user model."""
+        """What the device reports in m-model-[...]; "custom" for a user model."""
         return self.benchmark.benchmark_id
 
     def model_bytes(self) -> bytes:
