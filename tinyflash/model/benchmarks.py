@@ -59,7 +59,7 @@ class Benchmark:
     description: ClassVar[str] = "user model"
     device_template: ClassVar[str] = "benchmark/io/generic.c.j2"   # extends benchmark/model_io.c.j2
     tolerance: ClassVar[int] = 0          # quantised steps the device may differ from the golden
-    reads_sample_files: ClassVar[bool] = False     # verification adds files named <benchmark_id>*.bin
+    reads_sample_files: ClassVar[bool] = False     # verification adds files named <data_id>*.bin
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -76,9 +76,15 @@ class Benchmark:
         return (self.key, self.benchmark_id, *self.aliases)
 
     @property
+    def data_id(self) -> str:
+        """The id naming this benchmark's data: sample files ``<data_id>*.bin`` and the accuracy dataset
+        folder. A variant that runs with another benchmark's data (ic02 with ic01's) overrides it."""
+        return self.benchmark_id
+
+    @property
     def dataset_folder(self) -> str:
         """The folder of this benchmark's accuracy dataset: ``DATASET/<folder>/y_labels.csv``."""
-        return self.benchmark_id
+        return self.data_id
 
     def io(self, graph: Graph) -> ModelIO:
         return ModelIO.of(self, graph)
@@ -106,12 +112,12 @@ class Benchmark:
         return rng.integers(0, 256, io.upload_bytes, dtype=np.uint8).tobytes()
 
     def file_samples(self, io: ModelIO, dirs: Sequence[Path], windows: int = 2) -> list[Sample]:
-        """Sample files named ``<benchmark_id>*.bin`` of exactly one upload."""
+        """Sample files named ``<data_id>*.bin`` of exactly one upload."""
         if not self.reads_sample_files:
             return []
         samples: list[Sample] = []
         for directory in dirs:
-            for path in sorted(directory.glob(f"{self.benchmark_id}*.bin")):
+            for path in sorted(directory.glob(f"{self.data_id}*.bin")):
                 samples += self.samples_of_file(io, path.name, path.read_bytes(), windows)
         return samples
 
