@@ -22,6 +22,7 @@ from tinyflash.model.benchmarks import (ALL_BENCHMARKS, BENCHMARKS, USER_MODEL, 
 from tinyflash.resources import templates_dir
 
 from ..conftest import REPO
+from .test_tflm_generate import fake_tflm  # noqa: F401 - a fixture: a fake TFLM checkout
 
 IDS = ("ad01", "kws01", "vww01", "ic01", "sww01")
 
@@ -149,3 +150,22 @@ def test_no_model_directory_says_how_to_get_the_models() -> None:
 def test_base_benchmark_defaults_are_a_user_models() -> None:
     assert isinstance(USER_MODEL, Benchmark) and USER_MODEL.tolerance == 0 and not USER_MODEL.reads_sample_files
     assert issubclass(ModelNotFoundError, TinyflashError)
+
+
+def test_runtime_notes_reach_the_project_and_results_json(fake_tflm: Path, model_dir: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinyflash.board.loader import BoardCatalog
+    from tinyflash.build.scons import Firmware
+    from tinyflash.build.size import SizeReport
+    from tinyflash.deps.sources import TFLM_DIR_ENV
+    from tinyflash.report.results import firmware_dict
+
+    monkeypatch.setenv(TFLM_DIR_ENV, str(fake_tflm))
+    spec = resolve_model("vww", [model_dir], environ={})
+    project = generate_project(BoardCatalog().load("mps2-an500"), spec, read_graph(spec.path), tmp_path / "p",
+                               runtime="tflm")
+    assert any(note.startswith("op resolver:") for note in project.notes)
+    elf = tmp_path / "firmware.elf"
+    firmware = Firmware(project, elf, elf, elf, elf, SizeReport(1, 1, 2, 2, ()), "gcc", 0.0, 0, "ab" * 32)
+    data = firmware_dict(spec, firmware)
+    assert data["notes"] == list(project.notes) and data["build"]["elf_sha256"] == "ab" * 32

@@ -101,12 +101,6 @@ def exclusive_out_dir(directory: Path | str) -> Iterator[Path]:
                 os.close(held.fd)                # releases the flock
 
 
-def holds_out_dir(directory: Path | str) -> bool:
-    """Whether this thread holds ``directory``."""
-    held = _held.get(Path(directory).resolve())
-    return held is not None and held.thread == threading.get_ident()
-
-
 def discard_results(directory: Path, mode: str) -> None:
     """Remove what an earlier ``mode`` run ("performance" or "accuracy") left in ``directory``."""
     if mode == "performance":
