@@ -128,3 +128,12 @@ def test_run_fails_fast_while_another_process_holds_the_directory(firmware: Firm
         holder.stdin.write("\n")
         holder.stdin.close()
         holder.wait(timeout=30)
+
+
+def test_an_output_directory_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    from tinyflash.errors import TinyflashError
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(TinyflashError, match="cannot use .* as output directory"):
+        with exclusive_out_dir(tmp_path / "file" / "out"):
+            pass

@@ -64,9 +64,13 @@ def _holder_pid(path: Path, wait_s: float = 1.0) -> Optional[int]:
 
 
 def _acquire(directory: Path) -> int:
-    directory.mkdir(parents=True, exist_ok=True)
     lock_path = directory / LOCK_NAME
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        raise TinyflashError(f"cannot use {directory} as output directory: {exc.strerror}",
+                             hint="pass --out DIR with a directory you can write (it is created if missing)") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
