@@ -169,3 +169,18 @@ def test_runtime_notes_reach_the_project_and_results_json(fake_tflm: Path, model
     firmware = Firmware(project, elf, elf, elf, elf, SizeReport(1, 1, 2, 2, ()), "gcc", 0.0, 0, "ab" * 32)
     data = firmware_dict(spec, firmware)
     assert data["notes"] == list(project.notes) and data["build"]["elf_sha256"] == "ab" * 32
+
+
+def test_run_does_not_import_generate() -> None:
+    import ast
+
+    offenders = []
+    for path in sorted((REPO / "tinyflash" / "run").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                       and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and id(node) not in typing_only and \
+                    (node.module or "").startswith("tinyflash.generate"):
+                offenders.append(f"{path.name}: {node.module}")
+    assert offenders == []
