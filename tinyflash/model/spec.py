@@ -72,10 +72,13 @@ def resolve_model(name_or_path: str, model_dirs: Sequence[Path | str] = (),
     candidate = Path(name_or_path)
     bench = find_benchmark(name_or_path)
     if candidate.is_dir() and (bench is None or candidate.suffix == ".tflite"):
+        inside = sorted(p.name for p in candidate.glob("*.tflite"))
+        files = f"one of its .tflite files ({', '.join(inside[:3])}{', ...' if len(inside) > 3 else ''})" \
+            if inside else "a .tflite file"
         raise ModelNotFoundError(
             f"model {candidate} is a directory, not a .tflite file",
-            hint=f"pass a .tflite file inside it (--model {candidate / 'model.tflite'}), or a benchmark name "
-                 f"with --model-dir {candidate} (e.g. --model ad --model-dir {candidate})")
+            hint=f"pass {files} as --model, or a benchmark name with the directory as --model-dir "
+                 f"(--model ad --model-dir {candidate})")
     if candidate.suffix == ".tflite":
         if not candidate.is_file():
             raise ModelNotFoundError(f"model file {candidate} does not exist",
