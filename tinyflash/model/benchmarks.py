@@ -49,7 +49,8 @@ class ModelIO:
 
 
 class Benchmark:
-    """A user model: the raw bytes of the int8 input tensor in, dequantised outputs out."""
+    """What a model is benchmarked as. The defaults are a user model's: the raw bytes of the int8 input
+    tensor in, dequantised outputs out, exact agreement with the golden, no sample files."""
 
     key: ClassVar[str] = ""               # the short name: --model ad, results' "model", paths
     benchmark_id: ClassVar[str] = "custom"   # what the device reports in m-model-[...]
