@@ -75,14 +75,15 @@ def main() -> int:
                     cache = default_cache_dir() if args.shared_cache else work / f"cache-{model}-{board_name}-{label}"
                     out = work / f"{model}-{board_name}-{label}"
                     options = BuildOptions(kernels=kernels)
-                    t0 = time.monotonic()
-                    project = generate_project(board, spec, graph, out, runtime=runtime, options=options)
-                    gen = time.monotonic() - t0
-                    cold = build_firmware(project, cache_dir=cache)
-                    warm = build_firmware(project, cache_dir=cache)
-                    shutil.rmtree(out / "build")
-                    cached = build_firmware(project, cache_dir=cache)
-                    result = pipeline.run(cached, verify_count=2)
+                    with pipeline.exclusive_out_dir(out):      # one run per directory (#11.2)
+                        t0 = time.monotonic()
+                        project = generate_project(board, spec, graph, out, runtime=runtime, options=options)
+                        gen = time.monotonic() - t0
+                        cold = build_firmware(project, cache_dir=cache)
+                        warm = build_firmware(project, cache_dir=cache)
+                        shutil.rmtree(out / "build")
+                        cached = build_firmware(project, cache_dir=cache)
+                        result = pipeline.run(cached, verify_count=2)
                     perf = result.performance
                     per_mac = perf.instructions / project.macs if project.macs else float("nan")
                     used = result.device_info.get("arena-used-bytes")

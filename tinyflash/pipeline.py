@@ -1,11 +1,14 @@
 """The pipeline as library calls: board -> generate -> build -> flash -> run -> report.
 
-The CLI is a thin layer over these functions; the farm (later) calls them too.
+The CLI is a thin layer over these functions; the farm (later) calls them too. An output directory
+serves one run at a time: :func:`build` and :func:`run` hold :func:`exclusive_out_dir` on it, and a
+caller that builds then runs holds it across both (``with exclusive_out_dir(out): build(...); run(...)``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,12 +16,14 @@ from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 
 from tinyflash.board.schema import Board, QemuFlash
 from tinyflash.build.scons import Firmware, build_firmware
+from tinyflash.errors import FlashError
 from tinyflash.events import Progress, ProgressEvent, Stage, quiet
 from tinyflash.flash.base import Flasher
 from tinyflash.flash.qemu import QemuFlasher, QemuOptions
 from tinyflash.generate.project import BuildOptions, generate_project
 from tinyflash.model import read_graph
 from tinyflash.model.spec import ModelSpec
+from tinyflash.report.out_dir import OutDirBusyError, discard_results, exclusive_out_dir
 from tinyflash.run.golden import Golden
 from tinyflash.run.inputs import Sample, file_samples, generated_inputs, sample_dirs
 from tinyflash.run.link import SerialLink
@@ -30,6 +35,15 @@ from tinyflash.run.verify import Verification, verify_on_device
 
 if TYPE_CHECKING:
     from tinyflash.run.accuracy import AccuracyScore
+
+__all__ = ["AccuracyResult", "FirmwareChangedError", "OutDirBusyError", "RunResult", "build",
+           "check_firmware_unchanged", "default_out_dir", "exclusive_out_dir", "make_flasher", "provenance",
+           "run", "run_accuracy", "started_board", "verification_samples"]
+
+
+class FirmwareChangedError(FlashError):
+    """The ELF on disk is not the one this Firmware was built as."""
+
 
 def default_out_dir(board: Board, spec: ModelSpec, runtime: str, kernels: str = "auto",
                     profile: bool = False) -> Path:
@@ -43,12 +57,29 @@ def build(board: Board, spec: ModelSpec, *, runtime: str = "aot", out_dir: Optio
           options: BuildOptions = BuildOptions(), cache_dir: Optional[Path] = None,
           progress: Progress = quiet) -> Firmware:
     out = out_dir or default_out_dir(board, spec, runtime, options.kernels, options.profile)
-    progress(ProgressEvent(Stage.BUILD, f"reading {spec.path.name}"))
-    graph = read_graph(spec.path)
-    progress(ProgressEvent(Stage.BUILD, f"generating {runtime} application for {board.name}"))
-    project = generate_project(board, spec, graph, out, runtime=runtime, options=options)
-    progress(ProgressEvent(Stage.BUILD, "compiling with SCons + arm-none-eabi-gcc"))
-    return build_firmware(project, cache_dir=cache_dir)
+    with exclusive_out_dir(out):
+        progress(ProgressEvent(Stage.BUILD, f"reading {spec.path.name}"))
+        graph = read_graph(spec.path)
+        progress(ProgressEvent(Stage.BUILD, f"generating {runtime} application for {board.name}"))
+        project = generate_project(board, spec, graph, out, runtime=runtime, options=options)
+        progress(ProgressEvent(Stage.BUILD, "compiling with SCons + arm-none-eabi-gcc"))
+        return build_firmware(project, cache_dir=cache_dir)
+
+
+def check_firmware_unchanged(firmware: Firmware) -> None:
+    """The ELF about to be programmed is the one built (and reported): another run in the same directory
+    may have rebuilt it since (#11.2)."""
+    try:
+        actual = hashlib.sha256(firmware.elf.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise FirmwareChangedError(f"cannot read {firmware.elf}: {exc.strerror}",
+                                   hint="build the firmware again") from None
+    if not firmware.elf_sha256 or actual != firmware.elf_sha256:
+        raise FirmwareChangedError(
+            f"{firmware.elf} changed since it was built (SHA-256 {actual[:12]}, built as "
+            f"{firmware.elf_sha256[:12] or 'unknown'})",
+            hint="another run may have rebuilt it in the same directory: give each run its own --out DIR "
+                 "and build again")
 
 
 def make_flasher(board: Board, *, probe: Optional[str] = None, port: Optional[str] = None) -> Flasher:
@@ -98,10 +129,15 @@ class RunResult:
 def verification_samples(spec: ModelSpec, firmware: Firmware, count: int,
                          extra_sample_dirs: Sequence[Path] = ()) -> list[Sample]:
     io = firmware.project.io
-    samples = generated_inputs(io, count)
-    if spec.kind != "generic":
-        samples += file_samples(spec.benchmark_id, io, sample_dirs(spec.path, extra_sample_dirs))
-    return samples
+    return generated_inputs(io, count) + file_samples(io, sample_dirs(spec.path, extra_sample_dirs))
+
+
+def _owned_out_dir(firmware: Firmware, log_path: Optional[Path]) -> contextlib.AbstractContextManager[object]:
+    # A run that logs into the firmware's directory owns it. The farm passes its own log path and may
+    # run one firmware on several units at once: it writes nothing there, so it takes no lock.
+    if log_path is None:
+        return exclusive_out_dir(firmware.project.directory)
+    return contextlib.nullcontext()
 
 
 def run(firmware: Firmware, *, verify_count: int = 3,
@@ -109,14 +145,25 @@ def run(firmware: Firmware, *, verify_count: int = 3,
         probe: Optional[str] = None, port: Optional[str] = None, progress: Progress = quiet,
         cancel: Optional[threading.Event] = None) -> RunResult:
     """Flash (or boot) the firmware on the board it was built for, verify it, measure it."""
+    with _owned_out_dir(firmware, log_path):
+        if log_path is None:
+            discard_results(firmware.project.directory, "performance")
+        return _run(firmware, verify_count=verify_count, sample_dir=sample_dir, timeouts=timeouts,
+                    log_path=log_path or firmware.project.directory / "serial.log", probe=probe, port=port,
+                    progress=progress, cancel=cancel)
+
+
+def _run(firmware: Firmware, *, verify_count: int, sample_dir: Sequence[Path], timeouts: Timeouts,
+         log_path: Path, probe: Optional[str], port: Optional[str], progress: Progress,
+         cancel: Optional[threading.Event]) -> RunResult:
     board, spec = firmware.project.board, firmware.project.model
     io = firmware.project.io
     samples = verification_samples(spec, firmware, verify_count, sample_dir)
-    golden = Golden(spec.path)
-    log_path = log_path or firmware.project.directory / "serial.log"
+    golden = Golden(spec.model_bytes())
     if log_path.exists():
         log_path.unlink()
     progress(ProgressEvent(Stage.FLASH, f"starting {board.name}" + (" in QEMU" if board.emulated else "")))
+    check_firmware_unchanged(firmware)
     with started_board(board, firmware.elf, log_path=log_path, timeouts=timeouts, probe=probe,
                        port=port, cancel=cancel) as session:
         name = session.name()
@@ -153,17 +200,22 @@ def run_accuracy(firmware: Firmware, dataset: Path, *,
     from tinyflash.run.accuracy import run_accuracy as score_dataset
 
     board, spec = firmware.project.board, firmware.project.model
-    log_path = log_path or firmware.project.directory / "serial-accuracy.log"
-    if log_path.exists():
-        log_path.unlink()
-    progress(ProgressEvent(Stage.FLASH, f"starting {board.name}"))
-    with started_board(board, firmware.elf, log_path=log_path, timeouts=timeouts, probe=probe,
-                       port=port) as session:
-        session.name()
-        session.profile()
-        score, records = score_dataset(session, dataset, spec.benchmark_id, infer_timeout=timeouts.infer,
-                                       progress=lambda text: progress(ProgressEvent(Stage.RUN, f"accuracy {text}")))
-    return AccuracyResult(board, firmware, score, tuple(records), log_path)
+    with _owned_out_dir(firmware, log_path):
+        if log_path is None:
+            discard_results(firmware.project.directory, "accuracy")
+        log_path = log_path or firmware.project.directory / "serial-accuracy.log"
+        if log_path.exists():
+            log_path.unlink()
+        progress(ProgressEvent(Stage.FLASH, f"starting {board.name}"))
+        check_firmware_unchanged(firmware)
+        with started_board(board, firmware.elf, log_path=log_path, timeouts=timeouts, probe=probe,
+                           port=port) as session:
+            session.name()
+            session.profile()
+            score, records = score_dataset(session, dataset, spec.benchmark, infer_timeout=timeouts.infer,
+                                           progress=lambda text: progress(ProgressEvent(Stage.RUN,
+                                                                                        f"accuracy {text}")))
+        return AccuracyResult(board, firmware, score, tuple(records), log_path)
 
 
 def provenance(spec: ModelSpec, firmware: Firmware) -> dict[str, object]:
@@ -180,6 +232,6 @@ def provenance(spec: ModelSpec, firmware: Firmware) -> dict[str, object]:
     project = firmware.project
     return {"tinyflash_version": __version__, "tinyflash_git_sha": sha, "toolchain": firmware.toolchain,
             "board": project.board.name, "runtime": project.runtime, "model": spec.name,
-            "model_sha256": spec.sha256, "reference_model": spec.reference,
+            "model_sha256": spec.sha256, "reference_model": spec.reference, "elf_sha256": firmware.elf_sha256,
             "flags": {"cpu": list(project.board.gcc_cpu_flags()), "optimization": project.options.optimization,
                       "defines": list(project.options.defines), "kernels": project.options.kernels}}

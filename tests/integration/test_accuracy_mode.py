@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyflash.generate.project import ModelIO
 from tinyflash.model import read_graph, resolve_model
 from tinyflash.run.accuracy import LabelRow, score, windows
 from tinyflash.run.golden import Golden, device_input, expected_results
@@ -32,7 +31,7 @@ def _ad_dataset(root: Path, model_dir: Path) -> float:
     """Six ad01 files of three windows each; label 1 for the three with the highest host score.
     Returns the AUC the host reference gives."""
     spec = resolve_model("ad", [model_dir], environ={})
-    io = ModelIO.of(spec, read_graph(spec.path))
+    io = spec.benchmark.io(read_graph(spec.path))
     golden = Golden(spec.path)
     rng = np.random.default_rng(7)
     folder = root / "ad01"
@@ -94,7 +93,7 @@ def test_kws_accuracy_agrees_with_host_reference(model_dir: Path, qemu: None, tm
                                                  scons_cache: Path) -> None:
     """Random kws inputs labelled by the host reference (TFLM kernels): the device must agree on all."""
     spec = resolve_model("kws", [model_dir], environ={})
-    io = ModelIO.of(spec, read_graph(spec.path))
+    io = spec.benchmark.io(read_graph(spec.path))
     golden = Golden(spec.path)
     rng = np.random.default_rng(11)
     folder = tmp_path / "data" / "kws01"

@@ -2,67 +2,62 @@
 
 Benchmark models are looked up in ``--model-dir`` directories and ``TINYFLASH_MODEL_DIR``; their
 SHA-256 is checked against the MLPerf Tiny reference files so results say whether they came from the
-reference model.
+reference model. The file is read once here: the spec carries its bytes to the golden (#15.3).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 from tinyflash.errors import ModelNotFoundError
+from tinyflash.model.benchmarks import (ALL_BENCHMARKS, BENCHMARKS, USER_MODEL, Benchmark, benchmark_of_file,
+                                        find_benchmark)
+
+__all__ = ["BENCHMARKS", "MODEL_DIR_ENV", "Benchmark", "ModelSpec", "model_search_path", "resolve_model",
+           "sha256_of"]
 
 MODEL_DIR_ENV = "TINYFLASH_MODEL_DIR"
-
-
-@dataclass(frozen=True)
-class Benchmark:
-    benchmark_id: str       # what the device reports in m-model-[...]
-    filename: str           # file name in mlcommons/tiny
-    sha256: str
-    description: str
-
-
-# mlcommons/tiny at 1afd2c9820f795965a6134facd0b4dfae41ef23f (see shared mlperf_tiny/README.md).
-BENCHMARKS: dict[str, Benchmark] = {
-    "ad": Benchmark("ad01", "ad01_int8.tflite",
-                    "87cf24194ef93d1d9b11a591d805526b98008e351655d29883c825c9c106ba24",
-                    "anomaly detection, FC autoencoder (ToyADMOS)"),
-    "kws": Benchmark("kws01", "kws_ref_model.tflite",
-                     "aeea436800704fce17b17292e4412630ad856e9d777c044c64ef748a880bd0ae",
-                     "keyword spotting, DS-CNN (Speech Commands)"),
-    "vww": Benchmark("vww01", "vww_96_int8.tflite",
-                     "597a384c8c2c8a1276f04702f25013b7838f2f814f1ca7c174d295b73e3d6b7b",
-                     "visual wake words, MobileNetV1 0.25 96x96"),
-    "ic": Benchmark("ic01", "pretrainedResnet_quant.tflite",
-                    "3c002613d1b2475eb51dd78dfb85a546c8ae658dee71cf6ade43b022fe205415",
-                    "image classification, ResNet-8 (CIFAR-10)"),
-    "sww": Benchmark("sww01", "str_ww_ref_model.tflite",
-                     "3af8550895ba7d5c584277102b5075c52dcfa63ba9d2b2240f37c4e6abd5dd2b",
-                     "streaming wake word"),
-}
-_ALIASES = {b.benchmark_id: key for key, b in BENCHMARKS.items()}
+_GET_MODELS = (f"pass --model-dir DIR or set {MODEL_DIR_ENV} to a directory holding the MLPerf Tiny models "
+               "(the benchmark/training/*/trained_models folders of github.com/mlcommons/tiny)")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     name: str                 # short name used in paths and reports: "ad", or the file stem
     path: Path
-    benchmark_id: str         # "ad01", "kws01", ...; "custom" for a user model
+    benchmark: Benchmark      # what the model is benchmarked as (UserModel for a user model)
     sha256: str
     reference: bool           # the file is byte-identical to the MLPerf Tiny reference model
+    data: bytes = field(default=b"", repr=False, compare=False)   # the file's bytes, read once
+
+    @property
+    def benchmark_id(self) -> str:
+        """What the device reports in m-model-[...]; "custom" for a user model."""
+        return self.benchmark.benchmark_id
 
     @property
     def kind(self) -> str:
-        """How inputs are uploaded and results printed (the spec's §5.3)."""
-        return self.benchmark_id if self.benchmark_id in ("ad01", "kws01", "vww01", "ic01") else "generic"
+        """Kept for callers written before :mod:`tinyflash.model.benchmarks`: the benchmark id for those
+        with their own device conversion and sample files, "generic" otherwise. Use ``benchmark``."""
+        return self.benchmark_id if self.benchmark.reads_sample_files else "generic"
+
+    def model_bytes(self) -> bytes:
+        return self.data or self.path.read_bytes()
 
 
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ModelNotFoundError(f"cannot read model {path}: {exc.strerror}") from None
 
 
 def model_search_path(model_dirs: Sequence[Path | str] = (), environ: dict[str, str] | None = None) -> list[Path]:
@@ -75,29 +70,39 @@ def model_search_path(model_dirs: Sequence[Path | str] = (), environ: dict[str, 
 def resolve_model(name_or_path: str, model_dirs: Sequence[Path | str] = (),
                   environ: dict[str, str] | None = None) -> ModelSpec:
     candidate = Path(name_or_path)
+    bench = find_benchmark(name_or_path)
+    if candidate.is_dir() and (bench is None or candidate.suffix == ".tflite"):
+        inside = sorted(p.name for p in candidate.glob("*.tflite"))
+        files = f"one of its .tflite files ({', '.join(inside[:3])}{', ...' if len(inside) > 3 else ''})" \
+            if inside else "a .tflite file"
+        raise ModelNotFoundError(
+            f"model {candidate} is a directory, not a .tflite file",
+            hint=f"pass {files} as --model, or a benchmark name with the directory as --model-dir "
+                 f"(--model ad --model-dir {candidate})")
     if candidate.suffix == ".tflite":
         if not candidate.is_file():
-            raise ModelNotFoundError(f"model file {candidate} does not exist")
-        digest = sha256_of(candidate)
-        for key, bench in BENCHMARKS.items():
-            if digest == bench.sha256:
-                return ModelSpec(key, candidate, bench.benchmark_id, digest, True)
-        return ModelSpec(candidate.stem, candidate, "custom", digest, False)
+            raise ModelNotFoundError(f"model file {candidate} does not exist",
+                                     hint="check the path, or pass a benchmark name (ad, kws, vww, ic, sww)")
+        data = _read(candidate)
+        digest = hashlib.sha256(data).hexdigest()
+        known = benchmark_of_file(digest)
+        if known is not None:
+            return ModelSpec(known.key, candidate, known, digest, True, data)
+        return ModelSpec(candidate.stem, candidate, USER_MODEL, digest, False, data)
 
-    key = _ALIASES.get(name_or_path.lower(), name_or_path.lower())
-    if key not in BENCHMARKS:
-        known = ", ".join(sorted(BENCHMARKS))
+    if bench is None:
+        names = ", ".join(sorted(b.key for b in ALL_BENCHMARKS))
         raise ModelNotFoundError(f"unknown model '{name_or_path}'",
-                                 hint=f"use one of {known} (or kws01, vww01...), or a path to a .tflite file")
-    bench = BENCHMARKS[key]
+                                 hint=f"use one of {names} (or kws01, vww01...), or a path to a .tflite file")
     dirs = model_search_path(model_dirs, environ)
     for directory in dirs:
         path = directory / bench.filename
         if path.is_file():
-            digest = sha256_of(path)
-            return ModelSpec(key, path, bench.benchmark_id, digest, digest == bench.sha256)
-    searched = ", ".join(str(d) for d in dirs) or "no directory"
-    raise ModelNotFoundError(
-        f"{bench.filename} (model '{key}') not found in {searched}",
-        hint=f"pass --model-dir DIR or set {MODEL_DIR_ENV} to a directory holding the MLPerf Tiny models "
-             "(benchmark/training/*/trained_models in mlcommons/tiny)")
+            data = _read(path)
+            digest = hashlib.sha256(data).hexdigest()
+            return ModelSpec(bench.key, path, bench, digest, digest == bench.sha256, data)
+    if not dirs:
+        raise ModelNotFoundError(f"{bench.filename} (model '{bench.key}') not found: no model directory is set",
+                                 hint=_GET_MODELS)
+    raise ModelNotFoundError(f"{bench.filename} (model '{bench.key}') not found in {', '.join(map(str, dirs))}",
+                             hint=_GET_MODELS)

@@ -33,9 +33,11 @@ def firmware_dict(spec: ModelSpec, firmware: Firmware) -> dict[str, Any]:
             "weight_bytes": project.weight_bytes,
         },
         "macs": project.macs,
+        "notes": list(project.notes),     # what the runtime chose (e.g. TFLM's op resolver)
         "build": {
             "seconds": round(firmware.build_seconds, 3), "compiled_objects": firmware.compiled_objects,
-            "elf": str(firmware.elf), "bin": str(firmware.bin), "hex": str(firmware.hex), "map": str(firmware.map),
+            "elf": str(firmware.elf), "elf_sha256": firmware.elf_sha256,    # the ELF that was (or will be) run
+            "bin": str(firmware.bin), "hex": str(firmware.hex), "map": str(firmware.map),
             "optimization": project.options.optimization, "kernels": project.options.kernels,
             "profile": project.options.profile,
         },

@@ -14,6 +14,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from tinyflash.errors import TinyflashError
+from tinyflash.model.benchmarks import Benchmark
 from tinyflash.run.session import DeviceSession
 
 
@@ -30,12 +31,13 @@ class LabelRow:
     stride: Optional[int] = None
 
 
-def read_labels(dataset: Path, benchmark_id: str) -> tuple[Path, list[LabelRow]]:
-    folder = dataset / ("ic01" if benchmark_id == "ic02" else benchmark_id)
+def read_labels(dataset: Path, benchmark: Benchmark) -> tuple[Path, list[LabelRow]]:
+    folder = dataset / benchmark.dataset_folder
     truth = folder / "y_labels.csv"
     if not truth.is_file():
         raise DatasetError(f"{truth} not found",
-                           hint=f"the dataset layout is DIR/{benchmark_id}/y_labels.csv with the .bin files beside it")
+                           hint=f"the dataset layout is DIR/{benchmark.dataset_folder}/y_labels.csv with the .bin "
+                                "files beside it")
     rows = []
     with open(truth, newline="") as fh:
         for n, rec in enumerate(csv.reader(fh), 1):
@@ -125,12 +127,12 @@ def score(rows: Sequence[LabelRow], predictions: dict[str, list[list[float]]]) -
     return AccuracyScore(top1, auc, len(rows), tuple(per_file))
 
 
-def run_accuracy(session: DeviceSession, dataset: Path, benchmark_id: str, *,
+def run_accuracy(session: DeviceSession, dataset: Path, benchmark: Benchmark, *,
                  infer_timeout: Optional[float] = None,
                  progress: Optional[Callable[[str], None]] = None) -> tuple[AccuracyScore, list[dict]]:
     """Every file (every window for ad01) through 'infer 1 0'; returns the score and the runner-style
     per-inference records for results.json."""
-    folder, rows = read_labels(dataset, benchmark_id)
+    folder, rows = read_labels(dataset, benchmark)
     predictions: dict[str, list[list[float]]] = {}
     records = []
     for n, row in enumerate(rows, 1):

@@ -9,13 +9,15 @@ little above an unprofiled one's; the layers' shares are what the profile is for
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from tinyflash.board.schema import Board
 from tinyflash.errors import BuildError, ProtocolError
-from tinyflash.generate.runtime.base import Layer
 from tinyflash.run.performance import cycles_to_instructions
 from tinyflash.run.session import DeviceSession
+
+if TYPE_CHECKING:     # run/ does not import generate/ (#15.1): the layers arrive in the firmware's project
+    from tinyflash.generate.runtime.base import Layer
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from tinyflash.generate.project import ModelIO
+from tinyflash.model.benchmarks import ModelIO
 from tinyflash.run.golden import Golden, device_input, expected_results
 from tinyflash.run.inputs import Sample
 from tinyflash.run.session import DeviceSession
@@ -36,8 +36,7 @@ class Verification:
 
 
 def tolerance_for(io: ModelIO) -> int:
-    # ad01: TFLite's reference kernels themselves differ by 1 step across builds (spec §5.2)
-    return 1 if io.kind == "ad01" else 0
+    return io.benchmark.tolerance
 
 
 def verify_on_device(session: DeviceSession, io: ModelIO, golden: Golden, samples: Sequence[Sample], *,

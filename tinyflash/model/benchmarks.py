@@ -1,0 +1,254 @@
+"""What a benchmark is, in one place (#15.1): one class per MLPerf Tiny benchmark, one for user models.
+
+A benchmark owns its identity (id, aliases, reference file and SHA-256), how the host uploads an input
+and how the device converts it (spec §5.3), the RAM that conversion needs, the verification tolerance,
+the host-side twin of the device conversion (golden input, expected ``m-results``), its sample files,
+its accuracy dataset folder and the template fragment that holds the device side. Nothing else tests
+benchmark ids as strings: a new benchmark is one class here plus, if its device code differs, one
+fragment under ``templates/benchmark/io/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Optional, Sequence
+
+import numpy as np
+
+from tinyflash.model.graph import Graph
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One verification input: what the host uploads with ``db load``."""
+
+    label: str
+    upload: bytes
+
+
+@dataclass(frozen=True)
+class ModelIO:
+    """How the host uploads an input and how the device converts it, for one model (spec §5.3)."""
+
+    benchmark: "Benchmark"
+    upload_bytes: int
+    input_elements: int
+    output_elements: int
+    input_scale: float
+    input_zero_point: int
+    output_scale: float
+    output_zero_point: int
+
+    @classmethod
+    def of(cls, benchmark: "Benchmark", graph: Graph) -> "ModelIO":
+        inp, out = graph.input, graph.output
+        iq, oq = inp.quantization, out.quantization
+        return cls(benchmark, benchmark.upload_bytes(graph), inp.elements, out.elements, iq.scale if iq else 1.0,
+                   iq.zero_point if iq else 0, oq.scale if oq else 1.0, oq.zero_point if oq else 0)
+
+
+class Benchmark:
+    """What a model is benchmarked as. The defaults are a user model's: the raw bytes of the int8 input
+    tensor in, dequantised outputs out, exact agreement with the golden, no sample files."""
+
+    key: ClassVar[str] = ""               # the short name: --model ad, results' "model", paths
+    benchmark_id: ClassVar[str] = "custom"   # what the device reports in m-model-[...]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    filename: ClassVar[str] = ""          # file name in mlcommons/tiny
+    sha256: ClassVar[str] = ""
+    description: ClassVar[str] = "user model"
+    device_template: ClassVar[str] = "benchmark/io/generic.c.j2"   # extends benchmark/model_io.c.j2
+    tolerance: ClassVar[int] = 0          # quantised steps the device may differ from the golden
+    reads_sample_files: ClassVar[bool] = False     # verification adds files named <data_id>*.bin
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name ``--model`` accepts for this benchmark."""
+        return (self.key, self.benchmark_id, *self.aliases)
+
+    @property
+    def data_id(self) -> str:
+        """The id naming this benchmark's data: sample files ``<data_id>*.bin`` and the accuracy dataset
+        folder. A variant that runs with another benchmark's data (ic02 with ic01's) overrides it."""
+        return self.benchmark_id
+
+    @property
+    def dataset_folder(self) -> str:
+        """The folder of this benchmark's accuracy dataset: ``DATASET/<folder>/y_labels.csv``."""
+        return self.data_id
+
+    def io(self, graph: Graph) -> ModelIO:
+        return ModelIO.of(self, graph)
+
+    def upload_bytes(self, graph: Graph) -> int:
+        return graph.input.size_bytes
+
+    def extra_ram_bytes(self, io: ModelIO) -> int:
+        """RAM the device conversion needs besides the upload buffer."""
+        return 0
+
+    # -- the host twin of th_load_tensor and th_results ------------------------------------------------
+    def device_input(self, io: ModelIO, upload: bytes) -> np.ndarray:
+        """The int8 model input the firmware computes from the uploaded bytes."""
+        return np.frombuffer(upload, dtype=np.uint8).view(np.int8).copy()
+
+    def expected_results(self, io: ModelIO, upload: bytes, output: np.ndarray) -> list[float]:
+        """What th_results prints for this output (before %.3f formatting)."""
+        out = output.astype(np.int32)
+        values = (out[:64] - io.output_zero_point).astype(np.float32) * np.float32(io.output_scale)
+        return [float(v) for v in values]
+
+    # -- verification inputs ---------------------------------------------------------------------------
+    def generated_upload(self, io: ModelIO, rng: np.random.Generator) -> bytes:
+        return rng.integers(0, 256, io.upload_bytes, dtype=np.uint8).tobytes()
+
+    def file_samples(self, io: ModelIO, dirs: Sequence[Path], windows: int = 2) -> list[Sample]:
+        """Sample files named ``<data_id>*.bin`` of exactly one upload."""
+        if not self.reads_sample_files:
+            return []
+        samples: list[Sample] = []
+        for directory in dirs:
+            for path in sorted(directory.glob(f"{self.data_id}*.bin")):
+                samples += self.samples_of_file(io, path.name, path.read_bytes(), windows)
+        return samples
+
+    def samples_of_file(self, io: ModelIO, name: str, data: bytes, windows: int) -> list[Sample]:
+        return [Sample(name, data)] if len(data) == io.upload_bytes else []
+
+
+class UserModel(Benchmark):
+    """Any .tflite that is not an MLPerf Tiny reference model."""
+
+
+class MlperfBenchmark(Benchmark):
+    """A benchmark of MLPerf Tiny: its reference file, and sample files named after its id."""
+
+    reads_sample_files = True
+
+
+# mlcommons/tiny at 1afd2c9820f795965a6134facd0b4dfae41ef23f (see shared mlperf_tiny/README.md).
+class AnomalyDetection(MlperfBenchmark):
+    key = "ad"
+    benchmark_id = "ad01"
+    filename = "ad01_int8.tflite"
+    sha256 = "87cf24194ef93d1d9b11a591d805526b98008e351655d29883c825c9c106ba24"
+    description = "anomaly detection, FC autoencoder (ToyADMOS)"
+    device_template = "benchmark/io/ad01.c.j2"
+    # TFLite's reference kernels themselves differ by 1 step across builds (spec §5.2)
+    tolerance = 1
+    window_bytes: ClassVar[int] = 2560     # 5 frames x 128 float32 (spec §5.3)
+    stride_bytes: ClassVar[int] = 512
+
+    def upload_bytes(self, graph: Graph) -> int:
+        return graph.input.elements * 4      # the host sends float32 log-mel values
+
+    def extra_ram_bytes(self, io: ModelIO) -> int:
+        return io.input_elements * 4         # input_values[]: th_results needs the float input again
+
+    def device_input(self, io: ModelIO, upload: bytes) -> np.ndarray:
+        x = np.frombuffer(upload, dtype="<f4").astype(np.float32)
+        q = x / np.float32(io.input_scale)                       # float32 division, as the device
+        q = np.nan_to_num(q, nan=0.0)
+        q = np.clip(q, np.float32(-512), np.float32(512)).astype(np.float64)
+        rounded = np.where(q >= 0, np.floor(q + 0.5), np.ceil(q - 0.5))   # roundf: halves away from zero
+        return np.clip(rounded + io.input_zero_point, -128, 127).astype(np.int8)
+
+    def expected_results(self, io: ModelIO, upload: bytes, output: np.ndarray) -> list[float]:
+        out = output.astype(np.int32)
+        x = np.frombuffer(upload, dtype="<f4")
+        total = np.float32(0.0)
+        scale = np.float32(io.output_scale)
+        for q, xv in zip(out, x):           # sequential float32 sum, as the device computes it
+            d = np.float32(np.float32(q - io.output_zero_point) * scale) - xv
+            total = np.float32(total + d * d)
+        return [float(total / np.float32(io.output_elements))]
+
+    def generated_upload(self, io: ModelIO, rng: np.random.Generator) -> bytes:
+        # log-mel values over the range the input quantisation can represent
+        lo = (-128 - io.input_zero_point) * io.input_scale
+        hi = (127 - io.input_zero_point) * io.input_scale
+        return rng.uniform(lo, hi, io.input_elements).astype("<f4").tobytes()
+
+    def samples_of_file(self, io: ModelIO, name: str, data: bytes, windows: int) -> list[Sample]:
+        # a 102,400-byte log-mel file: the first windows and the last one
+        starts = list(range(0, len(data) - self.window_bytes + 1, self.stride_bytes))
+        picked = starts[:windows] + starts[-1:]
+        return [Sample(f"{name}@{s}", data[s:s + self.window_bytes]) for s in picked]
+
+
+class KeywordSpotting(MlperfBenchmark):
+    key = "kws"
+    benchmark_id = "kws01"
+    filename = "kws_ref_model.tflite"
+    sha256 = "aeea436800704fce17b17292e4412630ad856e9d777c044c64ef748a880bd0ae"
+    description = "keyword spotting, DS-CNN (Speech Commands)"
+    device_template = "benchmark/io/kws01.c.j2"
+
+
+class RgbImageBenchmark(MlperfBenchmark):
+    """uint8 RGB pixels uploaded; the device subtracts 128 to get the int8 model input."""
+
+    device_template = "benchmark/io/rgb_image.c.j2"
+
+    def device_input(self, io: ModelIO, upload: bytes) -> np.ndarray:
+        return (np.frombuffer(upload, dtype=np.uint8) ^ 0x80).view(np.int8)
+
+
+class VisualWakeWords(RgbImageBenchmark):
+    key = "vww"
+    benchmark_id = "vww01"
+    filename = "vww_96_int8.tflite"
+    sha256 = "597a384c8c2c8a1276f04702f25013b7838f2f814f1ca7c174d295b73e3d6b7b"
+    description = "visual wake words, MobileNetV1 0.25 96x96"
+
+
+class ImageClassification(RgbImageBenchmark):
+    key = "ic"
+    benchmark_id = "ic01"
+    filename = "pretrainedResnet_quant.tflite"
+    sha256 = "3c002613d1b2475eb51dd78dfb85a546c8ae658dee71cf6ade43b022fe205415"
+    description = "image classification, ResNet-8 (CIFAR-10)"
+
+
+class StreamingWakeWord(Benchmark):
+    """Device side and inputs as a user model's: no sample files are read for it (as before #15.1)."""
+
+    key = "sww"
+    benchmark_id = "sww01"
+    filename = "str_ww_ref_model.tflite"
+    sha256 = "3af8550895ba7d5c584277102b5075c52dcfa63ba9d2b2240f37c4e6abd5dd2b"
+    description = "streaming wake word"
+
+
+USER_MODEL = UserModel()
+ALL_BENCHMARKS: tuple[Benchmark, ...] = (AnomalyDetection(), KeywordSpotting(), VisualWakeWords(),
+                                         ImageClassification(), StreamingWakeWord())
+# by short name ("ad"), the table doctor and the farm's matrix read
+BENCHMARKS: dict[str, Benchmark] = {b.key: b for b in ALL_BENCHMARKS}
+
+
+def find_benchmark(name: str) -> Optional[Benchmark]:
+    """The benchmark a name means (``ad``, ``AD01``...), or None."""
+    lowered = name.lower()
+    for bench in ALL_BENCHMARKS:
+        if lowered in bench.names:
+            return bench
+    return None
+
+
+def benchmark_of_file(sha256: str) -> Optional[Benchmark]:
+    """The benchmark whose reference file has this SHA-256, or None."""
+    for bench in ALL_BENCHMARKS:
+        if bench.sha256 == sha256:
+            return bench
+    return None
