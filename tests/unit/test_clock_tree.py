@@ -16,7 +16,7 @@ import yaml
 
 from tinyflash.board import BoardCatalog
 from tinyflash.board.clock import ahb_bits, apb_bits
-from tinyflash.generate.project import CLOCK_TEMPLATES
+from tinyflash.generate.project import clock_template
 from tinyflash.generate.render import render_to
 from tinyflash.resources import templates_dir
 
@@ -100,7 +100,7 @@ def test_clock_setup_compiles_without_warnings(name: str, tmp_path: Path) -> Non
         pytest.skip("arm-none-eabi-gcc not found")
     board = BoardCatalog(environ={}).load(name)
     assert board.clock is not None
-    source = render_to(CLOCK_TEMPLATES[board.clock.family], tmp_path / "clock.c", board=board,
+    source = render_to(clock_template(board.clock.family), tmp_path / "clock.c", board=board,
                        board_file=f"boards/{name}.yaml", ahb_bits=ahb_bits, apb_bits=apb_bits)
     text = source.read_text()
     assert "void tf_clock_init(void)" in text and str(board.clock_hz) in text

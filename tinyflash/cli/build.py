@@ -39,11 +39,19 @@ def load_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
     return board, resolve_model(args.model, args.model_dir)
 
 
+def out_dir(args: argparse.Namespace, board: Any, spec: Any) -> Any:
+    """Where this command writes: --out, or the default folder for (board, model, runtime, kernels)."""
+    from tinyflash import pipeline
+
+    options = build_options(args)
+    return args.out or pipeline.default_out_dir(board, spec, args.runtime, options.kernels, options.profile)
+
+
 def build_firmware(args: argparse.Namespace, board: Any, spec: Any, console: Console) -> Any:
     from tinyflash import pipeline
 
-    return pipeline.build(board, spec, runtime=args.runtime, out_dir=args.out, options=build_options(args),
-                          progress=console.step)
+    return pipeline.build(board, spec, runtime=args.runtime, out_dir=out_dir(args, board, spec),
+                          options=build_options(args), progress=console.step)
 
 
 def cmd_build(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyflash.cli.arguments import add_board, add_build, add_model, add_run, UsageError
-from tinyflash.cli.build import build_firmware, load_inputs
+from tinyflash.cli.build import build_firmware, load_inputs, out_dir
 from tinyflash.cli.output import Console
 from tinyflash.errors import EXIT_FAILURE, EXIT_OK
 
@@ -54,9 +54,10 @@ def _check_verify_count(args: argparse.Namespace, spec: Any, firmware: Any = Non
     """With --verify-count 0 the inputs come from sample files only: refuse when there are none (#11.8)."""
     if args.verify_count > 0:
         return
+    samples = spec.benchmark.reads_sample_files
     hint = "pass --verify-count 1 or more (generated inputs)" + \
-        ("" if spec.kind == "generic" else ", or --sample-dir DIR with <benchmark>*.bin files")
-    if spec.kind == "generic":   # a custom model never has sample files: refuse before building
+        (", or --sample-dir DIR with <benchmark>*.bin files" if samples else "")
+    if not samples:   # a custom model never has sample files: refuse before building
         raise UsageError(f"--verify-count {args.verify_count} leaves no input to verify or measure "
                          f"{spec.name} with (only kws, vww, ic and ad have sample files)", hint=hint)
     if firmware is not None:
@@ -69,13 +70,21 @@ def _check_verify_count(args: argparse.Namespace, spec: Any, firmware: Any = Non
 
 def _performance(args: argparse.Namespace, command: str) -> int:
     from tinyflash import pipeline
+
+    console = Console(json_mode=args.json)
+    board, spec = load_inputs(args)
+    _check_verify_count(args, spec)
+    # one run per output folder from the build to the last result file: two runs never mix (#11.2)
+    with pipeline.exclusive_out_dir(out_dir(args, board, spec)):
+        return _measure(args, command, console, board, spec)
+
+
+def _measure(args: argparse.Namespace, command: str, console: Console, board: Any, spec: Any) -> int:
+    from tinyflash import pipeline
     from tinyflash.report.atomic import write_json_atomic
     from tinyflash.report.results import result_dict, table_rows
 
-    console = Console(json_mode=args.json)
     with console.progress("benchmarking") as progress:
-        board, spec = load_inputs(args)
-        _check_verify_count(args, spec)
         firmware = build_firmware(args, board, spec, console)
         _check_verify_count(args, spec, firmware)
         result = pipeline.run(firmware, verify_count=args.verify_count, sample_dir=args.sample_dir,
@@ -112,13 +121,20 @@ def _performance(args: argparse.Namespace, command: str) -> int:
 
 def _accuracy(args: argparse.Namespace) -> int:
     from tinyflash import pipeline
-    from tinyflash.report.submission import accuracy_text, write_result_folder
 
     if args.dataset is None:
         raise UsageError("accuracy mode needs --dataset DIR", hint="DIR/<benchmark>/y_labels.csv + .bin files")
     console = Console(json_mode=args.json)
+    board, spec = load_inputs(args)
+    with pipeline.exclusive_out_dir(out_dir(args, board, spec)):
+        return _score(args, console, board, spec)
+
+
+def _score(args: argparse.Namespace, console: Console, board: Any, spec: Any) -> int:
+    from tinyflash import pipeline
+    from tinyflash.report.submission import accuracy_text, write_result_folder
+
     with console.progress("accuracy run") as progress:
-        board, spec = load_inputs(args)
         firmware = build_firmware(args, board, spec, console)
         result = pipeline.run_accuracy(firmware, args.dataset, timeouts=_timeouts(args),
                                        probe=args.probe, port=args.serial_port, progress=progress.step)

@@ -39,12 +39,6 @@ class ModelSpec:
         """What the device reports in m-model-[...]; "custom" for a user model."""
         return self.benchmark.benchmark_id
 
-    @property
-    def kind(self) -> str:
-        """Kept for callers written before :mod:`tinyflash.model.benchmarks`: the benchmark id for those
-        with their own device conversion and sample files, "generic" otherwise. Use ``benchmark``."""
-        return self.benchmark_id if self.benchmark.reads_sample_files else "generic"
-
     def model_bytes(self) -> bytes:
         return self.data or self.path.read_bytes()
 
