@@ -1,5 +1,5 @@
 """The shape-specialised kernels on the emulated cores themselves, on the synthetic one-layer graphs of
-tests/synthetic_layers.py, against TFLM's reference kernels on the host (the graph written to a
+tests/support/synthetic_layers.py, against TFLM's reference kernels on the host (the graph written to a
 .tflite file).
 
 The host harness cannot run Helium (tf_mve_*.h need arm_mve.h), and it runs the SMLAD kernels through
@@ -19,8 +19,8 @@ from tinyflash.model import resolve_model
 from tinyflash.pipeline import build, started_board
 from tinyflash.run.golden import Golden
 
-from ..synthetic_layers import HELIUM_CASES, SMLAD_CASES, assert_not_all_clamped, case_graph, rng_for
-from ..tflite_writer import write_tflite
+from ..support.synthetic_layers import HELIUM_CASES, SMLAD_CASES, assert_not_all_clamped, case_graph, rng_for
+from ..support.tflite_writer import write_tflite
 
 pytestmark = pytest.mark.qemu
 

@@ -1,9 +1,9 @@
 """Both AOT kernel sets against TFLM's reference kernels on synthetic one-layer graphs
-(tests/synthetic_layers.py): the shapes the MLPerf Tiny models never have (dilation, odd depths, VALID
+(tests/support/synthetic_layers.py): the shapes the MLPerf Tiny models never have (dilation, odd depths, VALID
 padding, odd pixel counts, strides of 2 on odd sizes, batches, output depths not a multiple of 4,
 depth multipliers, padded pools), with and without a ReLU (the requantisation forms).
 
-Each graph is written to a .tflite file (tests/tflite_writer.py), the golden is the tflite-micro
+Each graph is written to a .tflite file (tests/support/tflite_writer.py), the golden is the tflite-micro
 package's interpreter on that file, and the generated C, SIMD (tf_fast.h, through C models of the
 intrinsics) and portable, is compiled for the host. The Helium kernels and the real SMLAD
 instructions are checked on emulated cores in tests/integration/test_kernel_shapes_device.py."""
@@ -22,8 +22,8 @@ from tinyflash.generate.runtime.aot.host_harness import build_host_model
 from tinyflash.model import read_graph
 from tinyflash.run.golden import Golden
 
-from ..synthetic_layers import CASE_NAMES, SMLAD_CASES, assert_not_all_clamped, case_graph, rng_for
-from ..tflite_writer import write_tflite
+from ..support.synthetic_layers import CASE_NAMES, SMLAD_CASES, assert_not_all_clamped, case_graph, rng_for
+from ..support.tflite_writer import write_tflite
 
 INPUTS = 8
 

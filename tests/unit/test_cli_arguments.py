@@ -12,8 +12,8 @@ import pytest
 
 from tinyflash.cli.main import main
 
-from ..synthetic_layers import CASE_NAMES, case_graph
-from ..tflite_writer import write_tflite
+from ..support.synthetic_layers import CASE_NAMES, case_graph
+from ..support.tflite_writer import write_tflite
 
 
 def usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:

@@ -26,7 +26,7 @@ from tinyflash.generate.runtime.tflm.codegen import TflmRuntime
 from tinyflash.model import read_graph, resolve_model
 from tinyflash.model.graph import Graph
 
-from ..tflite_writer import write_tflite
+from ..support.tflite_writer import write_tflite
 from .test_tflm_generate import fake_tflm  # noqa: F401  (fixture: a TFLM tree without code)
 
 HOSTILE = "h */ for (volatile int k = 0; k < 100000; ++k) {} /* t"

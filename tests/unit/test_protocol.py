@@ -14,7 +14,7 @@ from tinyflash.run import protocol
 from tinyflash.run.link import SerialLink
 from tinyflash.run.session import DeviceSession, Timeouts
 
-from ..fake_device import FakeDevice
+from ..support.fake_device import FakeDevice
 
 # The spec's §1.6 example answer to 'infer 20 5'.
 INFER_TRANSCRIPT = [

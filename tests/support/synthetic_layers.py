@@ -1,6 +1,6 @@
 """One-layer int8 graphs in the shapes the MLPerf Tiny models never have (dilation, odd depths, VALID
 padding, odd pixel counts, strides of 2 on odd sizes, batches, depth multipliers, padded pools), for
-checking every kernel set against TFLM's reference kernels (tests/tflite_writer.py makes them files)
+checking every kernel set against TFLM's reference kernels (tests/support/tflite_writer.py makes them files)
 on the host and on emulated devices."""
 
 from __future__ import annotations

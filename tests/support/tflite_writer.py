@@ -2,7 +2,7 @@
 so synthetic one-layer graphs can be run by TFLM's reference kernels (the host golden) and by the
 whole tinyflash pipeline, not only compared between our own kernels.
 
-Covers what tests/synthetic_layers.py builds: int8/int32 tensors with per-tensor or per-channel
+Covers what tests/support/synthetic_layers.py builds: int8/int32 tensors with per-tensor or per-channel
 quantisation, CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, AVERAGE_POOL_2D and MAX_POOL_2D.
 """
 
