@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-# process exit codes; only the CLI returns them, but library commands (farm, deps) name them too
+# process exit codes: only tinyflash/cli returns them (a verification mismatch is a result, not an error)
 EXIT_OK, EXIT_FAILURE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -174,15 +174,7 @@ class DeviceFaultError(DeviceReportedError):
         self.bfar = bfar
 
 
-class VerificationError(TinyflashError):
-    pass
-
-
 class Cancelled(TinyflashError):
     """The user stopped the operation (Ctrl-C, SIGTERM) while it waited: not a device problem."""
 
     exit_code = 130
-
-
-class InternalError(TinyflashError):
-    exit_code = 2

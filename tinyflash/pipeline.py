@@ -1,6 +1,6 @@
 """The pipeline as library calls: board -> generate -> build -> flash -> run -> report.
 
-The CLI is a thin layer over these functions; the farm (later) calls them too. An output directory
+The CLI is a thin layer over these functions; the farm and `tinyflash submit` call them too. An output directory
 serves one run at a time: :func:`build` and :func:`run` hold :func:`exclusive_out_dir` on it, and a
 caller that builds then runs holds it across both (``with exclusive_out_dir(out): build(...); run(...)``).
 """

@@ -12,6 +12,7 @@ would hang (shared docs qemu_cortexm.md §1.3).
 from __future__ import annotations
 
 from fractions import Fraction
+import typing
 from typing import Annotated, Literal, Union
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
@@ -361,7 +362,8 @@ class Rp2040Clock(_ClockBase):
         return self
 
 
-ClockTree = Annotated[Union[Stm32f7Clock, Stm32h7Clock, Stm32l4plusClock, Nrf52Clock, Rp2040Clock],
-                      Field(discriminator="family")]
-CLOCK_FAMILIES = ("stm32f7", "stm32h7", "stm32l4plus", "nrf52", "rp2040")
+# one list of clock classes; the union, the family names and the discriminated field all come from it
 AnyClock = Union[Stm32f7Clock, Stm32h7Clock, Stm32l4plusClock, Nrf52Clock, Rp2040Clock]
+ClockTree = Annotated[AnyClock, Field(discriminator="family")]
+CLOCK_FAMILIES: tuple[str, ...] = tuple(typing.get_args(cls.model_fields["family"].annotation)[0]
+                                        for cls in typing.get_args(AnyClock))

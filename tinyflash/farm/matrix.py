@@ -37,6 +37,7 @@ from tinyflash.farm.thresholds import Thresholds
 from tinyflash.generate.escape import check_define
 from tinyflash.generate.project import BuildOptions
 from tinyflash.generate.runtime import select_kernels
+from tinyflash.model.benchmarks import find_benchmark
 from tinyflash.model.spec import BENCHMARKS
 from tinyflash.run.session import Timeouts
 
@@ -174,8 +175,8 @@ def _merge(*layers: BuildSettings) -> BuildOptions:
 
 
 def _model_problem(model: str) -> str | None:
-    if model.endswith(".tflite") or model.lower() in BENCHMARKS or model.lower() in \
-            {b.benchmark_id for b in BENCHMARKS.values()}:
+    # the benchmarks own their names and aliases (tinyflash.model.benchmarks)
+    if model.endswith(".tflite") or find_benchmark(model) is not None:
         return None
     return f"unknown model '{model}'"
 

@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from tinyflash.farm.errors import FarmError
 from tinyflash.farm.outcome import JobOutcome, Outcome
+from tinyflash.farm.records import NightStatus
 from tinyflash.report.atomic import write_json_atomic
 
 FORMAT = "tinyflash-night"
@@ -120,8 +121,8 @@ class NightRecorder:
             self.data["jobs"].sort(key=lambda j: j["id"])
             self._write()
 
-    def finish(self, status: str) -> None:
+    def finish(self, status: NightStatus) -> None:
         with self._lock:
-            self.data["status"] = status
+            self.data["status"] = status.value
             self.data["finished"] = utc_now()
             self._write()

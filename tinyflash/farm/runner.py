@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
+from tinyflash.build.scons import Firmware
 from tinyflash.deadline import Deadline
 from tinyflash.errors import TinyflashError
 from tinyflash.farm.errors import FarmError
@@ -33,7 +34,9 @@ from tinyflash.farm.matrix import JobSpec, Matrix
 from tinyflash.farm.night import (FORMAT, FORMAT_VERSION, NightRecorder, check_night_id, new_night_id,
                                   night_provenance, utc_now)
 from tinyflash.farm.outcome import RETRYABLE, Attempt, JobOutcome, Outcome, Stage
+from tinyflash.farm.records import NightStatus
 from tinyflash.generate.project import BuildOptions
+from tinyflash.model.spec import ModelSpec
 from tinyflash.run.session import Timeouts
 
 log = logging.getLogger(__name__)
@@ -66,8 +69,8 @@ class Event:
 @dataclass(frozen=True)
 class BuiltFirmware:
     id: str
-    firmware: Any                  # tinyflash.build.scons.Firmware (None when the build failed)
-    spec: Any                      # tinyflash.model.spec.ModelSpec (None when the model was not found)
+    firmware: Optional[Firmware]   # None when the build failed
+    spec: Optional[ModelSpec]      # None when the model was not found
     summary: Optional[dict[str, Any]] = None     # firmware_dict(): sizes, toolchain, build info
     provenance: Optional[dict[str, Any]] = None  # pipeline.provenance()
     error: Optional[str] = None
@@ -187,7 +190,7 @@ class NightRunner:
                                       list(self.matrix.config.runtimes))
         self._recorder = NightRecorder(json_path, {
             "format": FORMAT, "format_version": FORMAT_VERSION, "night_id": night_id, "matrix": self.matrix.name,
-            "status": "running", "started": utc_now(), "finished": None, "provenance": provenance,
+            "status": NightStatus.RUNNING.value, "started": utc_now(), "finished": None, "provenance": provenance,
             "thresholds": self.matrix.thresholds.model_dump(),
             "units": [{"name": u.name, "board": u.board.name, "emulated": u.emulated, "probe": u.probe,
                        "serial": u.serial, "labgrid": u.labgrid.model_dump() if u.labgrid else None}
@@ -209,7 +212,7 @@ class NightRunner:
             for job in self.matrix.jobs:
                 if job.id not in done:
                     self._record(JobOutcome(job, Outcome.SKIPPED, message="not run: the night was interrupted"))
-        self._recorder.finish("interrupted" if interrupted else "finished")
+        self._recorder.finish(NightStatus.INTERRUPTED if interrupted else NightStatus.FINISHED)
         return NightResult(night_dir, json_path, self._recorder.data, interrupted, list(self._outcomes))
 
     def _claim(self, night_id: str, night_dir: Path) -> None:
@@ -376,6 +379,8 @@ class NightRunner:
         return report
 
     def _run_job(self, job: JobSpec, unit: Unit, lease: Lease, fw: BuiltFirmware) -> JobOutcome:
+        # only jobs whose firmware was built are queued for a unit; a failed build is its own outcome
+        assert fw.firmware is not None and fw.spec is not None, fw.error
         run = self.matrix.run
         multiplier = unit.board.timeout_multiplier * unit.timeout_multiplier
         deadline_s = run.job_timeout * multiplier
