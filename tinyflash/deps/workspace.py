@@ -4,7 +4,10 @@ Layout (outside any tinyflash checkout)::
 
     TOPDIR/.west/config                 made by `west init -l manifest`
     TOPDIR/manifest/west.yml            a copy of tinyflash's manifest (rewritten when it changes)
-    TOPDIR/third_party/<project>/       one checkout per pinned project
+    TOPDIR/third_party/<project>/       one checkout per pinned project (optional groups: once enabled)
+
+Optional groups (mlperf-tiny) are enabled west's way: ``manifest.group-filter`` in the workspace's
+``.west/config``, so the workspace remembers them and a later ``west update`` there agrees.
 
 west runs as a subprocess (``python -m west``: the same interpreter's west); its failures become a
 DepsError that names the project and the cause, never a west traceback.
@@ -12,6 +15,7 @@ DepsError that names the project and the cause, never a west traceback.
 
 from __future__ import annotations
 
+import configparser
 import logging
 import os
 import re
@@ -19,11 +23,12 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 from tinyflash.deps.errors import DepsError
-from tinyflash.deps.manifest import MANIFEST_NAME, Manifest, PinnedProject
+from tinyflash.deps.manifest import MANIFEST_NAME, MLPERF_TINY_ROLE, Manifest, PinnedProject
 from tinyflash.deps.mirror import Mirror
+from tinyflash.deps.mlperf_tiny import MLPERF_TINY_HINT
 from tinyflash.deps.sources import SETUP_HINT
 
 log = logging.getLogger(__name__)
@@ -47,6 +52,7 @@ class ProjectState:
     cloned: bool
     head: Optional[str]          # checked-out commit
     dirty: bool
+    active: bool = True          # west update fetches it (not in an optional group left disabled)
 
     @property
     def at_pin(self) -> bool:
@@ -71,14 +77,26 @@ class Workspace:
     def is_initialised(self) -> bool:
         return (self.topdir / ".west" / "config").is_file() and self.manifest_file.is_file()
 
+    def enabled_groups(self) -> tuple[str, ...]:
+        """The manifest's optional groups this workspace enables (its ``manifest.group-filter``)."""
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(self.topdir / ".west" / "config")
+        except configparser.Error:
+            return ()
+        value = parser.get("manifest", "group-filter", fallback="")
+        enabled = {item.strip()[1:] for item in value.split(",") if item.strip().startswith("+")}
+        return tuple(g for g in self.manifest.optional_groups() if g in enabled)
+
     def status(self) -> list[ProjectState]:
+        active = {p.name for p in self.manifest.active_projects(self.enabled_groups())}
         states = []
         for project in self.manifest.projects:
             path = self.topdir / project.path
             cloned = (path / ".git").exists()
             head = self._git(path, "rev-parse", "HEAD") if cloned else None
             dirty = bool(self._git(path, "status", "--porcelain", "--untracked-files=no")) if cloned else False
-            states.append(ProjectState(project, path, cloned, head, dirty))
+            states.append(ProjectState(project, path, cloned, head, dirty, project.name in active))
         return states
 
     def _git(self, path: Path, *args: str) -> Optional[str]:
@@ -98,14 +116,31 @@ class Workspace:
                                 hint=f"remove {self.topdir}/.west and run 'tinyflash deps' again")
             self._west(["init", "-l", MANIFEST_DIR], what="initialise the workspace")
 
-    def update(self, *, mirror: Optional[Mirror] = None, shallow: bool = True) -> list[ProjectState]:
-        """Fetch and check out every pinned revision (from ``mirror`` when given)."""
+    def enable_groups(self, groups: Iterable[str]) -> None:
+        """Enable optional groups in this workspace for good (west config manifest.group-filter)."""
+        groups = tuple(groups)
+        known = self.manifest.optional_groups()
+        unknown = [g for g in groups if g not in known]
+        if unknown:
+            raise DepsError(f"the manifest has no optional group {', '.join(unknown)}",
+                            hint=f"optional groups: {', '.join(known) or 'none'}")
+        enabled = sorted(set(self.enabled_groups()) | set(groups))
+        if enabled and tuple(enabled) != self.enabled_groups():
+            self._west(["config", "manifest.group-filter", ",".join(f"+{g}" for g in enabled)],
+                       what="enable the groups " + ", ".join(enabled))
+
+    def update(self, *, mirror: Optional[Mirror] = None, shallow: bool = True,
+               groups: Iterable[str] = ()) -> list[ProjectState]:
+        """Fetch and check out every pinned revision (from ``mirror`` when given): the default projects,
+        the optional ``groups`` (enabled from now on) and those the workspace enabled before."""
         self.initialise()
+        self.enable_groups(groups)
+        enabled = self.enabled_groups()
         env: dict[str, str] = {}
         if mirror is not None:
-            mirror.check(self.manifest)
+            mirror.check(self.manifest, self.manifest.active_projects(enabled))
             env.update(mirror.git_environment(self.manifest, self._environ))
-        dirty = [s.project.name for s in self.status() if s.dirty]
+        dirty = [s.project.name for s in self.status() if s.dirty and s.active]
         if dirty:
             raise DepsError(f"local changes in {', '.join(dirty)} would be overwritten by the update",
                             hint=f"discard them (git -C {self.topdir}/<path> checkout -- .) or use a fresh "
@@ -114,9 +149,12 @@ class Workspace:
         if shallow:
             # only the pinned commit, one level deep (shared docs ecosystem.md §2.2: works with SHA pins)
             args += ["--narrow", "--fetch-opt=--depth=1"]
+        if enabled:
+            # already in .west/config; said again so a global manifest.group-filter cannot undo it
+            args += ["--group-filter", ",".join(f"+{g}" for g in enabled)]
         self._west(args, what="update the workspace", extra_env=env, mirror=mirror)
         states = self.status()
-        wrong = [s.project.name for s in states if not s.at_pin]
+        wrong = [s.project.name for s in states if s.active and not s.at_pin]
         if wrong:
             raise DepsError(f"after west update, {', '.join(wrong)} is not at its pinned revision",
                             hint=f"inspect with: cd {self.topdir} && west status")
@@ -156,9 +194,12 @@ class Workspace:
         if cause:
             name = f" {project}" if project else ""
             url = f" ({pinned[project].url})" if project in pinned else ""
-            return DepsError(f"cannot fetch{name}{url} from {source}: {cause}", output=output,
-                             hint="no network? use 'tinyflash deps --mirror DIR' with a directory of bare "
-                                  "repositories, or point TINYFLASH_TFLM_DIR / --tflm-dir at an existing checkout")
+            if project in pinned and pinned[project].role == MLPERF_TINY_ROLE:
+                hint = f"no network? {MLPERF_TINY_HINT}"
+            else:
+                hint = ("no network? use 'tinyflash deps --mirror DIR' with a directory of bare repositories, "
+                        "or point TINYFLASH_TFLM_DIR / --tflm-dir at an existing checkout")
+            return DepsError(f"cannot fetch{name}{url} from {source}: {cause}", output=output, hint=hint)
         cause = next((line for line in lines if _MISSING_REV.search(line)), None)
         if cause:
             rev = f" revision {pinned[project].revision}" if project in pinned else " a pinned revision"
