@@ -141,13 +141,15 @@ def test_group_is_skipped_by_default_and_fetched_with_the_flag(
     assert "lacks bare repositories for: tiny" in err and "Traceback" not in err
 
     # with it: fetched at the pin, and the workspace remembers the group (west's manifest.group-filter)
+    subprocess.run([sys.executable, "-m", "west", "config", "manifest.group-filter", "+elsewhere"],  # the user's
+                   cwd=ws, check=True, capture_output=True)
     assert main([*args, "--mlperf-tiny", "--mirror", str(full)]) == 0
     report = json.loads(capsys.readouterr().out)
     rows = {p["name"]: p for p in report["projects"]}
     assert rows["tiny"]["active"] and rows["tiny"]["at_pin"] and rows["tiny"]["head"] == tiny_pin
     assert report["groups"] == [MLPERF_TINY_GROUP]
     config = (ws / ".west/config").read_text()
-    assert "group-filter = +mlperf-tiny" in config
+    assert "group-filter = +elsewhere,+mlperf-tiny" in config
     manifest = parse_manifest(manifest_file.read_text())
     assert Workspace(ws, manifest).enabled_groups() == (MLPERF_TINY_GROUP,)
     # a later plain `deps` keeps it, so the mirror must now hold tiny.git
@@ -178,6 +180,28 @@ def test_update_without_the_flag_never_requires_tiny_in_the_mirror(
         Mirror(tflm_only).check(manifest, manifest.active_projects([MLPERF_TINY_GROUP]))
     with pytest.raises(DepsError, match="no optional group ruy"):
         Workspace(tmp_path / "ws", manifest).update(mirror=Mirror(tflm_only), groups=["ruy"])
+
+
+def test_an_incomplete_mirror_is_named_and_the_group_is_not_remembered(
+        tmp_path: Path, mirrors: tuple[Path, Path, dict[str, str], str]) -> None:
+    """As with a mirror copied without its large blobs: the fetch fails on the mirror's side."""
+    tflm_only, full, pins, tiny_pin = mirrors
+    broken = tmp_path / "broken"
+    shutil.copytree(full, broken, symlinks=True)
+    shutil.rmtree(broken / "tiny.git")
+    git("clone", "-q", "--bare", str(full / "tiny.git"), str(broken / "tiny.git"))     # local: loose objects
+    blob = git("-C", str(broken / "tiny.git"), "rev-parse", f"HEAD:{CHECKER}")
+    (broken / "tiny.git/objects" / blob[:2] / blob[2:]).unlink()
+    manifest = parse_manifest(tiny_manifest_text(pins, tiny_pin))
+    workspace = Workspace(tmp_path / "ws", manifest)
+    with pytest.raises(DepsError, match=r"mirror .*broken is missing objects of tiny") as info:
+        workspace.update(mirror=Mirror(broken), groups=[MLPERF_TINY_GROUP])
+    assert "git clone --mirror https://git.example.invalid/mlcommons/tiny" in info.value.hint
+    assert MLPERF_TINY_DIR_ENV in info.value.hint and "Traceback" not in str(info.value)
+    # the failed attempt did not enable the group: a plain update still needs only TFLM's projects
+    assert workspace.enabled_groups() == ()
+    states = workspace.update(mirror=Mirror(tflm_only))
+    assert all(s.at_pin for s in states if s.active) and [s.project.name for s in states if not s.active] == ["tiny"]
 
 
 # --- an existing checkout -----------------------------------------------------------------------
