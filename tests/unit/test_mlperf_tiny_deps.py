@@ -133,7 +133,7 @@ def test_group_is_skipped_by_default_and_fetched_with_the_flag(
     assert all(r["at_pin"] for name, r in rows.items() if name != "tiny")
     assert not (ws / "third_party/mlcommons-tiny").exists()
     assert main([*args, "--status"]) == 0                        # an inactive project is not a fault
-    capsys.readouterr()
+    assert json.loads(capsys.readouterr().out)["groups"] == []
 
     # --mlperf-tiny from a mirror without tiny.git: the missing repository is named
     assert main([*args, "--mlperf-tiny", "--mirror", str(tflm_only)]) == 1
@@ -280,6 +280,19 @@ def test_model_dirs_are_the_trained_models_folders(tmp_path: Path) -> None:
                                   manifest=manifest) == [sparse.resolve()]
     # a directory holding no models gives none, and never raises
     assert mlperf_tiny_model_dirs(hermetic_env(tmp_path, **{MLPERF_TINY_DIR_ENV: str(tmp_path / "nowhere")})) == []
+
+
+def test_doctor_counts_the_reference_models_of_the_checkout(tmp_path: Path) -> None:
+    from tinyflash.doctor import models_check
+    from tinyflash.model.spec import BENCHMARKS
+
+    tree = make_tiny_tree(tmp_path / "tiny")
+    kws = BENCHMARKS["kws"].filename
+    (tree / "benchmark/training/keyword_spotting/trained_models" / kws).write_bytes(b"TFL3")
+    none = models_check(environ=hermetic_env(tmp_path))
+    assert not none.ok and "tinyflash deps --mlperf-tiny" in none.hint and "no directory" in none.detail
+    found = models_check(environ=hermetic_env(tmp_path, **{MLPERF_TINY_DIR_ENV: str(tree)}))
+    assert found.ok and found.detail.startswith(f"1/{len(BENCHMARKS)} in ") and "keyword_spotting" in found.detail
 
 
 def test_deps_package_imports_without_the_model_package() -> None:

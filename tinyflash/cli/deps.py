@@ -106,7 +106,7 @@ def cmd_deps(args: argparse.Namespace) -> int:
         states = workspace.status()
         ok = workspace.is_initialised() and all(s.at_pin for s in states if s.active)
         _emit({"workspace": str(workspace.topdir), "initialised": workspace.is_initialised(), "ok": ok,
-               "projects": _project_rows(states)}, args.json,
+               "groups": list(workspace.enabled_groups()), "projects": _project_rows(states)}, args.json,
               [f"workspace {workspace.topdir}: " + ("ok" if ok else "incomplete (run 'tinyflash deps')")]
               + [f"  {s.project.name:<13} {_state_text(s)}" for s in states])
         return EXIT_OK if ok else EXIT_FAILURE
