@@ -52,9 +52,9 @@ def _project_rows(states: list[Any]) -> list[dict[str, object]]:
 
 
 def _state_text(state: Any) -> str:
-    if not state.active and not state.cloned:
-        return f"not fetched (optional group {', '.join(state.project.groups)}: tinyflash deps --" \
-               f"{state.project.groups[0]})"
+    if not state.active:
+        fetch = f"optional group {', '.join(state.project.groups)}: tinyflash deps --{state.project.groups[0]}"
+        return f"not fetched ({fetch})" if not state.head else f"HEAD {state.head[:12]}, not updated ({fetch})"
     if not state.cloned:
         return "not cloned"
     text = "at pin" if state.at_pin else f"HEAD {(state.head or '?')[:12]} != pin {state.project.revision[:12]}"
