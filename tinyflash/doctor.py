@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence
 
 if TYPE_CHECKING:
     from tinyflash.deps.manifest import Manifest
@@ -30,7 +30,7 @@ def _version(cmd: list[str]) -> str:
     return out.splitlines()[0].strip() if out else ""
 
 
-def run_checks(model_dirs: Sequence[Path] = ()) -> list[Check]:
+def run_checks(model_dirs: Sequence[Path] = (), *, mlperf_tiny_dir: Optional[Path] = None) -> list[Check]:
     checks = []
     apt = "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm"
     gcc = shutil.which("arm-none-eabi-gcc")
@@ -57,15 +57,48 @@ def run_checks(model_dirs: Sequence[Path] = ()) -> list[Check]:
         except Exception as exc:
             checks.append(Check(f"python: {package}", False, f"not importable ({type(exc).__name__})",
                                 hint=f"pip install {package}", required=package not in ("pyocd", "west")))
+    checks.append(models_check(model_dirs))
+    checks.append(tflm_check())
+    checks.append(mlperf_tiny_check(mlperf_tiny_dir))
+    return checks
+
+
+def models_check(model_dirs: Sequence[Path] = (), *, environ: Optional[Mapping[str, str]] = None) -> Check:
+    from tinyflash.deps.mlperf_tiny import mlperf_tiny_model_dirs
     from tinyflash.model.spec import BENCHMARKS, model_search_path
 
-    dirs = model_search_path(model_dirs)
+    dirs = model_search_path(model_dirs, None if environ is None else dict(environ))
+    # the mlcommons/tiny workspace's trained_models folders (a no-op once model_search_path adds them)
+    dirs += [d for d in mlperf_tiny_model_dirs(environ) if d not in dirs]
     models = [b.filename for b in BENCHMARKS.values() if any((d / b.filename).is_file() for d in dirs)]
-    checks.append(Check("MLPerf Tiny models", bool(models),
-                        f"{len(models)}/{len(BENCHMARKS)} in {', '.join(map(str, dirs)) or 'no directory'}",
-                        hint="pass --model-dir DIR or set TINYFLASH_MODEL_DIR", required=False))
-    checks.append(tflm_check())
-    return checks
+    return Check("MLPerf Tiny models", bool(models),
+                 f"{len(models)}/{len(BENCHMARKS)} in {', '.join(map(str, dirs)) or 'no directory'}",
+                 hint="run 'tinyflash deps --mlperf-tiny' (the reference models come with mlcommons/tiny), "
+                      "or pass --model-dir DIR or set TINYFLASH_MODEL_DIR", required=False)
+
+
+def mlperf_tiny_check(explicit: Optional[Path] = None, *, environ: Optional[Mapping[str, str]] = None,
+                      manifest: "Manifest | None" = None) -> Check:
+    """mlcommons/tiny: the official runner and submission checker (`tinyflash submit` only, so never
+    required): where it was found and at which revision."""
+    name = "mlcommons/tiny"
+    try:
+        from tinyflash.deps.errors import DepsError
+        from tinyflash.deps.mlperf_tiny import find_mlperf_tiny
+    except ImportError as exc:
+        return Check(name, False, f"cannot check ({exc})", hint="pip install west", required=False)
+    try:
+        tiny = find_mlperf_tiny(explicit, environ=environ, manifest=manifest)
+    except DepsError as exc:
+        return Check(name, False, exc.message, hint=exc.hint or "", required=False)
+    where = f"{tiny.root} ({tiny.layout})"
+    if tiny.at_pin is False:
+        return Check(name, False, f"{where} at {tiny.revision}, not the pinned {tiny.pinned}",
+                     hint="run 'tinyflash deps --mlperf-tiny' to check out the pin, or check out "
+                          f"{tiny.pinned} in {tiny.root}", required=False)
+    revision = f"at {tiny.revision} (pinned)" if tiny.at_pin else \
+        "revision unknown (not a git checkout)" if tiny.revision is None else f"at {tiny.revision}"
+    return Check(name, True, f"{where} {revision}", required=False)
 
 
 def tflm_check(tflm_dir: Path | None = None, *, manifest: "Manifest | None" = None) -> Check:
@@ -84,8 +117,9 @@ def tflm_check(tflm_dir: Path | None = None, *, manifest: "Manifest | None" = No
         return Check("TFLM sources", False, exc.message, hint=exc.hint or "", required=False)
     detail = f"{sources.root} ({sources.layout}; CMSIS-NN {'present' if sources.has_cmsis_nn else 'missing'})"
     if sources.layout == "workspace":
+        tflm_roles = {p.role for p in manifest.default_projects}
         off = [s.project.name for s in Workspace(sources.root, manifest).status()
-               if s.cloned and not s.at_pin]
+               if s.project.role in tflm_roles and s.cloned and not s.at_pin]
         if off:
             return Check("TFLM sources", False, f"{detail}; not at the pinned revision: {', '.join(off)}",
                          hint="run 'tinyflash deps' to check out the pins", required=False)

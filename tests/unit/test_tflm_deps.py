@@ -168,7 +168,7 @@ def _make_tree(base: Path, paths: dict[str, str]) -> None:
 def test_three_layouts_are_recognised(tmp_path: Path) -> None:
     manifest = load_manifest(REPO / "west.yml")
     side = tmp_path / "side"
-    _make_tree(side, {p.role: p.repo_name for p in manifest.projects})
+    _make_tree(side, {p.role: p.repo_name for p in manifest.projects if p.role in MARKERS})
     assert locate_in(side, manifest).layout == "side-by-side"
     downloads = "tensorflow/lite/micro/tools/make/downloads/"
     make = tmp_path / "tflite-micro"
@@ -189,7 +189,7 @@ def test_missing_sources_say_how_to_provide_them(tmp_path: Path) -> None:
     with pytest.raises(SourcesNotFoundError, match="default workspace"):
         find_tflm_sources(environ=env, manifest=manifest)
     side = tmp_path / "side"
-    _make_tree(side, {p.role: p.repo_name for p in manifest.projects})
+    _make_tree(side, {p.role: p.repo_name for p in manifest.projects if p.role in MARKERS})
     assert find_tflm_sources(environ=dict(env, **{TFLM_DIR_ENV: str(side)}), manifest=manifest).root == side.resolve()
     assert find_tflm_sources(side, environ=dict(env, **{TFLM_DIR_ENV: "/nonexistent"}),
                              manifest=manifest).layout == "side-by-side"

@@ -14,6 +14,9 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("doctor", help="check the toolchain, QEMU and Python dependencies",
                        description="Check what tinyflash needs and say how to install what is missing.")
     p.add_argument("--model-dir", action="append", type=Path, default=[], metavar="DIR")
+    p.add_argument("--mlperf-tiny-dir", type=Path, metavar="DIR",
+                   help="mlcommons/tiny checkout to check (default: $TINYFLASH_MLPERF_TINY_DIR, else the "
+                        "'tinyflash deps --mlperf-tiny' workspace)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_doctor)
 
@@ -21,7 +24,7 @@ def add_parsers(sub: Any) -> None:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from tinyflash.doctor import run_checks
 
-    checks = run_checks(args.model_dir)
+    checks = run_checks(args.model_dir, mlperf_tiny_dir=args.mlperf_tiny_dir)
     console = Console(json_mode=args.json)
     if args.json:
         console.emit_json([c.__dict__ for c in checks])

@@ -3,6 +3,10 @@
 west's own parser validates it (schema version first, then the pykwalify schema); tinyflash reads
 the few facts it needs into typed records: which project plays which role (tflm, flatbuffers, ...),
 where it is fetched from and at which revision.
+
+Projects in a west group that the manifest's ``group-filter`` disables (``-mlperf-tiny``) are optional:
+``west update`` skips them unless the group is enabled (``--group-filter +NAME`` or the workspace's
+``manifest.group-filter``), so a plain ``tinyflash deps`` fetches only what the TFLM runtime needs.
 """
 
 from __future__ import annotations
@@ -10,12 +14,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from tinyflash.deps.errors import DepsError
 from tinyflash.resources import data_root
 
 MANIFEST_NAME = "west.yml"
-ROLES = ("tflm", "flatbuffers", "gemmlowp", "ruy", "cmsis", "cmsis-nn")
+TFLM_ROLES = ("tflm", "flatbuffers", "gemmlowp", "ruy", "cmsis", "cmsis-nn")   # each must be pinned
+MLPERF_TINY_ROLE = "mlperf-tiny"      # mlcommons/tiny: the official runner, submission checker, models
+ROLES = TFLM_ROLES + (MLPERF_TINY_ROLE,)
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -26,6 +33,8 @@ class PinnedProject:
     url: str
     revision: str      # a full SHA (checked)
     path: str          # relative to the workspace top directory
+    groups: tuple[str, ...] = ()
+    optional: bool = False   # every group it is in is disabled by the manifest's group-filter
 
     @property
     def url_prefix(self) -> str:
@@ -45,12 +54,29 @@ class Manifest:
     text: str
     projects: tuple[PinnedProject, ...]
 
+    @property
+    def default_projects(self) -> tuple[PinnedProject, ...]:
+        """What a plain ``west update`` fetches: every project not in a disabled group."""
+        return tuple(p for p in self.projects if not p.optional)
+
+    def active_projects(self, groups: Iterable[str] = ()) -> tuple[PinnedProject, ...]:
+        """What ``west update`` fetches with the optional ``groups`` enabled."""
+        enabled = set(groups)
+        return tuple(p for p in self.projects if not p.optional or enabled.intersection(p.groups))
+
+    def optional_groups(self) -> tuple[str, ...]:
+        return tuple(sorted({g for p in self.projects if p.optional for g in p.groups}))
+
+    def find_role(self, role: str) -> PinnedProject | None:
+        return next((p for p in self.projects if p.role == role), None)
+
     def by_role(self, role: str) -> PinnedProject:
         for project in self.projects:
             if project.role == role:
                 return project
         raise DepsError(f"{self._where()}: no project has userdata tinyflash.role '{role}'",
-                        hint=f"every one of {', '.join(ROLES)} needs a project")
+                        hint=f"every one of {', '.join(TFLM_ROLES)} needs a project"
+                        + (f"; {role} is pinned in tinyflash's own west.yml" if role not in TFLM_ROLES else ""))
 
     def _where(self) -> str:
         return str(self.path) if self.path else "manifest"
@@ -85,6 +111,7 @@ def parse_manifest(text: str, path: Path | None = None) -> Manifest:
     except (MalformedManifest, ValueError) as exc:
         raise DepsError(f"{where}: invalid west manifest: {exc}",
                         hint="check it against west's schema (west manifest --validate)") from exc
+    disabled = {g[1:] for g in (west_manifest.group_filter or []) if g.startswith("-")}
     projects = []
     for project in west_manifest.get_projects([], only_cloned=False)[1:]:   # [0] is the manifest itself
         role = ((project.userdata or {}).get("tinyflash") or {}).get("role") \
@@ -97,8 +124,21 @@ def parse_manifest(text: str, path: Path | None = None) -> Manifest:
         if not _SHA.match(str(project.revision or "")):
             raise DepsError(f"{where}: project {project.name}: revision '{project.revision}' is not a full SHA",
                             hint="pin every project to a 40-digit commit SHA (a tag may be noted in a comment)")
-        projects.append(PinnedProject(project.name, role, project.url, str(project.revision), project.path))
+        groups = tuple(project.groups or ())
+        optional = bool(groups) and all(g in disabled for g in groups)
+        if role == MLPERF_TINY_ROLE and not optional:
+            # mlcommons/tiny is large and only `tinyflash submit` needs it: never a default download
+            raise DepsError(f"{where}: project {project.name}: role {role} must be in a group the "
+                            f"manifest's group-filter disables", hint=f"add 'groups: [{role}]' to the project "
+                            f"and 'group-filter: [-{role}]' to the manifest")
+        projects.append(PinnedProject(project.name, role, project.url, str(project.revision), project.path,
+                                      groups, optional))
     manifest = Manifest(path, text, tuple(projects))
-    for role in ROLES:
+    for role in TFLM_ROLES:
         manifest.by_role(role)
+    roles = [p.role for p in projects]
+    twice = sorted({r for r in roles if roles.count(r) > 1})
+    if twice:
+        raise DepsError(f"{where}: more than one project has tinyflash role {', '.join(twice)}",
+                        hint="give each role to one project")
     return manifest

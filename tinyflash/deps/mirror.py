@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Optional, Sequence
 
 from tinyflash.deps.errors import DepsError
 from tinyflash.deps.manifest import Manifest, PinnedProject
@@ -27,11 +27,14 @@ class Mirror:
                 return candidate
         return None
 
-    def check(self, manifest: Manifest) -> None:
+    def check(self, manifest: Manifest, projects: Optional[Sequence[PinnedProject]] = None) -> None:
+        """Every project that will be fetched (``projects``; default: those not in an optional group)
+        has its bare repository here."""
+        projects = manifest.default_projects if projects is None else projects
         if not self.directory.is_dir():
             raise DepsError(f"mirror directory {self.directory} does not exist",
                             hint="pass a directory holding bare clones (git clone --bare URL DIR/NAME.git)")
-        missing = [p.repo_name for p in manifest.projects if self.repository(p) is None]
+        missing = [p.repo_name for p in projects if self.repository(p) is None]
         if missing:
             raise DepsError(
                 f"mirror {self.directory} lacks bare repositories for: {', '.join(missing)}",

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Mapping, Optional
 
 from tinyflash.deps.errors import SourcesNotFoundError
-from tinyflash.deps.manifest import Manifest, load_manifest
+from tinyflash.deps.manifest import TFLM_ROLES, Manifest, load_manifest
 
 TFLM_DIR_ENV = "TINYFLASH_TFLM_DIR"
 SETUP_HINT = (f"run 'tinyflash deps' (offline: 'tinyflash deps --mirror DIR' with a directory of bare "
@@ -46,7 +46,9 @@ def default_workspace_dir(environ: Optional[Mapping[str, str]] = None) -> Path:
     environ = os.environ if environ is None else environ
     if environ.get(TFLM_DIR_ENV):
         return Path(environ[TFLM_DIR_ENV])
-    base = environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    # HOME from ``environ`` too, so a caller's environment decides (tests never see the real home)
+    home = environ.get("HOME") or os.path.expanduser("~")
+    base = environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
     return Path(base) / "tinyflash" / "tflm-workspace"
 
 
@@ -73,8 +75,9 @@ class TflmSources:
 
 
 def _candidates(directory: Path, manifest: Manifest) -> list[tuple[str, dict[str, Path]]]:
-    workspace = {p.role: directory / p.path for p in manifest.projects}
-    side = {p.role: directory / p.repo_name for p in manifest.projects}
+    tflm = [p for p in manifest.projects if p.role in TFLM_ROLES]
+    workspace = {p.role: directory / p.path for p in tflm}
+    side = {p.role: directory / p.repo_name for p in tflm}
     downloads = {role: directory / _MAKE_DOWNLOADS / name for role, name in _DOWNLOAD_NAMES.items()}
     downloads["tflm"] = directory
     return [("workspace", workspace), ("side-by-side", side), ("tflite-micro make downloads", downloads)]

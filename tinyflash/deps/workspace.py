@@ -4,7 +4,10 @@ Layout (outside any tinyflash checkout)::
 
     TOPDIR/.west/config                 made by `west init -l manifest`
     TOPDIR/manifest/west.yml            a copy of tinyflash's manifest (rewritten when it changes)
-    TOPDIR/third_party/<project>/       one checkout per pinned project
+    TOPDIR/third_party/<project>/       one checkout per pinned project (optional groups: once enabled)
+
+Optional groups (mlperf-tiny) are enabled west's way: ``manifest.group-filter`` in the workspace's
+``.west/config``, so the workspace remembers them and a later ``west update`` there agrees.
 
 west runs as a subprocess (``python -m west``: the same interpreter's west); its failures become a
 DepsError that names the project and the cause, never a west traceback.
@@ -12,6 +15,7 @@ DepsError that names the project and the cause, never a west traceback.
 
 from __future__ import annotations
 
+import configparser
 import logging
 import os
 import re
@@ -19,12 +23,13 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 from tinyflash.deps.errors import DepsError
-from tinyflash.deps.manifest import MANIFEST_NAME, Manifest, PinnedProject
+from tinyflash.deps.manifest import MANIFEST_NAME, MLPERF_TINY_ROLE, Manifest, PinnedProject
 from tinyflash.deps.mirror import Mirror
-from tinyflash.deps.sources import SETUP_HINT
+from tinyflash.deps.mlperf_tiny import MLPERF_TINY_DIR_ENV, MLPERF_TINY_HINT
+from tinyflash.deps.sources import SETUP_HINT, TFLM_DIR_ENV
 
 log = logging.getLogger(__name__)
 MANIFEST_DIR = "manifest"
@@ -37,6 +42,8 @@ _UNREACHABLE = re.compile(r"(Could not resolve host|unable to access|Failed to c
                           r"Could not read from remote repository|No such file or directory)", re.I)
 _MISSING_REV = re.compile(r"(not our ref|couldn't find remote ref|unadvertised object|bad object|"
                           r"reference is not a tree|did not match any)", re.I)
+_INCOMPLETE = re.compile(r"(repository corruption|pack-objects died|missing (blob|tree|commit)|"
+                         r"unable to read [0-9a-f]{40}|Could not read [0-9a-f]{40})", re.I)
 _FAILED_PROJECT = re.compile(r"update failed for projects?:?\s+([\w.-]+)")
 
 
@@ -47,6 +54,7 @@ class ProjectState:
     cloned: bool
     head: Optional[str]          # checked-out commit
     dirty: bool
+    active: bool = True          # west update fetches it (not in an optional group left disabled)
 
     @property
     def at_pin(self) -> bool:
@@ -71,14 +79,36 @@ class Workspace:
     def is_initialised(self) -> bool:
         return (self.topdir / ".west" / "config").is_file() and self.manifest_file.is_file()
 
-    def status(self) -> list[ProjectState]:
+    def _group_filter(self) -> list[str]:
+        """The workspace's ``manifest.group-filter`` (west: comma-separated ``+group``/``-group``)."""
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(self.topdir / ".west" / "config")
+        except configparser.Error:
+            return []
+        value = parser.get("manifest", "group-filter", fallback="")
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def enabled_groups(self) -> tuple[str, ...]:
+        """The manifest's optional groups this workspace enables (its ``manifest.group-filter``;
+        the last mention of a group wins, as in west)."""
+        state: dict[str, bool] = {}
+        for item in self._group_filter():
+            if item[0] in "+-":
+                state[item[1:]] = item[0] == "+"
+        return tuple(g for g in self.manifest.optional_groups() if state.get(g))
+
+    def status(self, groups: Optional[Iterable[str]] = None) -> list[ProjectState]:
+        """Each project's checkout; active as with ``groups`` enabled (default: the workspace's)."""
+        groups = self.enabled_groups() if groups is None else groups
+        active = {p.name for p in self.manifest.active_projects(groups)}
         states = []
         for project in self.manifest.projects:
             path = self.topdir / project.path
             cloned = (path / ".git").exists()
             head = self._git(path, "rev-parse", "HEAD") if cloned else None
             dirty = bool(self._git(path, "status", "--porcelain", "--untracked-files=no")) if cloned else False
-            states.append(ProjectState(project, path, cloned, head, dirty))
+            states.append(ProjectState(project, path, cloned, head, dirty, project.name in active))
         return states
 
     def _git(self, path: Path, *args: str) -> Optional[str]:
@@ -98,14 +128,28 @@ class Workspace:
                                 hint=f"remove {self.topdir}/.west and run 'tinyflash deps' again")
             self._west(["init", "-l", MANIFEST_DIR], what="initialise the workspace")
 
-    def update(self, *, mirror: Optional[Mirror] = None, shallow: bool = True) -> list[ProjectState]:
-        """Fetch and check out every pinned revision (from ``mirror`` when given)."""
+    def _with_groups(self, groups: Iterable[str]) -> tuple[str, ...]:
+        """The groups enabled so far plus ``groups``, each checked to be an optional group."""
+        groups = tuple(groups)
+        known = self.manifest.optional_groups()
+        unknown = [g for g in groups if g not in known]
+        if unknown:
+            raise DepsError(f"the manifest has no optional group {', '.join(unknown)}",
+                            hint=f"optional groups: {', '.join(known) or 'none'}")
+        return tuple(g for g in known if g in set(self.enabled_groups()) | set(groups))
+
+    def update(self, *, mirror: Optional[Mirror] = None, shallow: bool = True,
+               groups: Iterable[str] = ()) -> list[ProjectState]:
+        """Fetch and check out every pinned revision (from ``mirror`` when given): the default projects,
+        the optional ``groups`` and those the workspace enabled before. ``groups`` stay enabled once
+        an update with them succeeded (a failed attempt, e.g. offline, leaves the workspace as it was)."""
         self.initialise()
+        enabled = self._with_groups(groups)
         env: dict[str, str] = {}
         if mirror is not None:
-            mirror.check(self.manifest)
+            mirror.check(self.manifest, self.manifest.active_projects(enabled))
             env.update(mirror.git_environment(self.manifest, self._environ))
-        dirty = [s.project.name for s in self.status() if s.dirty]
+        dirty = [s.project.name for s in self.status(enabled) if s.dirty and s.active]
         if dirty:
             raise DepsError(f"local changes in {', '.join(dirty)} would be overwritten by the update",
                             hint=f"discard them (git -C {self.topdir}/<path> checkout -- .) or use a fresh "
@@ -114,9 +158,17 @@ class Workspace:
         if shallow:
             # only the pinned commit, one level deep (shared docs ecosystem.md §2.2: works with SHA pins)
             args += ["--narrow", "--fetch-opt=--depth=1"]
+        if enabled:
+            args += ["--group-filter", ",".join(f"+{g}" for g in enabled)]
         self._west(args, what="update the workspace", extra_env=env, mirror=mirror)
+        if enabled != self.enabled_groups():
+            # remembered west's way, so later updates (tinyflash's or a plain `west update`) keep them;
+            # whatever else the user put in the filter stays
+            kept = [item for item in self._group_filter() if item.lstrip("+-") not in enabled]
+            self._west(["config", "manifest.group-filter", ",".join(kept + [f"+{g}" for g in enabled])],
+                       what="enable the groups " + ", ".join(enabled))
         states = self.status()
-        wrong = [s.project.name for s in states if not s.at_pin]
+        wrong = [s.project.name for s in states if s.active and not s.at_pin]
         if wrong:
             raise DepsError(f"after west update, {', '.join(wrong)} is not at its pinned revision",
                             hint=f"inspect with: cd {self.topdir} && west status")
@@ -156,9 +208,20 @@ class Workspace:
         if cause:
             name = f" {project}" if project else ""
             url = f" ({pinned[project].url})" if project in pinned else ""
-            return DepsError(f"cannot fetch{name}{url} from {source}: {cause}", output=output,
-                             hint="no network? use 'tinyflash deps --mirror DIR' with a directory of bare "
-                                  "repositories, or point TINYFLASH_TFLM_DIR / --tflm-dir at an existing checkout")
+            if self._is_mlperf_tiny(project):
+                hint = f"no network? {MLPERF_TINY_HINT}"
+            else:
+                hint = ("no network? use 'tinyflash deps --mirror DIR' with a directory of bare repositories, "
+                        "or point TINYFLASH_TFLM_DIR / --tflm-dir at an existing checkout")
+            return DepsError(f"cannot fetch{name}{url} from {source}: {cause}", output=output, hint=hint)
+        cause = next((line for line in lines if _INCOMPLETE.search(line)), None)
+        if cause:
+            name = f" {project}" if project else ""
+            fix = (f"re-create {mirror.directory}/{pinned[project].repo_name}.git with 'git clone --mirror "
+                   f"{pinned[project].url}'") if mirror and project in pinned else "fetch it again"
+            env_var = MLPERF_TINY_DIR_ENV if self._is_mlperf_tiny(project) else TFLM_DIR_ENV
+            return DepsError(f"{source} is missing objects of{name}: {cause}", output=output,
+                             hint=f"the repository is incomplete: {fix}; or set {env_var} to an existing checkout")
         cause = next((line for line in lines if _MISSING_REV.search(line)), None)
         if cause:
             rev = f" revision {pinned[project].revision}" if project in pinned else " a pinned revision"
@@ -166,4 +229,11 @@ class Workspace:
                              + f": {cause}", output=output,
                              hint="update the mirror (git fetch in the bare repository) or fix the pin in west.yml")
         tail = "\n    ".join(lines[-6:]) or "(no output)"
-        return DepsError(f"west failed to {what}:\n    {tail}", output=output, hint=SETUP_HINT)
+        return DepsError(f"west failed to {what}:\n    {tail}", output=output, hint=self._provide(project))
+
+    def _is_mlperf_tiny(self, project: Optional[str]) -> bool:
+        return any(p.name == project and p.role == MLPERF_TINY_ROLE for p in self.manifest.projects)
+
+    def _provide(self, project: Optional[str]) -> str:
+        """How to get the sources of ``project`` (mlcommons/tiny has its own flag and variable)."""
+        return MLPERF_TINY_HINT if self._is_mlperf_tiny(project) else SETUP_HINT
