@@ -115,10 +115,40 @@ class _Model:
         from tinyflash.model import read_graph
         from tinyflash.run.golden import Golden, device_input, expected_results
 
-        self.io = ModelIO.of(spec, read_graph(spec.path))
+        graph = read_graph(spec.path)
+        self.io = ModelIO.of(spec, graph)
         golden = Golden(spec.path)
         self.scores: Callable[[bytes], np.ndarray] = lambda upload: _printed(
             expected_results(self.io, upload, golden.run(device_input(self.io, upload))))
+        self._spec, self._graph = spec, graph
+        self._logits: Optional[Callable[[bytes], np.ndarray]] = None
+
+    def logits(self, upload: bytes) -> Optional[np.ndarray]:
+        """The softmax's input (dequantised), when the model ends in one: unlike the int8 softmax
+        output it is not flat where a class has probability 0, so a search can climb it."""
+        if self._logits is None:
+            from tflite_micro import runtime
+
+            from tinyflash.run.golden import device_input
+
+            last = self._graph.operators[-1]
+            if last.opcode != "SOFTMAX":
+                return None
+            index = last.inputs[0]
+            q = self._graph.tensors[index].quantization
+            scale, zero = (q.scales[0], q.zero_points[0]) if q else (1.0, 0)
+            interpreter = runtime.Interpreter.from_file(
+                str(self._spec.path), intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors)
+            shape = tuple(interpreter.get_input_details(0)["shape"])
+
+            def logits(data: bytes) -> np.ndarray:
+                interpreter.set_input(device_input(self.io, data).reshape(shape), 0)
+                interpreter.invoke()
+                raw = np.asarray(interpreter.GetTensor(index, 0)["tensor_data"]).reshape(-1)
+                return (raw.astype(np.float64) - zero) * scale
+
+            self._logits = logits
+        return self._logits(upload)
 
 
 def generate_ad(spec: ModelSpec, folder: Path, *, files: int, windows_per_file: int, seed: int) -> list[tuple]:
@@ -169,6 +199,16 @@ def _margin(scores: np.ndarray, k: int) -> float:
     return -1.0 if probabilities is None else float(probabilities[k] - 0.5)
 
 
+def _objective(model: _Model, x: np.ndarray, k: int) -> float:
+    """How likely class k is: its log-probability from the logits when the model has them, else its
+    printed score's lead over one half."""
+    logits = model.logits(x.tobytes())
+    if logits is None:
+        return _margin(model.scores(x.tobytes()), k)
+    top = float(np.max(logits))
+    return float(logits[k] - top - np.log(np.sum(np.exp(logits - top))))     # log softmax of class k
+
+
 def _random_input(rng: np.random.Generator, size: int) -> np.ndarray:
     """One of a few shapes of random input: noise at a random level and spread, or blocks of levels."""
     kind = rng.integers(0, 3)
@@ -180,6 +220,20 @@ def _random_input(rng: np.random.Generator, size: int) -> np.ndarray:
     blocks = int(rng.integers(2, 16))
     levels = rng.integers(0, 256, blocks)
     return np.repeat(levels, -(-size // blocks))[:size].astype(np.uint8)
+
+
+def _mutate(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """Mostly small steps (a few bytes nudged), sometimes a block re-drawn: small steps climb, blocks
+    leave the plateaus an int8 softmax output has."""
+    trial = x.copy()
+    if rng.random() < 0.8:
+        at = rng.integers(0, x.size, int(rng.integers(1, 9)))
+        trial[at] = np.clip(trial[at].astype(np.int16) + rng.integers(-24, 25, at.size), 0, 255).astype(np.uint8)
+    else:
+        width = int(rng.integers(1, max(2, x.size // 16)))
+        start = int(rng.integers(0, x.size - width + 1))
+        trial[start:start + width] = rng.integers(0, 256, width, dtype=np.uint8)
+    return trial
 
 
 def generate_classes(spec: ModelSpec, folder: Path, *, per_class: int, seed: int, draws: int,
@@ -208,25 +262,22 @@ def generate_classes(spec: ModelSpec, folder: Path, *, per_class: int, seed: int
         while len(found[k]) < per_class:
             if progress:
                 progress(f"{spec.benchmark_id}: searching an input for class {k}")
-            margin, x = best[k]
+            _, x = best[k]
             x = x.copy()
+            objective = _objective(model, x, k)
             for _ in range(search_steps):
-                trial = x.copy()
-                width = int(rng.integers(1, max(2, io.upload_bytes // 8)))
-                start = int(rng.integers(0, io.upload_bytes - width + 1))
-                trial[start:start + width] = rng.integers(0, 256, width, dtype=np.uint8)
-                scores = model.scores(trial.tobytes())
-                m = _margin(scores, k)
-                if m >= margin:
-                    x, margin = trial, m
-                    if _confident_class(scores) == k:
+                trial = _mutate(rng, x)
+                value = _objective(model, trial, k)
+                if value >= objective:
+                    x, objective = trial, value
+                    if _confident_class(model.scores(trial.tobytes())) == k:
                         break
             else:
                 raise GenerationError(f"{spec.benchmark_id}: no confident input found for class {k} "
                                       f"in {search_steps} search steps",
                                       hint="raise search_steps or try another seed")
             found[k].append(x.tobytes())
-            best[k] = (margin, x)
+            best[k] = (objective, x)
     items = [(k, data) for k in range(classes) for data in found[k]]
     order = rng.permutation(len(items))
     rows = []
