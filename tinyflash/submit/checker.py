@@ -50,7 +50,7 @@ def parse_output(output: str, csv_text: str) -> Verdict:
     errors = tuple(line for line in lines if line.startswith("ERROR:") or "Traceback" in line)
     warnings = tuple(line for line in lines if line.startswith("WARNING:"))
     summaries = [line for line in lines if "SUMMARY:" in line]
-    summary = summaries[-1].split(":", 2)[-1].strip() if summaries else "no SUMMARY line (the checker crashed?)"
+    summary = summaries[-1].split("SUMMARY:", 1)[1].strip() if summaries else "no SUMMARY line (the checker crashed?)"
     ok = bool(summaries) and SUMMARY_OK in summaries[-1] and not errors
     table = tuple(csv.DictReader(csv_text.splitlines())) if csv_text.strip() else ()
     return Verdict(ok, summary, errors, warnings, table, output)
