@@ -33,6 +33,7 @@ from tinyflash.run.inputs import AD_STRIDE_BYTES, AD_WINDOW_BYTES
 TRUTH_FILE = "y_labels.csv"
 PRINTED_DECIMALS = 3          # th_results prints "%.3f"
 CONFIDENCE_MARGIN = 0.02      # normalised label score must exceed 0.5 by this much
+SEARCH_RESTARTS = 2           # fresh random starts after the first search for a class gets stuck
 AD_SCORE_GAP = 0.01           # normal and anomalous mean scores stay this far apart (> the rounding)
 
 
@@ -236,6 +237,18 @@ def _mutate(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     return trial
 
 
+def _climb(model: _Model, rng: np.random.Generator, x: np.ndarray, k: int, steps: int) -> Optional[np.ndarray]:
+    objective = _objective(model, x, k)
+    for _ in range(steps):
+        trial = _mutate(rng, x)
+        value = _objective(model, trial, k)
+        if value >= objective:
+            x, objective = trial, value
+            if _confident_class(model.scores(trial.tobytes())) == k:
+                return x
+    return None
+
+
 def generate_classes(spec: ModelSpec, folder: Path, *, per_class: int, seed: int, draws: int,
                      search_steps: int, progress: Optional[Callable[[str], None]] = None) -> list[tuple]:
     model = _Model(spec)
@@ -257,27 +270,25 @@ def generate_classes(spec: ModelSpec, folder: Path, *, per_class: int, seed: int
         if all(len(v) >= per_class for v in found.values()):
             break
     for k in range(classes):
-        # a seeded random search from the input that came closest: change a random block of bytes,
-        # keep the change when the class's normalised score does not drop
+        # a seeded random search (hill climbing on class k's log-probability) from the most promising
+        # input seen so far, restarted from a fresh random input when it gets stuck
         while len(found[k]) < per_class:
             if progress:
                 progress(f"{spec.benchmark_id}: searching an input for class {k}")
-            _, x = best[k]
-            x = x.copy()
-            objective = _objective(model, x, k)
-            for _ in range(search_steps):
-                trial = _mutate(rng, x)
-                value = _objective(model, trial, k)
-                if value >= objective:
-                    x, objective = trial, value
-                    if _confident_class(model.scores(trial.tobytes())) == k:
-                        break
+            starts = [best[k][1]] + [np.frombuffer(d, dtype=np.uint8) for v in found.values() for d in v]
+            x = max(starts, key=lambda candidate: _objective(model, candidate, k)).copy()
+            for attempt in range(SEARCH_RESTARTS + 1):
+                if attempt:
+                    x = _random_input(rng, io.upload_bytes)
+                hit = _climb(model, rng, x, k, search_steps)
+                if hit is not None:
+                    break
             else:
-                raise GenerationError(f"{spec.benchmark_id}: no confident input found for class {k} "
-                                      f"in {search_steps} search steps",
+                raise GenerationError(f"{spec.benchmark_id}: no confident input found for class {k} in "
+                                      f"{SEARCH_RESTARTS + 1} searches of {search_steps} steps",
                                       hint="raise search_steps or try another seed")
-            found[k].append(x.tobytes())
-            best[k] = (objective, x)
+            found[k].append(hit.tobytes())
+            best[k] = (0.0, hit)
     items = [(k, data) for k in range(classes) for data in found[k]]
     order = rng.permutation(len(items))
     rows = []

@@ -161,8 +161,10 @@ def _booted(request: SubmitRequest, firmware: Firmware, upload: bytes, work: Pat
         if board.emulated:
             from tinyflash.submit.uart_bridge import UartBridge
 
-            host, _, port_text = url.removeprefix("socket://").rpartition(":")
-            with UartBridge(host, int(port_text), transcript=work / "uart-transcript.log") as bridge:
+            from tinyflash.flash.qemu import QemuFlasher
+
+            assert isinstance(flasher, QemuFlasher)
+            with UartBridge(flasher.options.host, flasher.port, transcript=work / "uart-transcript.log") as bridge:
                 port = DutPort(*EMULATED_USB_ID, board.uart.baud, bridge.device_path)
                 yield _Device(port, lambda: f"the emulated UART failed: {bridge.error}" if bridge.error else None), \
                     iterations
@@ -260,12 +262,25 @@ def _git_revision(root: Path) -> Optional[str]:
 
 def submit(request: SubmitRequest, checkout: MlperfTinyCheckout, *, progress: Progress = quiet,
            runner_revision: Optional[str] = None) -> SubmitResult:
+    # what can be refused without a board is refused before anything is written
+    SubmissionTree(request.out, request.division, request.submitter, request.system_name)
+    datasets = check_datasets(request.datasets, [s.benchmark_id for s in request.models])
+    staging = prepare_staging(request.out)
+    try:
+        return _submit(request, checkout, staging, datasets, progress, runner_revision)
+    except TinyflashError as exc:
+        # the unfinished tree stays under <out>.partial, never under the name of a finished one
+        where = f"the unfinished tree and the runner's work folders are in {staging}"
+        exc.hint = f"{exc.hint}; {where}" if exc.hint else where
+        raise
+
+
+def _submit(request: SubmitRequest, checkout: MlperfTinyCheckout, staging: Path,
+            datasets: dict[str, CheckedDataset], progress: Progress, runner_revision: Optional[str]) -> SubmitResult:
     from tinyflash import __version__
 
     board = request.board
-    staging = prepare_staging(request.out)
     tree = SubmissionTree(staging / "tree", request.division, request.submitter, request.system_name)
-    datasets = check_datasets(request.datasets, [s.benchmark_id for s in request.models])
     runs = []
     for spec in request.models:
         runs.append(_run_benchmark(request, checkout, tree, spec, datasets[spec.benchmark_id],

@@ -20,7 +20,7 @@ import socket
 import threading
 import tty
 from pathlib import Path
-from typing import BinaryIO, Optional
+from typing import Any, BinaryIO, Optional
 
 from tinyflash.errors import DeviceError
 
@@ -81,8 +81,8 @@ class UartBridge:
         to_host = b""
         try:
             while True:
-                readers = [self._stop_r]
-                writers = []
+                readers: list[Any] = [self._stop_r]
+                writers: list[Any] = []
                 if not to_device:
                     readers.append(master)
                 else:
