@@ -111,10 +111,10 @@ def test_submit_ad_on_mps2_an500(checkout: MlperfTinyCheckout, model_dir: Path, 
     monkeypatch.chdir(tmp_path)                      # builds go to ./tinyflash-out, as for bench
     monkeypatch.setenv("TINYFLASH_CACHE_DIR", str(scons_cache))
     spec = resolve_model("ad", [model_dir])
-    datasets = tmp_path / "datasets"
+    datasets = Path("datasets")                      # relative paths, as users type them
     generate_dataset(spec, datasets, files=6, ad_windows=4, seed=0)
     board = BoardCatalog().load("mps2-an500")
-    out = tmp_path / "submission"
+    out = Path("submission")
     result = submit(SubmitRequest(board, (spec,), "tinyflash-ci", datasets, out), checkout)
 
     assert result.verdict.ok, result.verdict.output

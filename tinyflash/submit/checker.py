@@ -59,7 +59,7 @@ def parse_output(output: str, csv_text: str) -> Verdict:
 def run_checker(checkout: MlperfTinyCheckout, tree: Path, *, work_dir: Path, version: Optional[str] = None,
                 timeout_s: float = 300.0, python: str = sys.executable) -> Verdict:
     work_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = work_dir / "summary.csv"
+    csv_path = (work_dir / "summary.csv").resolve()     # the checker chdirs into the tree before writing it
     cmd = [python, str(checkout.checker.resolve()), "--input", str(Path(tree).resolve()), "--csv", str(csv_path)]
     if version:
         cmd += ["--version", version]
