@@ -123,3 +123,16 @@ def test_emulated_results_are_marked_as_such() -> None:
     assert "mps3-an547" in data["Hardware Notes"] and "-icount" in data["Software Notes"]
     assert data["Processor(s) Name"] == "Arm Cortex-M55 with double-precision FPU, Helium (MVE-F)"
     assert data["Processor memory type and capacity"] == "512 KiB code memory, 512 KiB RAM"   # board YAML
+
+
+def test_a_real_board_needs_its_usb_id(tmp_path: Path) -> None:
+    from tinyflash.submit.flow import SubmitError, SubmitRequest, usb_id
+
+    board = BoardCatalog().load("nucleo-l4r5zi")
+    request = SubmitRequest(board, (), "acme", tmp_path, tmp_path / "out")
+    if getattr(board.uart, "usb", None) is None:
+        with pytest.raises(SubmitError, match="only by the USB VID:PID") as info:
+            usb_id(request)
+        assert "--usb-id" in str(info.value)
+    assert usb_id(SubmitRequest(board, (), "acme", tmp_path, tmp_path / "out", usb_id=(0x0483, 0x374B))) == \
+        (0x0483, 0x374B)

@@ -200,14 +200,19 @@ def _margin(scores: np.ndarray, k: int) -> float:
     return -1.0 if probabilities is None else float(probabilities[k] - 0.5)
 
 
-def _objective(model: _Model, x: np.ndarray, k: int) -> float:
-    """How likely class k is: its log-probability from the logits when the model has them, else its
-    printed score's lead over one half."""
+def _objectives(model: _Model, x: np.ndarray) -> np.ndarray:
+    """How likely each class is: its log-probability from the logits when the model has them, else
+    its printed score's lead over one half."""
     logits = model.logits(x.tobytes())
     if logits is None:
-        return _margin(model.scores(x.tobytes()), k)
+        scores = model.scores(x.tobytes())
+        return np.array([_margin(scores, k) for k in range(scores.size)])
     top = float(np.max(logits))
-    return float(logits[k] - top - np.log(np.sum(np.exp(logits - top))))     # log softmax of class k
+    return logits - top - np.log(np.sum(np.exp(logits - top)))       # log softmax
+
+
+def _objective(model: _Model, x: np.ndarray, k: int) -> float:
+    return float(_objectives(model, x)[k])
 
 
 def _random_input(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -263,10 +268,9 @@ def generate_classes(spec: ModelSpec, folder: Path, *, per_class: int, seed: int
         label = _confident_class(scores)
         if label is not None and len(found[label]) < per_class:
             found[label].append(x.tobytes())
-        for k in range(classes):
-            m = _margin(scores, k)
-            if k not in best or m > best[k][0]:
-                best[k] = (m, x)
+        for k, value in enumerate(_objectives(model, x)):
+            if k not in best or value > best[k][0]:
+                best[k] = (float(value), x)
         if all(len(v) >= per_class for v in found.values()):
             break
     for k in range(classes):

@@ -137,6 +137,20 @@ class _Device:
     alive: Optional[Callable[[], Optional[str]]] = None
 
 
+def usb_id(request: SubmitRequest) -> tuple[int, int]:
+    """The USB VID:PID by which the runner finds a real board: --usb-id, else the board YAML's
+    ``uart.usb`` once the schema has it (until then ``getattr`` finds nothing)."""
+    if request.usb_id is not None:
+        return request.usb_id
+    usb = getattr(request.board.uart, "usb", None)
+    if usb is not None:
+        return int(usb.vid), int(usb.pid)
+    raise SubmitError(f"board {request.board.name}: the runner finds a real DUT only by the USB VID:PID of "
+                      "its serial port, and the board file does not say it",
+                      hint="pass --usb-id VID:PID (see 'python -m serial.tools.list_ports -v'), or add "
+                           "uart.usb: {vid: 0x...., pid: 0x....} to the board YAML")
+
+
 @contextlib.contextmanager
 def _booted(request: SubmitRequest, firmware: Firmware, upload: bytes, work: Path,
             progress: Progress) -> Iterator[tuple[_Device, int]]:
@@ -170,11 +184,8 @@ def _booted(request: SubmitRequest, firmware: Firmware, upload: bytes, work: Pat
                 yield _Device(port, lambda: f"the emulated UART failed: {bridge.error}" if bridge.error else None), \
                     iterations
         else:
-            if request.usb_id is None:
-                raise SubmitError(f"board {board.name}: the runner finds a real DUT only by the USB VID:PID of "
-                                  "its serial port, and none is known",
-                                  hint="pass --usb-id VID:PID (see 'python -m serial.tools.list_ports -v')")
-            yield _Device(DutPort(request.usb_id[0], request.usb_id[1], board.uart.baud)), iterations
+            vid, pid = usb_id(request)
+            yield _Device(DutPort(vid, pid, board.uart.baud)), iterations
     finally:
         flasher.close()
 
