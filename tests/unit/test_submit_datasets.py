@@ -88,6 +88,18 @@ def test_vww_dataset_has_both_classes_and_top1_100(model_dir: Path, tmp_path: Pa
     assert (result.top1, result.auc) == (100.0, 1.0)
 
 
+def test_kws_dataset_has_every_class_and_top1_100(model_dir: Path, tmp_path: Path) -> None:
+    from tinyflash.model import resolve_model
+
+    # random MFCC frames are nearly all one class; "silence" needs one level everywhere
+    generate_dataset(resolve_model("kws", [model_dir]), tmp_path, seed=0)
+    folder, rows = read_labels(tmp_path, "kws01")
+    assert {r.label for r in rows} == set(range(12))      # sklearn's ovr AUC needs every class
+    assert all(r.classes == 12 and (folder / r.file).stat().st_size == 490 for r in rows)
+    result = score(rows, _golden_predictions(model_dir, "kws", folder, rows))
+    assert (result.top1, result.auc) == (100.0, 1.0)
+
+
 def test_ic02_reads_the_ic01_folder() -> None:
     assert dataset_folder("ic02") == "ic01"
     assert dataset_folder("vww01") == "vww01"

@@ -122,6 +122,9 @@ class _Model:
         self.scores: Callable[[bytes], np.ndarray] = lambda upload: _printed(
             expected_results(self.io, upload, golden.run(device_input(self.io, upload))))
         self._spec, self._graph = spec, graph
+        # the innermost dimension that is more than 1 wide: RGB in images, coefficients in MFCC frames
+        wide = [int(d) for d in graph.input.shape[1:] if d > 1]
+        self.channels = wide[-1] if wide else 1
         self._logits: Optional[Callable[[bytes], np.ndarray]] = None
 
     def logits(self, upload: bytes) -> Optional[np.ndarray]:
@@ -215,9 +218,14 @@ def _objective(model: _Model, x: np.ndarray, k: int) -> float:
     return float(_objectives(model, x)[k])
 
 
-def _random_input(rng: np.random.Generator, size: int) -> np.ndarray:
-    """One of a few shapes of random input: noise at a random level and spread, or blocks of levels."""
-    kind = rng.integers(0, 3)
+def _random_input(rng: np.random.Generator, size: int, channels: int = 1) -> np.ndarray:
+    """One of a few shapes of random input: noise at a random level and spread, blocks of levels, or
+    one level per channel (a flat colour; a stationary sound in MFCC features) or in all."""
+    kind = rng.integers(0, 5)
+    if kind >= 3:                     # 4: one level everywhere (silence, a blank image)
+        levels = rng.integers(0, 256, channels if kind == 3 else 1)
+        noise = rng.integers(-4, 5, size)
+        return np.clip(np.resize(levels, size) + noise, 0, 255).astype(np.uint8)
     if kind == 0:
         return rng.integers(0, 256, size, dtype=np.uint8)
     if kind == 1:
@@ -263,7 +271,7 @@ def generate_classes(spec: ModelSpec, folder: Path, *, per_class: int, seed: int
     found: dict[int, list[bytes]] = {k: [] for k in range(classes)}
     best: dict[int, tuple[float, np.ndarray]] = {}
     for _ in range(draws):
-        x = _random_input(rng, io.upload_bytes)
+        x = _random_input(rng, io.upload_bytes, model.channels)
         scores = model.scores(x.tobytes())
         label = _confident_class(scores)
         if label is not None and len(found[label]) < per_class:
@@ -283,7 +291,7 @@ def generate_classes(spec: ModelSpec, folder: Path, *, per_class: int, seed: int
             x = max(starts, key=lambda candidate: _objective(model, candidate, k)).copy()
             for attempt in range(SEARCH_RESTARTS + 1):
                 if attempt:
-                    x = _random_input(rng, io.upload_bytes)
+                    x = _random_input(rng, io.upload_bytes, model.channels)
                 hit = _climb(model, rng, x, k, search_steps)
                 if hit is not None:
                     break
