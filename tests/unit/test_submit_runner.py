@@ -177,9 +177,59 @@ def test_bridge_reports_an_emulator_that_went_away() -> None:
 def test_bridge_to_nothing_is_a_clear_error() -> None:
     from tinyflash.errors import DeviceError
 
-    device = FakeDevice({})
-    port = device.port
-    device.close()
-    time.sleep(0.1)
-    with pytest.raises(DeviceError, match="cannot connect to the emulated UART"):
-        UartBridge("127.0.0.1", port, connect_timeout=1).open()
+    import socket
+
+    with socket.socket() as bound:          # bound, never listening: connections are refused
+        bound.bind(("127.0.0.1", 0))
+        with pytest.raises(DeviceError, match="cannot connect to the emulated UART"):
+            UartBridge("127.0.0.1", bound.getsockname()[1], connect_timeout=1).open()
+
+
+# ---- the command line (registered by the lead in cli/main.py; built here from add_parsers) --------------
+def _parse(*argv: str):
+    import argparse
+
+    from tinyflash.cli import submit as submit_cli
+
+    parser = argparse.ArgumentParser(prog="tinyflash")
+    submit_cli.add_parsers(parser.add_subparsers())
+    return parser.parse_args(["submit", *argv])
+
+
+def _fake_checkout(root: Path) -> Path:
+    (root / "benchmark" / "runner").mkdir(parents=True)
+    (root / "benchmark" / "runner" / "main.py").write_text("")
+    (root / "tools" / "submission").mkdir(parents=True)
+    (root / "tools" / "submission" / "submission_checker.py").write_text("")
+    return root
+
+
+def test_cli_reads_usb_ids_and_defaults() -> None:
+    args = _parse("--board", "nucleo-l4r5zi", "--submitter", "acme", "--datasets", "d", "--out", "o",
+                  "--usb-id", "0483:374B")
+    assert args.usb_id == (0x0483, 0x374B) and args.division == "closed"
+    assert args.benchmarks == "ad,ic,kws,vww" and (args.runtime, args.kernels) == ("aot", "auto")
+    with pytest.raises(SystemExit):
+        _parse("--board", "b", "--submitter", "a", "--datasets", "d", "--out", "o", "--usb-id", "0483")
+
+
+def test_cli_refuses_what_cannot_be_submitted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              model_dir: Path) -> None:
+    from tinyflash.cli.arguments import UsageError
+
+    monkeypatch.setenv(MLPERF_TINY_ENV, str(_fake_checkout(tmp_path / "tiny")))
+    base = ["--board", "mps2-an500", "--submitter", "acme", "--datasets", str(tmp_path), "--out",
+            str(tmp_path / "out"), "--model-dir", str(model_dir)]
+    args = _parse(*base, "--benchmarks", "ad,sww")
+    with pytest.raises(UsageError, match="sww is not a benchmark tinyflash can submit"):
+        args.handler(args)
+    args = _parse(*base, "--benchmarks", "ad,ad01")
+    with pytest.raises(UsageError, match="names a benchmark twice"):
+        args.handler(args)
+
+
+def test_cli_without_the_checkout_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(MLPERF_TINY_ENV, raising=False)
+    args = _parse("--board", "mps2-an500", "--submitter", "acme", "--datasets", "d", "--out", "o")
+    with pytest.raises(CheckoutError, match="not set up"):
+        args.handler(args)
