@@ -233,3 +233,18 @@ def test_cli_without_the_checkout_says_how_to_get_it(monkeypatch: pytest.MonkeyP
     args = _parse("--board", "mps2-an500", "--submitter", "acme", "--datasets", "d", "--out", "o")
     with pytest.raises(CheckoutError, match="not set up"):
         args.handler(args)
+
+
+def test_progress_follows_the_runners_loads(tmp_path: Path) -> None:
+    from tinyflash.submit.runner import _LoadWatcher
+
+    console = tmp_path / "console.txt"
+    heard: list[str] = []
+    watcher = _LoadWatcher(console, heard.append)
+    watcher.poll()                                            # not written yet
+    console.write_text("1207.0 ulp-mlperf: Loading file a.bin segment 0\n1207.0 ulp-mlperf: Load compl")
+    watcher.poll()
+    with open(console, "a") as fh:
+        fh.write("ete.\n1207.0 ulp-mlperf: Loading file a.bin segment 1\n1207.0 ulp-mlperf: Loading fi")
+    watcher.poll()
+    assert heard == ["input 1: a.bin window 0", "input 2: a.bin window 1"]

@@ -190,6 +190,12 @@ def _booted(request: SubmitRequest, firmware: Firmware, upload: bytes, work: Pat
         flasher.close()
 
 
+def _runner_progress(progress: Progress, prefix: str) -> Callable[[str], None]:
+    def report(text: str) -> None:
+        progress(ProgressEvent(Stage.RUN, f"{prefix}: {text}"))
+    return report
+
+
 def _run_benchmark(request: SubmitRequest, checkout: MlperfTinyCheckout, tree: SubmissionTree, spec: ModelSpec,
                    dataset: CheckedDataset, work: Path, progress: Progress) -> BenchmarkRun:
     from tinyflash import pipeline
@@ -217,7 +223,8 @@ def _run_benchmark(request: SubmitRequest, checkout: MlperfTinyCheckout, tree: S
             outputs[mode] = run_official_runner(checkout, work / f"runner-{mode.folder}", mode=mode,
                                                 dataset_dir=request.datasets, devices=devices,
                                                 test_script=scripts[mode], port=device.port,
-                                                timeout_s=budgets[mode] * multiplier, alive=device.alive)
+                                                timeout_s=budgets[mode] * multiplier, alive=device.alive,
+                                                progress=_runner_progress(progress, f"{spec.name} {mode.folder}"))
     perf_dir = tree.add_results(spec.name, RunMode.PERFORMANCE.folder, outputs[RunMode.PERFORMANCE].files)
     acc_dir = tree.add_results(spec.name, RunMode.ACCURACY.folder, outputs[RunMode.ACCURACY].files)
     _add_code(tree, spec, firmware)
