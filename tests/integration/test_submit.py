@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_device import FakeDevice
-from tinyflash.submit.checkout import MLPERF_TINY_ENV, CheckoutError, MlperfTinyCheckout, find_mlperf_tiny
+from tests.support.fake_device import FakeDevice
+from tinyflash.deps import MLPERF_TINY_DIR_ENV, DepsError, MlperfTinySources, find_mlperf_tiny
 from tinyflash.submit.runner import (EMULATED_USB_ID, DutPort, RunMode, RunnerError, device_list,
                                      run_official_runner, write_yaml)
 from tinyflash.submit.uart_bridge import UartBridge
@@ -22,11 +22,11 @@ RUNNER_MODULES = ("serial", "usb", "yaml", "numpy", "sklearn", "matplotlib", "pa
 
 
 @pytest.fixture(scope="module")
-def checkout() -> MlperfTinyCheckout:
+def checkout() -> MlperfTinySources:
     try:
         found = find_mlperf_tiny()
-    except CheckoutError:
-        pytest.skip(f"mlcommons/tiny checkout not found: set {MLPERF_TINY_ENV} to a checkout of mlcommons/tiny "
+    except DepsError:
+        pytest.skip(f"mlcommons/tiny checkout not found: set {MLPERF_TINY_DIR_ENV} to a checkout of mlcommons/tiny "
                     "(or run 'tinyflash deps --mlperf-tiny', with --mirror DIR offline)")
     missing = [m for m in RUNNER_MODULES if importlib.util.find_spec(m) is None]
     if missing:
@@ -52,7 +52,7 @@ def _dataset(root: Path, *, missing: bool = False) -> Path:
     return root
 
 
-def _run_against(checkout: MlperfTinyCheckout, tmp_path: Path, answers: dict, *, missing: bool = False,
+def _run_against(checkout: MlperfTinySources, tmp_path: Path, answers: dict, *, missing: bool = False,
                  mode: RunMode = RunMode.ACCURACY) -> None:
     device = FakeDevice(answers)
     try:
@@ -67,7 +67,7 @@ def _run_against(checkout: MlperfTinyCheckout, tmp_path: Path, answers: dict, *,
         device.close()
 
 
-def test_runner_that_finds_no_dut(checkout: MlperfTinyCheckout, tmp_path: Path) -> None:
+def test_runner_that_finds_no_dut(checkout: MlperfTinySources, tmp_path: Path) -> None:
     port = DutPort(0x1209, 0x0002, 115200)      # no such USB device, no pty: a board that is not plugged in
     devices = write_yaml(tmp_path / "devices.yaml", device_list("absent", port))
     with pytest.raises(RunnerError, match="the runner found no DUT") as info:
@@ -78,19 +78,19 @@ def test_runner_that_finds_no_dut(checkout: MlperfTinyCheckout, tmp_path: Path) 
     assert "VID:PID" in str(info.value)
 
 
-def test_runner_whose_device_stops_answering(checkout: MlperfTinyCheckout, tmp_path: Path) -> None:
+def test_runner_whose_device_stops_answering(checkout: MlperfTinySources, tmp_path: Path) -> None:
     with pytest.raises(RunnerError, match="the device stopped answering") as info:
         _run_against(checkout, tmp_path, {**ANSWERS, "db *": None})
     assert any("No response to command db load 2560" in line for line in info.value.last_lines)
 
 
-def test_runner_with_a_dataset_file_missing(checkout: MlperfTinyCheckout, tmp_path: Path) -> None:
+def test_runner_with_a_dataset_file_missing(checkout: MlperfTinySources, tmp_path: Path) -> None:
     with pytest.raises(RunnerError, match="a file the runner reads is missing") as info:
         _run_against(checkout, tmp_path, ANSWERS, missing=True)
     assert any("f3.bin" in line for line in info.value.last_lines)
 
 
-def test_runner_through_the_bridge_scores_a_scripted_device(checkout: MlperfTinyCheckout, tmp_path: Path) -> None:
+def test_runner_through_the_bridge_scores_a_scripted_device(checkout: MlperfTinySources, tmp_path: Path) -> None:
     # every file gets the same score, so AUC is 0.5 but the run itself is valid
     _run_against(checkout, tmp_path, ANSWERS)
     (session,) = (tmp_path / "work" / "sessions").iterdir()
@@ -100,7 +100,7 @@ def test_runner_through_the_bridge_scores_a_scripted_device(checkout: MlperfTiny
 
 # ---- the whole command on an emulated board ------------------------------------------------------------
 @pytest.mark.qemu
-def test_submit_ad_on_mps2_an500(checkout: MlperfTinyCheckout, model_dir: Path, qemu: None, tmp_path: Path,
+def test_submit_ad_on_mps2_an500(checkout: MlperfTinySources, model_dir: Path, qemu: None, tmp_path: Path,
                                  scons_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tinyflash import pipeline
     from tinyflash.board import BoardCatalog

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from tests.fake_device import FakeDevice
+from tests.support.fake_device import FakeDevice
 from tinyflash.submit.checker import parse_output
 from tinyflash.submit.checkout import MLPERF_TINY_ENV, CheckoutError, find_mlperf_tiny
 from tinyflash.submit.flow import median_throughput

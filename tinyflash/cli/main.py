@@ -12,7 +12,7 @@ import sys
 from typing import Callable, NoReturn, Optional, Sequence
 
 from tinyflash import __version__
-from tinyflash.cli import boards, build, deps, doctor, emulate, farm, flash, run
+from tinyflash.cli import boards, build, deps, doctor, emulate, farm, flash, run, submit
 from tinyflash.cli.signals import SignalGuard
 from tinyflash.errors import EXIT_FAILURE, EXIT_INTERNAL, TinyflashError
 
@@ -28,7 +28,7 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_FAILURE, f"{self.prog}: error: {message}\n")
 
 # each module declares its subcommands (parser + handler); this order is the order of --help
-COMMAND_MODULES = (boards, build, run, flash, emulate, doctor, deps, farm)
+COMMAND_MODULES = (boards, build, run, flash, emulate, doctor, deps, farm, submit)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -47,6 +47,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--tflm-dir", type=Path, metavar="DIR", help="--runtime tflm: TFLM checkout or workspace")
     p.add_argument("-O", dest="optimization", default="2", choices=["0", "1", "2", "3", "s", "fast"],
                    help="compiler optimisation level (default 2)")
+    p.add_argument("--mlperf-tiny-dir", type=Path, metavar="DIR",
+                   help="mlcommons/tiny checkout with the official runner and checker (default: "
+                        "$TINYFLASH_MLPERF_TINY_DIR, else the 'tinyflash deps --mlperf-tiny' workspace)")
     p.add_argument("--usb-id", type=usb_id, metavar="VID:PID",
                    help="real boards: USB VID:PID of the board's serial port, by which the runner finds it")
     add_probe(p)
@@ -57,11 +60,11 @@ def cmd_submit(args: argparse.Namespace) -> int:
     from tinyflash.cli.output import Console
     from tinyflash.generate.project import BuildOptions
     from tinyflash.model import resolve_model
-    from tinyflash.submit.checkout import find_mlperf_tiny
+    from tinyflash.deps import find_mlperf_tiny
     from tinyflash.submit.flow import SubmitRequest, submit
     from tinyflash.submit.tree import Division
 
-    checkout = find_mlperf_tiny()
+    checkout = find_mlperf_tiny(args.mlperf_tiny_dir)
     board = catalog(args).load(args.board)
     names = [n.strip() for n in args.benchmarks.split(",") if n.strip()]
     if not names:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from tinyflash.errors import TinyflashError
-from tinyflash.submit.checkout import MlperfTinyCheckout
+from tinyflash.deps.mlperf_tiny import MlperfTinySources
 
 log = logging.getLogger(__name__)
 SUMMARY_OK = "SUMMARY: submission looks OK"
@@ -56,7 +56,7 @@ def parse_output(output: str, csv_text: str) -> Verdict:
     return Verdict(ok, summary, errors, warnings, table, output)
 
 
-def run_checker(checkout: MlperfTinyCheckout, tree: Path, *, work_dir: Path, version: Optional[str] = None,
+def run_checker(checkout: MlperfTinySources, tree: Path, *, work_dir: Path, version: Optional[str] = None,
                 timeout_s: float = 300.0, python: str = sys.executable) -> Verdict:
     work_dir.mkdir(parents=True, exist_ok=True)
     csv_path = (work_dir / "summary.csv").resolve()     # the checker chdirs into the tree before writing it

@@ -31,7 +31,7 @@ from tinyflash.run.accuracy import windows
 from tinyflash.run.performance import HARDWARE_WINDOW_S
 from tinyflash.run.session import DeviceSession, Timeouts
 from tinyflash.submit.checker import Verdict, run_checker
-from tinyflash.submit.checkout import MlperfTinyCheckout
+from tinyflash.deps.mlperf_tiny import MlperfTinySources
 from tinyflash.submit.datasets import CheckedDataset, check_datasets
 from tinyflash.submit.runner import (EMULATED_USB_ID, DutPort, RunMode, RunnerOutput, device_list,
                                      performance_script, read_yaml, run_official_runner, write_yaml)
@@ -196,7 +196,7 @@ def _runner_progress(progress: Progress, prefix: str) -> Callable[[str], None]:
     return report
 
 
-def _run_benchmark(request: SubmitRequest, checkout: MlperfTinyCheckout, tree: SubmissionTree, spec: ModelSpec,
+def _run_benchmark(request: SubmitRequest, checkout: MlperfTinySources, tree: SubmissionTree, spec: ModelSpec,
                    dataset: CheckedDataset, work: Path, progress: Progress) -> BenchmarkRun:
     from tinyflash import pipeline
 
@@ -279,7 +279,7 @@ def _git_revision(root: Path) -> Optional[str]:
     return (proc.stdout.strip() or None) if proc.returncode == 0 else None
 
 
-def submit(request: SubmitRequest, checkout: MlperfTinyCheckout, *, progress: Progress = quiet,
+def submit(request: SubmitRequest, checkout: MlperfTinySources, *, progress: Progress = quiet,
            runner_revision: Optional[str] = None) -> SubmitResult:
     # what can be refused without a board is refused before anything is written
     SubmissionTree(request.out, request.division, request.submitter, request.system_name)
@@ -294,7 +294,7 @@ def submit(request: SubmitRequest, checkout: MlperfTinyCheckout, *, progress: Pr
         raise
 
 
-def _submit(request: SubmitRequest, checkout: MlperfTinyCheckout, staging: Path,
+def _submit(request: SubmitRequest, checkout: MlperfTinySources, staging: Path,
             datasets: dict[str, CheckedDataset], progress: Progress, runner_revision: Optional[str]) -> SubmitResult:
     from tinyflash import __version__
 

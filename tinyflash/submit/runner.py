@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from tinyflash.errors import TinyflashError
-from tinyflash.submit.checkout import MlperfTinyCheckout
+from tinyflash.deps.mlperf_tiny import MlperfTinySources
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def write_yaml(path: Path, data: Any) -> Path:
     return path
 
 
-def dataset_folder_name(checkout: MlperfTinyCheckout, model_id: str, mode: RunMode) -> str:
+def dataset_folder_name(checkout: MlperfTinySources, model_id: str, mode: RunMode) -> str:
     """The dataset subfolder the runner reads for a model (``ic02`` uses ``ic01``): its tests yaml says."""
     stock = read_yaml(checkout.runner_dir / mode.stock_script)
     return str(stock.get(model_id, {}).get("model", model_id))
@@ -221,7 +221,7 @@ class _LoadWatcher:
             self.progress(f"input {self.loads}: {last.group(1)} window {last.group(2)}")
 
 
-def run_official_runner(checkout: MlperfTinyCheckout, work_dir: Path, *, mode: RunMode, dataset_dir: Path,
+def run_official_runner(checkout: MlperfTinySources, work_dir: Path, *, mode: RunMode, dataset_dir: Path,
                         devices: Path, test_script: Path, port: DutPort, timeout_s: float,
                         alive: Optional[Callable[[], Optional[str]]] = None,
                         progress: Optional[Callable[[str], None]] = None,
