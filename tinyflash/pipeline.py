@@ -20,7 +20,8 @@ from tinyflash.errors import FlashError
 from tinyflash.events import Progress, ProgressEvent, Stage, quiet
 from tinyflash.flash.base import Flasher
 from tinyflash.flash.qemu import QemuFlasher, QemuOptions
-from tinyflash.generate.project import BuildOptions, generate_project
+from tinyflash.generate.project import BuildOptions, generate_project, resolve_runtime
+from tinyflash.generate.runtime.choice import RuntimeChoice
 from tinyflash.model import read_graph
 from tinyflash.model.spec import ModelSpec
 from tinyflash.report.out_dir import OutDirBusyError, discard_results, exclusive_out_dir
@@ -36,8 +37,8 @@ from tinyflash.run.verify import Verification, verify_on_device
 if TYPE_CHECKING:
     from tinyflash.run.accuracy import AccuracyScore
 
-__all__ = ["AccuracyResult", "FirmwareChangedError", "OutDirBusyError", "RunResult", "build",
-           "check_firmware_unchanged", "default_out_dir", "exclusive_out_dir", "make_flasher", "provenance",
+__all__ = ["AccuracyResult", "FirmwareChangedError", "OutDirBusyError", "RunResult", "RuntimeChoice", "build",
+           "check_firmware_unchanged", "choose_runtime", "default_out_dir", "exclusive_out_dir", "make_flasher", "provenance",
            "run", "run_accuracy", "started_board", "verification_samples"]
 
 
@@ -53,15 +54,26 @@ def default_out_dir(board: Board, spec: ModelSpec, runtime: str, kernels: str = 
     return Path("tinyflash-out") / board.name / f"{spec.name}-{runtime}{suffix}"
 
 
-def build(board: Board, spec: ModelSpec, *, runtime: str = "aot", out_dir: Optional[Path] = None,
+def choose_runtime(spec: ModelSpec, runtime: str | RuntimeChoice = "auto",
+                   options: BuildOptions = BuildOptions()) -> RuntimeChoice:
+    """The runtime ``runtime`` (auto or a name) builds ``spec`` with, and why: decided once, before the
+    output folder is known (its default name is the chosen runtime's, so existing folders are reused)."""
+    if isinstance(runtime, RuntimeChoice):
+        return runtime
+    return resolve_runtime(spec, read_graph(spec.path), runtime, options)
+
+
+def build(board: Board, spec: ModelSpec, *, runtime: str | RuntimeChoice = "auto", out_dir: Optional[Path] = None,
           options: BuildOptions = BuildOptions(), cache_dir: Optional[Path] = None,
           progress: Progress = quiet) -> Firmware:
-    out = out_dir or default_out_dir(board, spec, runtime, options.kernels, options.profile)
+    progress(ProgressEvent(Stage.BUILD, f"reading {spec.path.name}"))
+    graph = read_graph(spec.path)
+    choice = resolve_runtime(spec, graph, runtime, options)
+    out = out_dir or default_out_dir(board, spec, choice.name, options.kernels, options.profile)
     with exclusive_out_dir(out):
-        progress(ProgressEvent(Stage.BUILD, f"reading {spec.path.name}"))
-        graph = read_graph(spec.path)
-        progress(ProgressEvent(Stage.BUILD, f"generating {runtime} application for {board.name}"))
-        project = generate_project(board, spec, graph, out, runtime=runtime, options=options)
+        progress(ProgressEvent(Stage.BUILD, f"runtime {choice.name}: {choice.reason}"))
+        progress(ProgressEvent(Stage.BUILD, f"generating {choice.name} application for {board.name}"))
+        project = generate_project(board, spec, graph, out, runtime=choice, options=options)
         progress(ProgressEvent(Stage.BUILD, "compiling with SCons + arm-none-eabi-gcc"))
         return build_firmware(project, cache_dir=cache_dir)
 
