@@ -54,13 +54,14 @@ def default_out_dir(board: Board, spec: ModelSpec, runtime: str, kernels: str = 
     return Path("tinyflash-out") / board.name / f"{spec.name}-{runtime}{suffix}"
 
 
-def choose_runtime(spec: ModelSpec, runtime: str | RuntimeChoice = "auto",
+def choose_runtime(board: Board, spec: ModelSpec, runtime: str | RuntimeChoice = "auto",
                    options: BuildOptions = BuildOptions()) -> RuntimeChoice:
-    """The runtime ``runtime`` (auto or a name) builds ``spec`` with, and why: decided once, before the
-    output folder is known (its default name is the chosen runtime's, so existing folders are reused)."""
+    """The runtime ``runtime`` (auto or a name) builds ``spec`` with on ``board``, and why: decided once,
+    before the output folder is known (its default name is the chosen runtime's, so existing folders are
+    reused)."""
     if isinstance(runtime, RuntimeChoice):
         return runtime
-    return resolve_runtime(spec, read_graph(spec.path), runtime, options)
+    return resolve_runtime(board, spec, read_graph(spec.path), runtime, options)
 
 
 def build(board: Board, spec: ModelSpec, *, runtime: str | RuntimeChoice = "auto", out_dir: Optional[Path] = None,
@@ -68,7 +69,7 @@ def build(board: Board, spec: ModelSpec, *, runtime: str | RuntimeChoice = "auto
           progress: Progress = quiet) -> Firmware:
     progress(ProgressEvent(Stage.BUILD, f"reading {spec.path.name}"))
     graph = read_graph(spec.path)
-    choice = resolve_runtime(spec, graph, runtime, options)
+    choice = resolve_runtime(board, spec, graph, runtime, options)
     out = out_dir or default_out_dir(board, spec, choice.name, options.kernels, options.profile)
     with exclusive_out_dir(out):
         progress(ProgressEvent(Stage.BUILD, f"runtime {choice.name}: {choice.reason}"))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tinyflash.board import BoardCatalog
 from tinyflash.deps.sources import MARKERS, REQUIRED_ROLES, TFLM_DIR_ENV
 from tinyflash.errors import GenerateError, NoRuntimeError, UnsupportedOperatorError
 from tinyflash.farm.errors import FarmConfigError
@@ -24,6 +25,8 @@ from tinyflash.model.graph import Graph, Operator, Quantization, Tensor
 from ..support.synthetic_layers import case_graph
 from ..support.tflite_writer import write_tflite
 
+AN500 = BoardCatalog(environ={}).load("mps2-an500")       # Cortex-M7: the DSP kernels
+AN547 = BoardCatalog(environ={}).load("mps3-an547")       # Cortex-M55: the Helium kernels
 _Q = Quantization((0.05,), (0,))
 _SOFTMAX_Q = Quantization((1 / 256,), (-128,))      # what softmax outputs must use (TFLM and aot check it)
 
@@ -76,7 +79,7 @@ def test_the_registry_knows_auto_as_a_choice_not_a_runtime() -> None:
 
 
 def test_aot_is_chosen_when_it_covers_every_operator(no_tflm_sources: Path) -> None:
-    choice = choose_runtime(case_graph("dw-c8-3x3-s1", "RELU"))
+    choice = choose_runtime(case_graph("dw-c8-3x3-s1", "RELU"), AN500)
     assert choice.name == "aot" and choice.requested == "auto"
     assert choice.reason == "aot runs every operator of the model (DEPTHWISE_CONV_2D)"
 
@@ -91,7 +94,7 @@ def test_aot_lists_every_unsupported_operator_not_only_the_first(monkeypatch: py
 
 
 def test_falls_back_to_tflm_when_aot_lacks_an_operator_and_says_why(tflm_sources: Path) -> None:
-    choice = choose_runtime(fc_then("TANH", "SOFTMAX", "TANH"))
+    choice = choose_runtime(fc_then("TANH", "SOFTMAX", "TANH"), AN500)
     assert choice.name == "tflm"
     assert choice.reason == f"aot lacks TANH (node 1), TANH (node 3); TFLM sources found at {tflm_sources}"
 
@@ -99,9 +102,9 @@ def test_falls_back_to_tflm_when_aot_lacks_an_operator_and_says_why(tflm_sources
 def test_with_an_operator_removed_from_the_aot_table_auto_falls_back(tflm_sources: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     graph = case_graph("c8-1x1", "RELU")
-    assert choose_runtime(graph).name == "aot"
+    assert choose_runtime(graph, AN500).name == "aot"
     monkeypatch.delitem(aot_ops.SUPPORTED, "CONV_2D")
-    choice = choose_runtime(graph)
+    choice = choose_runtime(graph, AN500)
     assert choice.name == "tflm" and choice.reason.startswith("aot lacks CONV_2D (node 0); TFLM sources found")
 
 
@@ -109,7 +112,7 @@ def test_without_tflm_sources_one_error_lists_every_unsupported_operator(no_tflm
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(aot_ops.SUPPORTED, "SOFTMAX")
     with pytest.raises(NoRuntimeError) as info:
-        choose_runtime(fc_then("TANH", "SOFTMAX"), what="tiny")
+        choose_runtime(fc_then("TANH", "SOFTMAX"), AN500, what="tiny")
     error = info.value
     assert error.message.startswith("no runtime can run tiny (--runtime auto):")
     # nodes with the same detail share a line
@@ -123,7 +126,7 @@ def test_without_tflm_sources_one_error_lists_every_unsupported_operator(no_tflm
 
 def test_an_operator_no_runtime_has_is_named_for_each_runtime(tflm_sources: Path) -> None:
     with pytest.raises(NoRuntimeError) as info:
-        choose_runtime(fc_then("CUSTOM"))
+        choose_runtime(fc_then("CUSTOM"), AN500)
     assert [r for r, p in info.value.problems if p.startswith("CUSTOM (node 1)")] == ["aot", "tflm"]
     assert "file an issue" in (info.value.hint or "")     # fetching TFLM would not help
 
@@ -137,14 +140,14 @@ def test_checks_that_fail_on_a_supported_operator_count_too(tflm_sources: Path) 
     problems = graph_problems(graph)
     assert len(problems) == 2     # the model's output tensor and the operator's output
     with pytest.raises(NoRuntimeError, match=r"FULLY_CONNECTED \(node 0\): output 'output' is int16"):
-        choose_runtime(graph)     # TFLM refuses int16 model I/O too (the benchmark feeds int8)
+        choose_runtime(graph, AN500)     # TFLM refuses int16 model I/O too (the benchmark feeds int8)
 
 
 @pytest.mark.parametrize("kernels, runtime", [("cmsis-nn", "tflm"), ("reference", "tflm"), ("portable", "aot"),
                                               ("auto", "aot"), (None, "aot")])
 def test_a_kernel_set_only_one_runtime_has_steers_the_choice(tflm_sources: Path, kernels: str | None,
                                                              runtime: str) -> None:
-    choice = choose_runtime(case_graph("c8-1x1", "NONE"), kernels=kernels)
+    choice = choose_runtime(case_graph("c8-1x1", "NONE"), AN500, kernels=kernels)
     assert choice.name == runtime
     if runtime == "tflm":
         assert choice.reason.startswith(f"--kernels {kernels} is not an aot kernel set; TFLM sources found")
@@ -152,25 +155,44 @@ def test_a_kernel_set_only_one_runtime_has_steers_the_choice(tflm_sources: Path,
 
 def test_a_kernel_set_that_rules_out_the_only_able_runtime_is_refused(tflm_sources: Path) -> None:
     with pytest.raises(NoRuntimeError) as info:
-        choose_runtime(fc_then("TANH"), kernels="portable")
+        choose_runtime(fc_then("TANH"), AN500, kernels="portable")
     assert ("tflm", "does not offer --kernels portable") in info.value.problems
     assert "--kernels portable limits --runtime auto to aot" in (info.value.hint or "")
     with pytest.raises(NoRuntimeError, match="tflm: TFLM runtime: TFLM directory /nonexistent does not exist"):
-        choose_runtime(case_graph("c8-1x1", "NONE"), kernels="cmsis-nn", options={"tflm_dir": "/nonexistent"})
+        choose_runtime(case_graph("c8-1x1", "NONE"), AN500, kernels="cmsis-nn",
+                       options={"tflm_dir": "/nonexistent"})
+
+
+def test_the_checks_run_on_the_kernel_paths_of_the_board(tflm_sources: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check that refuses a case only on the Helium path (as an operator added for #13.1 may) keeps aot
+    on the M7 and on the M55 with --kernels portable, and sends the M55's default build to TFLM."""
+    fc = aot_ops.SUPPORTED["FULLY_CONNECTED"]
+
+    def check(ctx: aot_ops.EmitContext) -> None:
+        if ctx.mve_kernels:
+            raise ctx.unsupported("not on the Helium path")
+        fc.check(ctx)
+
+    monkeypatch.setitem(aot_ops.SUPPORTED, "FULLY_CONNECTED", aot_ops.OpSupport(fc.emit, check))
+    graph = case_graph("fc-b1-8x4", "NONE")
+    assert choose_runtime(graph, AN500).name == "aot"
+    assert choose_runtime(graph, AN547, kernels="portable").name == "aot"
+    choice = choose_runtime(graph, AN547)
+    assert choice.name == "tflm" and choice.reason.startswith("aot lacks FULLY_CONNECTED (node 0); TFLM sources")
 
 
 def test_a_forced_runtime_is_taken_as_given(no_tflm_sources: Path) -> None:
     graph = fc_then("TANH")
-    assert choose_runtime(graph, "tflm").name == "tflm"          # its own errors come when generating
-    choice = choose_runtime(graph, "aot")
+    assert choose_runtime(graph, AN500, "tflm").name == "tflm"          # its own errors come when generating
+    choice = choose_runtime(graph, AN500, "aot")
     assert (choice.name, choice.reason, choice.requested) == ("aot", "--runtime aot given", "aot")
     with pytest.raises(GenerateError, match="--kernels cmsis-nn is not available with --runtime aot"):
-        choose_runtime(graph, "aot", kernels="cmsis-nn")
+        choose_runtime(graph, AN500, "aot", kernels="cmsis-nn")
 
 
 def test_the_generated_project_records_the_choice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """generate_project resolves auto itself; project.json and the record name the runtime, and why."""
-    from tinyflash.board import BoardCatalog
     from tinyflash.model import read_graph, resolve_model
 
     model = write_tflite(case_graph("fc-b3-64x9", "RELU"), tmp_path / "fc.tflite")
@@ -205,7 +227,6 @@ def test_default_output_folders_are_named_after_the_chosen_runtime(tflm_sources:
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """So a folder built before auto existed (ad-aot, ad-tflm) is reused."""
     from tinyflash import pipeline
-    from tinyflash.board import BoardCatalog
     from tinyflash.model import resolve_model
 
     model = write_tflite(case_graph("fc-b1-8x4", "NONE"), tmp_path / "fc8.tflite")
@@ -213,8 +234,8 @@ def test_default_output_folders_are_named_after_the_chosen_runtime(tflm_sources:
     board = BoardCatalog(environ={}).load("mps2-an500")
     for kernels, folder in (("auto", "fc8-aot"), ("portable", "fc8-aot-portable"), ("cmsis-nn", "fc8-tflm-cmsis-nn")):
         options = BuildOptions(kernels=kernels)
-        choice = pipeline.choose_runtime(spec, "auto", options)
+        choice = pipeline.choose_runtime(board, spec, "auto", options)
         assert pipeline.default_out_dir(board, spec, choice.name, options.kernels).name == folder
     monkeypatch.delitem(aot_ops.SUPPORTED, "FULLY_CONNECTED")
-    choice = pipeline.choose_runtime(spec, "auto", BuildOptions())
+    choice = pipeline.choose_runtime(board, spec, "auto", BuildOptions())
     assert pipeline.default_out_dir(board, spec, choice.name).name == "fc8-tflm"

@@ -33,7 +33,8 @@ def test_failures_are_rows_and_never_stop_the_check(tmp_path: Path, monkeypatch:
     corrupt, fc, conv = rows
     assert corrupt.stage == "read" and corrupt.problem and corrupt.operators == ()
     assert fc.stage == "runtime" and fc.operators == ("FULLY_CONNECTED",) and fc.nodes == 1
-    assert fc.problem.startswith("no runtime can run b_fc (--runtime auto):") and "FULLY_CONNECTED (node 0)" in fc.problem
+    assert fc.problem.startswith("no runtime can run b_fc (--runtime auto):")
+    assert "FULLY_CONNECTED (node 0)" in fc.problem
     assert conv.stage == "runtime" and "CONV_2D (node 0)" in conv.problem
     assert all(row.runtime is None and row.verified is None for row in rows)
     table = markdown_table(rows).splitlines()

@@ -40,11 +40,12 @@ def load_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
     return board, resolve_model(args.model, args.model_dir)
 
 
-def choose_runtime(args: argparse.Namespace, spec: Any) -> Any:
-    """The runtime --runtime (auto by default) resolves to for this model, and why: decided once per command."""
+def choose_runtime(args: argparse.Namespace, board: Any, spec: Any) -> Any:
+    """The runtime --runtime (auto by default) resolves to for this model and board, and why: decided once
+    per command."""
     from tinyflash import pipeline
 
-    return pipeline.choose_runtime(spec, args.runtime, build_options(args))
+    return pipeline.choose_runtime(board, spec, args.runtime, build_options(args))
 
 
 def out_dir(args: argparse.Namespace, board: Any, spec: Any, choice: Any) -> Any:
@@ -68,7 +69,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     console = Console(json_mode=args.json)
     with console.progress("building"):
         board, spec = load_inputs(args)
-        firmware = build_firmware(args, board, spec, console, choose_runtime(args, spec))
+        firmware = build_firmware(args, board, spec, console, choose_runtime(args, board, spec))
     data = firmware_dict(spec, firmware)
     if args.json:
         console.emit_json(data)

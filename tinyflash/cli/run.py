@@ -75,7 +75,7 @@ def _performance(args: argparse.Namespace, command: str) -> int:
     board, spec = load_inputs(args)
     _check_verify_count(args, spec)
     # one run per output folder from the build to the last result file: two runs never mix (#11.2)
-    choice = choose_runtime(args, spec)
+    choice = choose_runtime(args, board, spec)
     with pipeline.exclusive_out_dir(out_dir(args, board, spec, choice)):
         return _measure(args, command, console, board, spec, choice)
 
@@ -127,7 +127,7 @@ def _accuracy(args: argparse.Namespace) -> int:
         raise UsageError("accuracy mode needs --dataset DIR", hint="DIR/<benchmark>/y_labels.csv + .bin files")
     console = Console(json_mode=args.json)
     board, spec = load_inputs(args)
-    choice = choose_runtime(args, spec)
+    choice = choose_runtime(args, board, spec)
     with pipeline.exclusive_out_dir(out_dir(args, board, spec, choice)):
         return _score(args, console, board, spec, choice)
 

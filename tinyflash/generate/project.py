@@ -122,12 +122,12 @@ def runtime_options(spec: ModelSpec, options: BuildOptions) -> dict[str, str]:
     return found
 
 
-def resolve_runtime(spec: ModelSpec, graph: Graph, runtime: str | RuntimeChoice,
+def resolve_runtime(board: Board, spec: ModelSpec, graph: Graph, runtime: str | RuntimeChoice,
                     options: BuildOptions = BuildOptions()) -> RuntimeChoice:
-    """The runtime a --runtime value (auto, or a name) builds ``graph`` with, and why."""
+    """The runtime a --runtime value (auto, or a name) builds ``graph`` with on ``board``, and why."""
     if isinstance(runtime, RuntimeChoice):
         return runtime
-    return choose_runtime(graph, runtime, kernels=options.kernels, options=runtime_options(spec, options),
+    return choose_runtime(graph, board, runtime, kernels=options.kernels, options=runtime_options(spec, options),
                           what=spec.name)
 
 
@@ -135,7 +135,7 @@ def generate_project(board: Board, spec: ModelSpec, graph: Graph, dest: Path, *,
                      runtime: str | RuntimeChoice = "auto", options: BuildOptions = BuildOptions(),
                      board_file: str | None = None) -> GeneratedProject:
     dest = Path(dest)
-    choice = resolve_runtime(spec, graph, runtime, options)
+    choice = resolve_runtime(board, spec, graph, runtime, options)
     src = dest / "src"
     src.mkdir(parents=True, exist_ok=True)
     io = spec.benchmark.io(graph)

@@ -57,7 +57,7 @@ def check_model(path: Path, board: Board, *, runtime: str = "auto", options: Bui
         graph = read_graph(path)
         row = ZooRow(path.name, graph.used_opcodes(), len(graph.operators))
         stage = "runtime"
-        choice = pipeline.choose_runtime(spec, runtime, options)
+        choice = pipeline.choose_runtime(board, spec, runtime, options)
         row = ZooRow(**{**asdict(row), "runtime": choice.name, "runtime_reason": choice.reason})
         out = pipeline.default_out_dir(board, spec, choice.name, options.kernels, options.profile)
         if out_root is not None:

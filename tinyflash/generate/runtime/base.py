@@ -52,8 +52,9 @@ class Runtime(Protocol):
     def generate(self, graph: Graph, board: Board, dest: Path, *, options: dict[str, str]) -> RuntimeOutput:
         """Check the model is supported and fits, then write sources into ``dest``."""
 
-    def unsupported(self, graph: Graph) -> tuple[TinyflashError, ...]:
-        """Every reason ``graph`` cannot run on this runtime (one per operator, with its node); empty if it can.
+    def unsupported(self, graph: Graph, board: Board, options: Mapping[str, str]) -> tuple[TinyflashError, ...]:
+        """Every reason ``graph`` cannot run on this runtime on ``board`` with these generate options (one per
+        operator, with its node; the checks generation runs, on the kernel paths it would take); empty if it can.
         ``--runtime auto`` lists them all instead of stopping at the first (#13.2)."""
 
     def locate(self, options: Mapping[str, str]) -> str:

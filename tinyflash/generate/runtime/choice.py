@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
 
+from tinyflash.board.schema import Board
 from tinyflash.errors import NoRuntimeError, TinyflashError, UnsupportedOperatorError
 from tinyflash.generate.runtime.base import Runtime
 from tinyflash.generate.runtime.registry import AUTO, get_runtime, runtime_names, runtimes_offering, select_kernels
@@ -42,10 +43,11 @@ def _grouped(problems: tuple[TinyflashError, ...]) -> list[str]:
     return [f"{', '.join(nodes)}: {detail}" if nodes else detail for detail, nodes in lines.items()]
 
 
-def choose_runtime(graph: Graph, requested: str = AUTO, *, kernels: Optional[str] = None,
+def choose_runtime(graph: Graph, board: Board, requested: str = AUTO, *, kernels: Optional[str] = None,
                    options: Mapping[str, str] = {}, what: str = "the model",
                    make: Callable[[str], Runtime] = get_runtime) -> RuntimeChoice:
-    """The runtime ``requested`` (a name, or auto) resolves to for ``graph`` with --kernels ``kernels``.
+    """The runtime ``requested`` (a name, or auto) resolves to for ``graph`` on ``board`` with --kernels
+    ``kernels``.
 
     ``options`` are the runtimes' generate options (``tflm_dir``); ``make`` builds a runtime by name
     (tests inject one whose sources are fixed)."""
@@ -63,7 +65,7 @@ def choose_runtime(graph: Graph, requested: str = AUTO, *, kernels: Optional[str
             problems.append((name, f"does not offer --kernels {kernels}"))
             continue
         runtime = make(name)
-        lacking = runtime.unsupported(graph)
+        lacking = runtime.unsupported(graph, board, {**options, "kernels": kernels or AUTO})
         if lacking:
             passed_over.append(f"{name} lacks {', '.join(_short(p) for p in lacking)}")
             problems += [(name, line) for line in _grouped(lacking)]

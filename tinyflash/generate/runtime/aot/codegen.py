@@ -26,9 +26,11 @@ class AotPlan:
     order: tuple[int, ...]          # operators that emit code, in graph order
 
 
-def graph_problems(graph: Graph) -> tuple[TinyflashError, ...]:
+def graph_problems(graph: Graph, *, dsp_kernels: bool = False,
+                   mve_kernels: bool = False) -> tuple[TinyflashError, ...]:
     """Everything that makes a model unusable, found before any file is written: every operator the
-    runtime lacks or whose checks fail, not only the first (what ``--runtime auto`` reports, #13.2)."""
+    runtime lacks or whose checks fail, not only the first (what ``--runtime auto`` reports, #13.2).
+    The flags are the kernel paths generation will take on the board (a check may depend on them)."""
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         return (GenerateError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
                               "the AOT runtime supports one of each"),)
@@ -46,21 +48,28 @@ def graph_problems(graph: Graph) -> tuple[TinyflashError, ...]:
                 hint="try another runtime with --runtime, or file an issue with the model attached"))
             continue
         try:
-            support.check(EmitContext(graph, op, pointer=lambda i: ""))
+            support.check(EmitContext(graph, op, pointer=lambda i: "", dsp_kernels=dsp_kernels,
+                                      mve_kernels=mve_kernels))
         except TinyflashError as exc:
             problems.append(exc)
     return tuple(problems)
 
 
-def check_graph(graph: Graph) -> None:
+def simd_paths(board: Board, kernel_set: str) -> dict[str, bool]:
+    """The EmitContext flags for ``board``: the SIMD kernels its core has, unless --kernels portable."""
+    return {"dsp_kernels": board.has_dsp and kernel_set != "portable",
+            "mve_kernels": board.mve is not Mve.NONE and kernel_set != "portable"}
+
+
+def check_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = False) -> None:
     """Raise the first of :func:`graph_problems`."""
-    problems = graph_problems(graph)
+    problems = graph_problems(graph, dsp_kernels=dsp_kernels, mve_kernels=mve_kernels)
     if problems:
         raise problems[0]
 
 
-def plan_graph(graph: Graph) -> AotPlan:
-    check_graph(graph)
+def plan_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = False) -> AotPlan:
+    check_graph(graph, dsp_kernels=dsp_kernels, mve_kernels=mve_kernels)
     n_ops = len(graph.operators)
     sizes: dict[int, int] = {}
     life: dict[int, tuple[int, int]] = {}
@@ -96,23 +105,23 @@ class AotRuntime:
     kernel_sets: ClassVar[tuple[str, ...]] = ("auto", "portable")
     kernel_aliases: ClassVar[Mapping[str, str]] = {}
 
-    def unsupported(self, graph: Graph) -> tuple[TinyflashError, ...]:
-        return graph_problems(graph)
+    def unsupported(self, graph: Graph, board: Board, options: Mapping[str, str]) -> tuple[TinyflashError, ...]:
+        return graph_problems(graph, **simd_paths(board, select_kernel_set(self, options.get("kernels"))))
 
     def locate(self, options: Mapping[str, str]) -> str:
         return ""          # its kernels ship with tinyflash: nothing to find, nothing to say
 
     def generate(self, graph: Graph, board: Board, dest: Path, *, options: dict[str, str]) -> RuntimeOutput:
         kernel_set = select_kernel_set(self, options.get("kernels"))
-        plan = plan_graph(graph)
+        simd = simd_paths(board, kernel_set)
+        plan = plan_graph(graph, **simd)
         dest.mkdir(parents=True, exist_ok=True)
         constants: list[str] = []
         calls: list[dict[str, object]] = []
         layers: list[Layer] = []
         kernels: set[str] = set()
         macs = scratch = 0
-        dsp_kernels = board.has_dsp and kernel_set != "portable"
-        mve_kernels = board.mve is not Mve.NONE and kernel_set != "portable"
+        dsp_kernels, mve_kernels = simd["dsp_kernels"], simd["mve_kernels"]
 
         def pointer(tensor: int) -> str:
             return f"(tf_arena + {plan.memory.offset(tensor)})"

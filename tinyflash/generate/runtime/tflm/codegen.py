@@ -103,7 +103,7 @@ class TflmRuntime:
         self._sources = sources       # injected by tests; found from options/environment otherwise
         self._arena = arena
 
-    def unsupported(self, graph: Graph) -> tuple[TinyflashError, ...]:
+    def unsupported(self, graph: Graph, board: Board, options: Mapping[str, str]) -> tuple[TinyflashError, ...]:
         return graph_problems(graph)
 
     def sources(self, options: Mapping[str, str]) -> TflmSources:
