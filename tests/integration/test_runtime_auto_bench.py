@@ -52,3 +52,32 @@ def test_no_runtime_for_the_model_is_one_error_before_any_work(model_dir: Path, 
     assert f"tflm: TFLM runtime: TFLM directory {tmp_path / 'no-tflm'} does not exist" in err
     assert "hint: TFLM runs more operators: run 'tinyflash deps'" in err
     assert not (tmp_path / "tinyflash-out").exists()
+
+
+def test_with_an_operator_removed_from_aot_auto_falls_back_to_tflm_and_verifies(
+        model_dir: Path, qemu: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole fallback on a device: TFLM's reference kernels (its library built once per core in the
+    user's object cache, as test_tflm_bench.py does), verified against the golden, the reason recorded."""
+    from tinyflash import pipeline
+    from tinyflash.board import BoardCatalog
+    from tinyflash.deps.errors import DepsError
+    from tinyflash.deps.sources import find_tflm_sources
+    from tinyflash.model import resolve_model
+    from tinyflash.report.results import result_dict
+
+    try:
+        sources = find_tflm_sources()
+    except DepsError as exc:
+        pytest.skip(f"TFLM sources not found ({exc.message}): run 'tinyflash deps' or set {TFLM_DIR_ENV}")
+    monkeypatch.delitem(aot_ops.SUPPORTED, "FULLY_CONNECTED")
+    board = BoardCatalog().load("mps2-an500")
+    spec = resolve_model("ad", [model_dir])
+    monkeypatch.chdir(tmp_path)
+    firmware = pipeline.build(board, spec)               # runtime: auto, the default
+    assert firmware.project.directory == Path("tinyflash-out/mps2-an500/ad-tflm")
+    result = pipeline.run(firmware, verify_count=1)
+    data = result_dict(spec, result)
+    assert data["runtime"] == "tflm" and result.device_info["runtime"] == "tflm-reference"
+    nodes = ", ".join(f"FULLY_CONNECTED (node {i})" for i in range(10))
+    assert data["runtime_reason"] == f"aot lacks {nodes}; TFLM sources found at {sources.root}"
+    assert data["verification"]["passed"] is True
