@@ -96,7 +96,7 @@ def test_aot_lists_every_unsupported_operator_not_only_the_first(monkeypatch: py
 def test_falls_back_to_tflm_when_aot_lacks_an_operator_and_says_why(tflm_sources: Path) -> None:
     choice = choose_runtime(fc_then("TANH", "SOFTMAX", "TANH"), AN500)
     assert choice.name == "tflm"
-    assert choice.reason == f"aot lacks TANH (node 1), TANH (node 3); TFLM sources found at {tflm_sources}"
+    assert choice.reason == f"aot lacks TANH (nodes 1, 3); TFLM sources found at {tflm_sources}"
 
 
 def test_with_an_operator_removed_from_the_aot_table_auto_falls_back(tflm_sources: Path,
@@ -139,8 +139,12 @@ def test_checks_that_fail_on_a_supported_operator_count_too(tflm_sources: Path) 
     graph = Graph(tuple(tensors), fc.operators, fc.inputs, fc.outputs)
     problems = graph_problems(graph)
     assert len(problems) == 2     # the model's output tensor and the operator's output
-    with pytest.raises(NoRuntimeError, match=r"FULLY_CONNECTED \(node 0\): output 'output' is int16"):
+    with pytest.raises(NoRuntimeError) as info:
         choose_runtime(graph, AN500)     # TFLM refuses int16 model I/O too (the benchmark feeds int8)
+    assert ("aot", "model output 'output': output tensor is int16; float models are not supported") \
+        in info.value.problems
+    assert ("aot", "FULLY_CONNECTED (node 0): output 'output' is int16; only int8 is supported") in info.value.problems
+    assert ("tflm", "model output 'output': output tensor is int16; the benchmark I/O is int8") in info.value.problems
 
 
 @pytest.mark.parametrize("kernels, runtime", [("cmsis-nn", "tflm"), ("reference", "tflm"), ("portable", "aot"),
@@ -150,7 +154,7 @@ def test_a_kernel_set_only_one_runtime_has_steers_the_choice(tflm_sources: Path,
     choice = choose_runtime(case_graph("c8-1x1", "NONE"), AN500, kernels=kernels)
     assert choice.name == runtime
     if runtime == "tflm":
-        assert choice.reason.startswith(f"--kernels {kernels} is not an aot kernel set; TFLM sources found")
+        assert choice.reason.startswith(f"--kernels {kernels} is not a kernel set of aot; TFLM sources found")
 
 
 def test_a_kernel_set_that_rules_out_the_only_able_runtime_is_refused(tflm_sources: Path) -> None:

@@ -28,8 +28,22 @@ class RuntimeChoice:
 
 def _short(problem: TinyflashError) -> str:
     if isinstance(problem, UnsupportedOperatorError):
+        if isinstance(problem.node, str):           # the model's input or output tensor, by name
+            return f"{problem.operator} '{problem.node}'"
         return f"{problem.operator} (node {problem.node})"
     return problem.message
+
+
+def _summary(problems: tuple[TinyflashError, ...]) -> str:
+    """'SVDF (node 3), TANH (nodes 5, 9)': each operator once, with its nodes, in graph order."""
+    nodes: dict[str, list[str]] = {}
+    for problem in problems:
+        if isinstance(problem, UnsupportedOperatorError) and isinstance(problem.node, int):
+            nodes.setdefault(problem.operator, []).append(str(problem.node))
+        else:
+            nodes.setdefault(_short(problem), [])
+    return ", ".join(f"{what} (node{'s' if len(at) > 1 else ''} {', '.join(at)})" if at else what
+                     for what, at in nodes.items())
 
 
 def _grouped(problems: tuple[TinyflashError, ...]) -> list[str]:
@@ -61,13 +75,13 @@ def choose_runtime(graph: Graph, board: Board, requested: str = AUTO, *, kernels
     unbuildable = False                         # a runtime that covers the model lacks its sources here
     for name in runtime_names():
         if name not in offering:
-            passed_over.append(f"--kernels {kernels} is not an {name} kernel set")
+            passed_over.append(f"--kernels {kernels} is not a kernel set of {name}")
             problems.append((name, f"does not offer --kernels {kernels}"))
             continue
         runtime = make(name)
         lacking = runtime.unsupported(graph, board, {**options, "kernels": kernels or AUTO})
         if lacking:
-            passed_over.append(f"{name} lacks {', '.join(_short(p) for p in lacking)}")
+            passed_over.append(f"{name} lacks {_summary(lacking)}")
             problems += [(name, line) for line in _grouped(lacking)]
             continue
         try:
