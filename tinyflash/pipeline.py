@@ -244,7 +244,8 @@ def provenance(spec: ModelSpec, firmware: Firmware) -> dict[str, object]:
         sha = proc.stdout.strip() or None
     project = firmware.project
     return {"tinyflash_version": __version__, "tinyflash_git_sha": sha, "toolchain": firmware.toolchain,
-            "board": project.board.name, "runtime": project.runtime, "model": spec.name,
+            "board": project.board.name, "runtime": project.runtime, "runtime_reason": project.runtime_reason,
+            "model": spec.name,
             "model_sha256": spec.sha256, "reference_model": spec.reference, "elf_sha256": firmware.elf_sha256,
             "flags": {"cpu": list(project.board.gcc_cpu_flags()), "optimization": project.options.optimization,
                       "defines": list(project.options.defines), "kernels": project.options.kernels}}

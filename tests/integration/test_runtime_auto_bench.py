@@ -34,6 +34,10 @@ def test_bench_without_runtime_picks_aot_and_says_so(model_dir: Path, qemu: None
     assert results["runtime"] == "aot" and results["runtime_reason"] == reason
     assert results["verification"]["passed"] is True
     assert not (tmp_path / "tinyflash-out/mps2-an500/ad-auto").exists()
+    # the submission folder's provenance says it too
+    provenance = json.loads((tmp_path / "tinyflash-out/mps2-an500/ad-aot/results/performance/tinyflash.json")
+                            .read_text())
+    assert provenance["runtime"] == "aot" and provenance["runtime_reason"] == reason
 
 
 def test_no_runtime_for_the_model_is_one_error_before_any_work(model_dir: Path, tmp_path: Path,
