@@ -72,11 +72,23 @@ class UnsupportedOperatorError(ModelError):
         super().__init__(msg + (f": {detail}" if detail else ""), hint=hint)
         self.operator = operator
         self.node = node
+        self.detail = detail
+        self.runtime = runtime
 
 
 # --- generate / build ---------------------------------------------------------------------------
 class GenerateError(TinyflashError):
     pass
+
+
+class NoRuntimeError(GenerateError):
+    """``--runtime auto`` found no runtime that can run the model here; ``problems`` has every reason, per
+    runtime (each operator a runtime lacks, with its node), so the user sees them all at once."""
+
+    def __init__(self, message: str, problems: Sequence[tuple[str, str]], *, hint: str | None = None) -> None:
+        lines = "".join(f"\n  {runtime}: {problem}" for runtime, problem in problems)
+        super().__init__(message + lines, hint=hint)
+        self.problems = tuple(problems)
 
 
 class InvalidDefineError(GenerateError):

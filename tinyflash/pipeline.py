@@ -20,7 +20,8 @@ from tinyflash.errors import FlashError
 from tinyflash.events import Progress, ProgressEvent, Stage, quiet
 from tinyflash.flash.base import Flasher
 from tinyflash.flash.qemu import QemuFlasher, QemuOptions
-from tinyflash.generate.project import BuildOptions, generate_project
+from tinyflash.generate.project import BuildOptions, generate_project, resolve_runtime
+from tinyflash.generate.runtime.choice import RuntimeChoice
 from tinyflash.model import read_graph
 from tinyflash.model.spec import ModelSpec
 from tinyflash.report.out_dir import OutDirBusyError, discard_results, exclusive_out_dir
@@ -36,8 +37,8 @@ from tinyflash.run.verify import Verification, verify_on_device
 if TYPE_CHECKING:
     from tinyflash.run.accuracy import AccuracyScore
 
-__all__ = ["AccuracyResult", "FirmwareChangedError", "OutDirBusyError", "RunResult", "build",
-           "check_firmware_unchanged", "default_out_dir", "exclusive_out_dir", "make_flasher", "provenance",
+__all__ = ["AccuracyResult", "FirmwareChangedError", "OutDirBusyError", "RunResult", "RuntimeChoice", "build",
+           "check_firmware_unchanged", "choose_runtime", "default_out_dir", "exclusive_out_dir", "make_flasher", "provenance",
            "run", "run_accuracy", "started_board", "verification_samples"]
 
 
@@ -53,15 +54,27 @@ def default_out_dir(board: Board, spec: ModelSpec, runtime: str, kernels: str = 
     return Path("tinyflash-out") / board.name / f"{spec.name}-{runtime}{suffix}"
 
 
-def build(board: Board, spec: ModelSpec, *, runtime: str = "aot", out_dir: Optional[Path] = None,
+def choose_runtime(board: Board, spec: ModelSpec, runtime: str | RuntimeChoice = "auto",
+                   options: BuildOptions = BuildOptions()) -> RuntimeChoice:
+    """The runtime ``runtime`` (auto or a name) builds ``spec`` with on ``board``, and why: decided once,
+    before the output folder is known (its default name is the chosen runtime's, so existing folders are
+    reused)."""
+    if isinstance(runtime, RuntimeChoice):
+        return runtime
+    return resolve_runtime(board, spec, read_graph(spec.path), runtime, options)
+
+
+def build(board: Board, spec: ModelSpec, *, runtime: str | RuntimeChoice = "auto", out_dir: Optional[Path] = None,
           options: BuildOptions = BuildOptions(), cache_dir: Optional[Path] = None,
           progress: Progress = quiet) -> Firmware:
-    out = out_dir or default_out_dir(board, spec, runtime, options.kernels, options.profile)
+    progress(ProgressEvent(Stage.BUILD, f"reading {spec.path.name}"))
+    graph = read_graph(spec.path)
+    choice = resolve_runtime(board, spec, graph, runtime, options)
+    out = out_dir or default_out_dir(board, spec, choice.name, options.kernels, options.profile)
     with exclusive_out_dir(out):
-        progress(ProgressEvent(Stage.BUILD, f"reading {spec.path.name}"))
-        graph = read_graph(spec.path)
-        progress(ProgressEvent(Stage.BUILD, f"generating {runtime} application for {board.name}"))
-        project = generate_project(board, spec, graph, out, runtime=runtime, options=options)
+        progress(ProgressEvent(Stage.BUILD, f"runtime {choice.name}: {choice.reason}"))
+        progress(ProgressEvent(Stage.BUILD, f"generating {choice.name} application for {board.name}"))
+        project = generate_project(board, spec, graph, out, runtime=choice, options=options)
         progress(ProgressEvent(Stage.BUILD, "compiling with SCons + arm-none-eabi-gcc"))
         return build_firmware(project, cache_dir=cache_dir)
 
@@ -231,7 +244,8 @@ def provenance(spec: ModelSpec, firmware: Firmware) -> dict[str, object]:
         sha = proc.stdout.strip() or None
     project = firmware.project
     return {"tinyflash_version": __version__, "tinyflash_git_sha": sha, "toolchain": firmware.toolchain,
-            "board": project.board.name, "runtime": project.runtime, "model": spec.name,
+            "board": project.board.name, "runtime": project.runtime, "runtime_reason": project.runtime_reason,
+            "model": spec.name,
             "model_sha256": spec.sha256, "reference_model": spec.reference, "elf_sha256": firmware.elf_sha256,
             "flags": {"cpu": list(project.board.gcc_cpu_flags()), "optimization": project.options.optimization,
                       "defines": list(project.options.defines), "kernels": project.options.kernels}}

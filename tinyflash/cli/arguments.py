@@ -77,14 +77,15 @@ def add_model(p: argparse.ArgumentParser, required: bool = True) -> None:
 
 
 def add_build(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--runtime", default="aot", help="inference runtime (default: aot, tinyflash's own)")
+    add_runtime(p)
     p.add_argument("--out", type=Path, help="output directory (default: tinyflash-out/BOARD/MODEL-RUNTIME)")
     # the runtimes own their kernel-set names (tinyflash.generate.runtime.kernel_sets); checked before any work
     p.add_argument("--kernels", default="auto", metavar="SET",
                    help="aot: auto (SIMD kernels where the core has them) or portable (plain C everywhere); "
-                        "tflm: auto/reference (TFLM's reference kernels) or cmsis-nn")
+                        "tflm: auto/reference (TFLM's reference kernels) or cmsis-nn; with --runtime auto, "
+                        "portable chooses aot and reference/cmsis-nn choose tflm")
     p.add_argument("--tflm-dir", type=Path, metavar="DIR",
-                   help="--runtime tflm: TFLM checkout or 'tinyflash deps' workspace (default: $TINYFLASH_TFLM_DIR, "
+                   help="TFLM runtime: TFLM checkout or 'tinyflash deps' workspace (default: $TINYFLASH_TFLM_DIR, "
                         "else the default workspace)")
     p.add_argument("-O", dest="optimization", default="2", choices=["0", "1", "2", "3", "s", "fast"],
                    help="compiler optimisation level (default 2)")
@@ -92,6 +93,17 @@ def add_build(p: argparse.ArgumentParser) -> None:
                    help="extra preprocessor definition for every firmware file")
     p.add_argument("--profile", action="store_true",
                    help="time every layer (own output directory); run/bench then print a per-layer table")
+
+
+RUNTIME_HELP = ("inference runtime: auto (default: aot, tinyflash's own, when it runs every operator of the model, "
+                "else TFLM when its sources are present; the choice and why are in the output and results.json), "
+                "aot or tflm (forced)")
+
+
+def add_runtime(p: argparse.ArgumentParser) -> None:
+    # the names come from tinyflash.generate.runtime.registry, checked before any work (not listed here:
+    # --help must not import the runtimes)
+    p.add_argument("--runtime", default="auto", metavar="auto|aot|tflm", help=RUNTIME_HELP)
 
 
 def add_run(p: argparse.ArgumentParser) -> None:

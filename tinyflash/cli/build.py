@@ -25,6 +25,7 @@ def build_options(args: argparse.Namespace) -> Any:
     from tinyflash.generate.runtime import select_kernels
 
     select_kernels(args.runtime, args.kernels)      # an unknown runtime or kernel set fails before any work
+                                                    # (auto: a kernel set of any runtime)
     tflm_dir = getattr(args, "tflm_dir", None)
     return BuildOptions(optimization=f"-O{args.optimization}", defines=tuple(args.defines), kernels=args.kernels,
                         profile=getattr(args, "profile", False), tflm_dir=str(tflm_dir) if tflm_dir else None)
@@ -39,18 +40,26 @@ def load_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
     return board, resolve_model(args.model, args.model_dir)
 
 
-def out_dir(args: argparse.Namespace, board: Any, spec: Any) -> Any:
-    """Where this command writes: --out, or the default folder for (board, model, runtime, kernels)."""
+def choose_runtime(args: argparse.Namespace, board: Any, spec: Any) -> Any:
+    """The runtime --runtime (auto by default) resolves to for this model and board, and why: decided once
+    per command."""
+    from tinyflash import pipeline
+
+    return pipeline.choose_runtime(board, spec, args.runtime, build_options(args))
+
+
+def out_dir(args: argparse.Namespace, board: Any, spec: Any, choice: Any) -> Any:
+    """Where this command writes: --out, or the default folder for (board, model, chosen runtime, kernels)."""
     from tinyflash import pipeline
 
     options = build_options(args)
-    return args.out or pipeline.default_out_dir(board, spec, args.runtime, options.kernels, options.profile)
+    return args.out or pipeline.default_out_dir(board, spec, choice.name, options.kernels, options.profile)
 
 
-def build_firmware(args: argparse.Namespace, board: Any, spec: Any, console: Console) -> Any:
+def build_firmware(args: argparse.Namespace, board: Any, spec: Any, console: Console, choice: Any) -> Any:
     from tinyflash import pipeline
 
-    return pipeline.build(board, spec, runtime=args.runtime, out_dir=out_dir(args, board, spec),
+    return pipeline.build(board, spec, runtime=choice, out_dir=out_dir(args, board, spec, choice),
                           options=build_options(args), progress=console.step)
 
 
@@ -60,7 +69,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     console = Console(json_mode=args.json)
     with console.progress("building"):
         board, spec = load_inputs(args)
-        firmware = build_firmware(args, board, spec, console)
+        firmware = build_firmware(args, board, spec, console, choose_runtime(args, board, spec))
     data = firmware_dict(spec, firmware)
     if args.json:
         console.emit_json(data)

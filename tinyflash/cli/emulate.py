@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tinyflash.cli.arguments import add_board, catalog, tcp_port
+from tinyflash.cli.arguments import add_board, add_runtime, catalog, tcp_port
 from tinyflash.cli.output import Console
 from tinyflash.errors import EXIT_FAILURE, EXIT_OK
 
@@ -21,7 +21,7 @@ def add_parsers(sub: Any) -> None:
     group.add_argument("--model", "-m", help="build this model first (as 'tinyflash build')")
     group.add_argument("--firmware", type=Path, help="an ELF built earlier")
     p.add_argument("--model-dir", action="append", type=Path, default=[], metavar="DIR")
-    p.add_argument("--runtime", default="aot")
+    add_runtime(p)
     p.add_argument("--port", type=tcp_port, default=0, help="TCP port on 127.0.0.1 (0: any free port)")
     p.set_defaults(handler=cmd_emulate)
 

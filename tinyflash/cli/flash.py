@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from tinyflash.cli.arguments import add_board, add_probe, catalog
+from tinyflash.cli.arguments import add_board, add_runtime, add_probe, catalog
 from tinyflash.cli.output import Console
 from tinyflash.errors import EXIT_OK
 
@@ -19,7 +19,7 @@ def add_parsers(sub: Any) -> None:
     group.add_argument("--model", "-m", help="build this model first (as 'tinyflash build')")
     group.add_argument("--firmware", type=Path, help="an ELF built earlier (default: the last build for --model)")
     p.add_argument("--model-dir", action="append", type=Path, default=[], metavar="DIR")
-    p.add_argument("--runtime", default="aot")
+    add_runtime(p)
     add_probe(p)
     p.set_defaults(handler=cmd_flash)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyflash.cli.arguments import add_board, add_build, add_model, add_run, UsageError
-from tinyflash.cli.build import build_firmware, load_inputs, out_dir
+from tinyflash.cli.build import build_firmware, choose_runtime, load_inputs, out_dir
 from tinyflash.cli.output import Console
 from tinyflash.errors import EXIT_FAILURE, EXIT_OK
 
@@ -75,17 +75,18 @@ def _performance(args: argparse.Namespace, command: str) -> int:
     board, spec = load_inputs(args)
     _check_verify_count(args, spec)
     # one run per output folder from the build to the last result file: two runs never mix (#11.2)
-    with pipeline.exclusive_out_dir(out_dir(args, board, spec)):
-        return _measure(args, command, console, board, spec)
+    choice = choose_runtime(args, board, spec)
+    with pipeline.exclusive_out_dir(out_dir(args, board, spec, choice)):
+        return _measure(args, command, console, board, spec, choice)
 
 
-def _measure(args: argparse.Namespace, command: str, console: Console, board: Any, spec: Any) -> int:
+def _measure(args: argparse.Namespace, command: str, console: Console, board: Any, spec: Any, choice: Any) -> int:
     from tinyflash import pipeline
     from tinyflash.report.atomic import write_json_atomic
     from tinyflash.report.results import result_dict, table_rows
 
     with console.progress("benchmarking") as progress:
-        firmware = build_firmware(args, board, spec, console)
+        firmware = build_firmware(args, board, spec, console, choice)
         _check_verify_count(args, spec, firmware)
         result = pipeline.run(firmware, verify_count=args.verify_count, sample_dir=args.sample_dir,
                               timeouts=_timeouts(args), probe=args.probe, port=args.serial_port,
@@ -126,20 +127,22 @@ def _accuracy(args: argparse.Namespace) -> int:
         raise UsageError("accuracy mode needs --dataset DIR", hint="DIR/<benchmark>/y_labels.csv + .bin files")
     console = Console(json_mode=args.json)
     board, spec = load_inputs(args)
-    with pipeline.exclusive_out_dir(out_dir(args, board, spec)):
-        return _score(args, console, board, spec)
+    choice = choose_runtime(args, board, spec)
+    with pipeline.exclusive_out_dir(out_dir(args, board, spec, choice)):
+        return _score(args, console, board, spec, choice)
 
 
-def _score(args: argparse.Namespace, console: Console, board: Any, spec: Any) -> int:
+def _score(args: argparse.Namespace, console: Console, board: Any, spec: Any, choice: Any) -> int:
     from tinyflash import pipeline
     from tinyflash.report.submission import accuracy_text, write_result_folder
 
     with console.progress("accuracy run") as progress:
-        firmware = build_firmware(args, board, spec, console)
+        firmware = build_firmware(args, board, spec, console, choice)
         result = pipeline.run_accuracy(firmware, args.dataset, timeouts=_timeouts(args),
                                        probe=args.probe, port=args.serial_port, progress=progress.step)
     score = result.score
-    summary = {"board": board.name, "model": spec.name, "runtime": firmware.project.runtime, "mode": "accuracy",
+    summary = {"board": board.name, "model": spec.name, "runtime": firmware.project.runtime,
+               "runtime_reason": firmware.project.runtime_reason, "mode": "accuracy",
                "files": score.files, "top1_percent": round(score.top1, 3), "auc": round(score.auc, 6)}
     folder = write_result_folder(firmware.project.directory / "results" / "accuracy", serial_log=result.serial_log,
                                  results_text=accuracy_text(score), records=result.records,

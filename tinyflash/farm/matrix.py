@@ -7,7 +7,7 @@ schema_version: 1
 name: nightly
 boards: [mps2-an386, mps2-an500, mps3-an547, netduinoplus2]
 models: [ad]                       # kws, vww, ic, ad, or paths to .tflite files
-runtimes: [aot]
+runtimes: [auto]                   # auto (default: aot when it runs every operator, else TFLM), aot, tflm
 build: {optimization: -O2, kernels: auto, defines: []}
 board_build: {mps2-an500: {optimization: -O0, profile: true}}   # per-board overrides
 include: [{board: mps2-an386, model: ad, variant: hang, build: {defines: [TF_FAULT_HANG_IN_INFER]}}]
@@ -103,7 +103,7 @@ class MatrixConfig(StrictModel):
     name: Annotated[str, Field(pattern=_NAME)] = "nightly"
     boards: list[str] = Field(default_factory=list)
     models: list[str] = Field(default_factory=list)
-    runtimes: list[str] = Field(default_factory=lambda: ["aot"], min_length=1)
+    runtimes: list[str] = Field(default_factory=lambda: ["auto"], min_length=1)
     build: BuildSettings = Field(default_factory=BuildSettings)
     board_build: dict[str, BuildSettings] = Field(default_factory=dict)
     include: list[Include] = Field(default_factory=list)
@@ -209,9 +209,9 @@ def load_matrix(path: Path | str, catalog: Optional[BoardCatalog] = None) -> Mat
     data, root = read_yaml(path)
     config = validate(MatrixConfig, data, path, root, what="schema_version: 1, boards, models, runtimes")
     known_boards = set(catalog.names())
-    from tinyflash.generate.runtime import runtime_names
+    from tinyflash.generate.runtime import runtime_choices
 
-    runtimes = set(runtime_names())
+    runtimes = set(runtime_choices())
     board_hint = f"known boards: {', '.join(sorted(known_boards))} (add your own with --board-dir)"
     model_hint = f"use one of {', '.join(sorted(BENCHMARKS))}, or a path to a .tflite file"
     boards: dict[str, Board] = {}      # as written in the matrix -> the Board checked (and kept by the jobs)

@@ -19,6 +19,7 @@ from tinyflash.generate.escape import check_define
 from tinyflash.generate.render import render_to, write_if_changed
 from tinyflash.generate.runtime import get_runtime
 from tinyflash.generate.runtime.base import Layer
+from tinyflash.generate.runtime.choice import RuntimeChoice, choose_runtime
 from tinyflash.model.benchmarks import ModelIO
 from tinyflash.model.graph import Graph
 from tinyflash.model.spec import ModelSpec
@@ -91,6 +92,7 @@ class GeneratedProject:
     scratch_bytes: int = 0        # kernel scratch (im2col columns, pad row) outside the arena
     layers: tuple[Layer, ...] = ()
     notes: tuple[str, ...] = ()   # what the runtime chose (e.g. TFLM's op resolver), for results.json
+    runtime_reason: str = ""      # why this runtime builds the model (--runtime auto's choice, #13.2)
 
     @property
     def project_file(self) -> Path:
@@ -112,17 +114,33 @@ def _check_fits(board: Board, spec: ModelSpec, io: ModelIO, arena: int, weights:
                                   size=board.memory.flash.size)
 
 
-def generate_project(board: Board, spec: ModelSpec, graph: Graph, dest: Path, *, runtime: str = "aot",
-                     options: BuildOptions = BuildOptions(), board_file: str | None = None) -> GeneratedProject:
+def runtime_options(spec: ModelSpec, options: BuildOptions) -> dict[str, str]:
+    """What a runtime's generate (and locate) receives from the build options."""
+    found = {"kernels": options.kernels, "model_path": str(spec.path)}
+    if options.tflm_dir:
+        found["tflm_dir"] = options.tflm_dir
+    return found
+
+
+def resolve_runtime(board: Board, spec: ModelSpec, graph: Graph, runtime: str | RuntimeChoice,
+                    options: BuildOptions = BuildOptions()) -> RuntimeChoice:
+    """The runtime a --runtime value (auto, or a name) builds ``graph`` with on ``board``, and why."""
+    if isinstance(runtime, RuntimeChoice):
+        return runtime
+    return choose_runtime(graph, board, runtime, kernels=options.kernels, options=runtime_options(spec, options),
+                          what=spec.name)
+
+
+def generate_project(board: Board, spec: ModelSpec, graph: Graph, dest: Path, *,
+                     runtime: str | RuntimeChoice = "auto", options: BuildOptions = BuildOptions(),
+                     board_file: str | None = None) -> GeneratedProject:
     dest = Path(dest)
+    choice = resolve_runtime(board, spec, graph, runtime, options)
     src = dest / "src"
     src.mkdir(parents=True, exist_ok=True)
     io = spec.benchmark.io(graph)
-    rt = get_runtime(runtime)
-    runtime_options = {"kernels": options.kernels, "model_path": str(spec.path)}
-    if options.tflm_dir:
-        runtime_options["tflm_dir"] = options.tflm_dir
-    runtime_out = rt.generate(graph, board, src / "runtime", options=runtime_options)
+    rt = get_runtime(choice.name)
+    runtime_out = rt.generate(graph, board, src / "runtime", options=runtime_options(spec, options))
     _check_fits(board, spec, io, runtime_out.activation_bytes, runtime_out.weight_bytes, runtime_out.scratch_bytes)
 
     for template in (uart_template(board.uart.family), timer_template(board.timer.family)):
@@ -185,4 +203,5 @@ def generate_project(board: Board, spec: ModelSpec, graph: Graph, dest: Path, *,
     write_if_changed(dest / "project.json", json.dumps(config, indent=2) + "\n")
     return GeneratedProject(board, spec, runtime_out.name, dest, io, tuple(sources),
                             runtime_out.activation_bytes, runtime_out.weight_bytes, runtime_out.macs, options,
-                            runtime_out.scratch_bytes, runtime_out.layers, tuple(runtime_out.notes))
+                            runtime_out.scratch_bytes, runtime_out.layers, tuple(runtime_out.notes),
+                            choice.reason)

@@ -23,6 +23,7 @@ def firmware_dict(spec: ModelSpec, firmware: Firmware) -> dict[str, Any]:
         "model_sha256": spec.sha256,
         "reference_model": spec.reference,
         "runtime": project.runtime,
+        "runtime_reason": project.runtime_reason,     # why that runtime (--runtime auto's choice)
         "emulated": project.board.emulated,
         "toolchain": firmware.toolchain,
         "host": platform.node(),
@@ -85,7 +86,7 @@ def table_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [
         ("board", f"{data['board']}" + (" (emulated)" if data["emulated"] else "")),
         ("model", f"{data['model']} ({data['benchmark_id']}{', reference file' if data['reference_model'] else ''})"),
-        ("runtime", data["runtime"]),
+        ("runtime", data["runtime"] + (f" ({data['runtime_reason']})" if data.get("runtime_reason") else "")),
         ("flash", _fmt_bytes(data["size"]["flash_bytes"], data["size"]["flash_region_bytes"])),
         ("RAM", _fmt_bytes(data["size"]["ram_bytes"], data["size"]["ram_region_bytes"])),
         ("activation arena", _fmt_bytes(data["size"]["activation_bytes"])),

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping, Optional, Protocol
 
 from tinyflash.board.schema import Board
-from tinyflash.errors import GenerateError
+from tinyflash.errors import GenerateError, TinyflashError
 from tinyflash.model.graph import Graph
 
 
@@ -51,6 +51,15 @@ class Runtime(Protocol):
 
     def generate(self, graph: Graph, board: Board, dest: Path, *, options: dict[str, str]) -> RuntimeOutput:
         """Check the model is supported and fits, then write sources into ``dest``."""
+
+    def unsupported(self, graph: Graph, board: Board, options: Mapping[str, str]) -> tuple[TinyflashError, ...]:
+        """Every reason ``graph`` cannot run on this runtime on ``board`` with these generate options (one per
+        operator, with its node; the checks generation runs, on the kernel paths it would take); empty if it can.
+        ``--runtime auto`` lists them all instead of stopping at the first (#13.2)."""
+
+    def locate(self, options: Mapping[str, str]) -> str:
+        """What this runtime is built from, said in ``runtime_reason`` (e.g. where TFLM's sources are);
+        a TinyflashError with a hint when they cannot be found here."""
 
 
 def select_kernel_set(runtime: Runtime, value: Optional[str]) -> str:

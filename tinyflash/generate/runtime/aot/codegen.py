@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import ClassVar, Mapping
 
 from tinyflash.board.schema import Board, Mve
-from tinyflash.errors import GenerateError, UnsupportedOperatorError
+from tinyflash.errors import GenerateError, TinyflashError, UnsupportedOperatorError
 from tinyflash.generate.render import render_to
 from tinyflash.generate.runtime.aot.ops import SUPPORTED, EmitContext
 from tinyflash.generate.runtime.aot.planner import MemoryPlan, plan_memory
@@ -26,27 +26,50 @@ class AotPlan:
     order: tuple[int, ...]          # operators that emit code, in graph order
 
 
-def check_graph(graph: Graph) -> None:
-    """Everything that makes a model unusable, found before any file is written."""
+def graph_problems(graph: Graph, *, dsp_kernels: bool = False,
+                   mve_kernels: bool = False) -> tuple[TinyflashError, ...]:
+    """Everything that makes a model unusable, found before any file is written: every operator the
+    runtime lacks or whose checks fail, not only the first (what ``--runtime auto`` reports, #13.2).
+    The flags are the kernel paths generation will take on the board (a check may depend on them)."""
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
-        raise GenerateError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
-                            "the AOT runtime supports one of each")
+        return (GenerateError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
+                              "the AOT runtime supports one of each"),)
+    problems: list[TinyflashError] = []
     for role, tensor in (("input", graph.input), ("output", graph.output)):
         if tensor.dtype != "int8":
-            raise UnsupportedOperatorError(
+            problems.append(UnsupportedOperatorError(
                 "model " + role, tensor.name, f"{role} tensor is {tensor.dtype}; float models are not supported",
-                hint="quantise the model to int8 (full-integer post-training quantisation)")
+                hint="quantise the model to int8 (full-integer post-training quantisation)"))
     for op in graph.operators:
         support = SUPPORTED.get(op.opcode)
         if support is None:
-            raise UnsupportedOperatorError(
+            problems.append(UnsupportedOperatorError(
                 op.opcode, op.index, f"supported operators: {', '.join(sorted(SUPPORTED))}",
-                hint="try another runtime with --runtime, or file an issue with the model attached")
-        support.check(EmitContext(graph, op, pointer=lambda i: ""))
+                hint="try another runtime with --runtime, or file an issue with the model attached"))
+            continue
+        try:
+            support.check(EmitContext(graph, op, pointer=lambda i: "", dsp_kernels=dsp_kernels,
+                                      mve_kernels=mve_kernels))
+        except TinyflashError as exc:
+            problems.append(exc)
+    return tuple(problems)
 
 
-def plan_graph(graph: Graph) -> AotPlan:
-    check_graph(graph)
+def simd_paths(board: Board, kernel_set: str) -> dict[str, bool]:
+    """The EmitContext flags for ``board``: the SIMD kernels its core has, unless --kernels portable."""
+    return {"dsp_kernels": board.has_dsp and kernel_set != "portable",
+            "mve_kernels": board.mve is not Mve.NONE and kernel_set != "portable"}
+
+
+def check_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = False) -> None:
+    """Raise the first of :func:`graph_problems`."""
+    problems = graph_problems(graph, dsp_kernels=dsp_kernels, mve_kernels=mve_kernels)
+    if problems:
+        raise problems[0]
+
+
+def plan_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = False) -> AotPlan:
+    check_graph(graph, dsp_kernels=dsp_kernels, mve_kernels=mve_kernels)
     n_ops = len(graph.operators)
     sizes: dict[int, int] = {}
     life: dict[int, tuple[int, int]] = {}
@@ -82,17 +105,23 @@ class AotRuntime:
     kernel_sets: ClassVar[tuple[str, ...]] = ("auto", "portable")
     kernel_aliases: ClassVar[Mapping[str, str]] = {}
 
+    def unsupported(self, graph: Graph, board: Board, options: Mapping[str, str]) -> tuple[TinyflashError, ...]:
+        return graph_problems(graph, **simd_paths(board, select_kernel_set(self, options.get("kernels"))))
+
+    def locate(self, options: Mapping[str, str]) -> str:
+        return ""          # its kernels ship with tinyflash: nothing to find, nothing to say
+
     def generate(self, graph: Graph, board: Board, dest: Path, *, options: dict[str, str]) -> RuntimeOutput:
         kernel_set = select_kernel_set(self, options.get("kernels"))
-        plan = plan_graph(graph)
+        simd = simd_paths(board, kernel_set)
+        plan = plan_graph(graph, **simd)
         dest.mkdir(parents=True, exist_ok=True)
         constants: list[str] = []
         calls: list[dict[str, object]] = []
         layers: list[Layer] = []
         kernels: set[str] = set()
         macs = scratch = 0
-        dsp_kernels = board.has_dsp and kernel_set != "portable"
-        mve_kernels = board.mve is not Mve.NONE and kernel_set != "portable"
+        dsp_kernels, mve_kernels = simd["dsp_kernels"], simd["mve_kernels"]
 
         def pointer(tensor: int) -> str:
             return f"(tf_arena + {plan.memory.offset(tensor)})"

@@ -15,12 +15,12 @@ from typing import ClassVar, Mapping, Optional
 from tinyflash.board.schema import Board
 from tinyflash.deps.errors import SourcesNotFoundError
 from tinyflash.deps.sources import TflmSources, find_tflm_sources
-from tinyflash.errors import GenerateError, UnsupportedOperatorError
+from tinyflash.errors import GenerateError, TinyflashError, UnsupportedOperatorError
 from tinyflash.generate.render import render_to, write_if_changed
 from tinyflash.generate.runtime.base import Layer, RuntimeOutput, select_kernel_set
 from tinyflash.generate.runtime.tflm.arena import ArenaSize, measure_arena
 from tinyflash.generate.runtime.tflm.library import LibrarySpec, library_spec
-from tinyflash.generate.runtime.tflm.ops import resolver_methods
+from tinyflash.generate.runtime.tflm.ops import resolver_methods, unregistered_operators
 from tinyflash.model.graph import Graph
 from tinyflash.model.macs import graph_macs, operator_macs
 from tinyflash.resources import templates_dir
@@ -38,15 +38,24 @@ def tflm_kernels(option: Optional[str]) -> str:
     return select_kernel_set(TflmRuntime(), option)
 
 
-def check_graph(graph: Graph) -> None:
+def graph_problems(graph: Graph) -> tuple[TinyflashError, ...]:
+    """Every reason this runtime cannot run ``graph`` (I/O the benchmark cannot feed, unregistered operators)."""
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
-        raise GenerateError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
-                            "the benchmark supports one of each")
+        return (GenerateError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
+                              "the benchmark supports one of each"),)
+    problems: list[TinyflashError] = []
     for role, tensor in (("input", graph.input), ("output", graph.output)):
         if tensor.dtype != "int8":
-            raise UnsupportedOperatorError(
+            problems.append(UnsupportedOperatorError(
                 "model " + role, tensor.name, f"{role} tensor is {tensor.dtype}; the benchmark I/O is int8",
-                runtime="tflm", hint="quantise the model to int8 (full-integer post-training quantisation)")
+                runtime="tflm", hint="quantise the model to int8 (full-integer post-training quantisation)"))
+    return tuple(problems) + unregistered_operators(graph)
+
+
+def check_graph(graph: Graph) -> None:
+    problems = graph_problems(graph)
+    if problems:
+        raise problems[0]
 
 
 def model_array_c(data: bytes, *, symbol: str = "tf_model_data") -> str:
@@ -94,6 +103,19 @@ class TflmRuntime:
         self._sources = sources       # injected by tests; found from options/environment otherwise
         self._arena = arena
 
+    def unsupported(self, graph: Graph, board: Board, options: Mapping[str, str]) -> tuple[TinyflashError, ...]:
+        return graph_problems(graph)
+
+    def sources(self, options: Mapping[str, str]) -> TflmSources:
+        """The TFLM checkout to build from (injected, options['tflm_dir'], $TINYFLASH_TFLM_DIR, the workspace)."""
+        try:
+            return self._sources or find_tflm_sources(options.get("tflm_dir"))
+        except SourcesNotFoundError as exc:
+            raise GenerateError(f"TFLM runtime: {exc.message}", hint=exc.hint) from exc
+
+    def locate(self, options: Mapping[str, str]) -> str:
+        return f"TFLM sources found at {self.sources(options).root}"
+
     def generate(self, graph: Graph, board: Board, dest: Path, *, options: dict[str, str]) -> RuntimeOutput:
         check_graph(graph)
         kernels = select_kernel_set(self, options.get("kernels"))
@@ -101,10 +123,7 @@ class TflmRuntime:
         model_path = options.get("model_path")
         if not model_path:
             raise GenerateError("the TFLM runtime needs the model file (options['model_path'])")
-        try:
-            sources = self._sources or find_tflm_sources(options.get("tflm_dir"))
-        except SourcesNotFoundError as exc:
-            raise GenerateError(f"--runtime tflm: {exc.message}", hint=exc.hint) from exc
+        sources = self.sources(options)
         spec = library_spec(sources, kernels)
         arena = self._arena or measure_arena(Path(model_path))
 

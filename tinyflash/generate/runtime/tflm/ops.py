@@ -115,16 +115,22 @@ ADD_METHODS: dict[str, str] = {
 }
 
 
-def resolver_methods(graph: Graph) -> tuple[str, ...]:
-    """The AddXxx methods for the operators ``graph`` runs, sorted; an unknown one is an error."""
-    methods = []
+def unregistered_operators(graph: Graph) -> tuple[UnsupportedOperatorError, ...]:
+    """One error per operator of ``graph`` the op resolver cannot register (each names its first node)."""
+    problems = []
     for opcode in graph.used_opcodes():
-        method = ADD_METHODS.get(opcode)
-        if method is None:
+        if opcode not in ADD_METHODS:
             node = next(op.index for op in graph.operators if op.opcode == opcode)
             detail = ("custom operators are not registered by tinyflash" if opcode == "CUSTOM"
                       else "TFLM's MicroMutableOpResolver has no builtin registration for it")
-            raise UnsupportedOperatorError(opcode, node, detail, runtime="tflm",
-                                           hint="use a model with TFLM builtin operators only")
-        methods.append(method)
-    return tuple(sorted(methods))
+            problems.append(UnsupportedOperatorError(opcode, node, detail, runtime="tflm",
+                                                     hint="use a model with TFLM builtin operators only"))
+    return tuple(problems)
+
+
+def resolver_methods(graph: Graph) -> tuple[str, ...]:
+    """The AddXxx methods for the operators ``graph`` runs, sorted; an unknown one is an error."""
+    problems = unregistered_operators(graph)
+    if problems:
+        raise problems[0]
+    return tuple(sorted(ADD_METHODS[opcode] for opcode in graph.used_opcodes()))
