@@ -102,7 +102,7 @@ def mlperf_tiny_check(explicit: Optional[Path] = None, *, environ: Optional[Mapp
 
 
 def tflm_check(tflm_dir: Path | None = None, *, manifest: "Manifest | None" = None) -> Check:
-    """The TFLM runtime's sources (--runtime tflm only, so never required)."""
+    """The TFLM runtime's sources (for --runtime tflm and as --runtime auto's fallback; optional)."""
     try:
         from tinyflash.deps.errors import DepsError
         from tinyflash.deps.manifest import load_manifest

@@ -91,21 +91,21 @@ def test_units_in_parallel_one_job_at_a_time_each(tmp_path: Path) -> None:
 
 def test_retry_after_error_or_timeout_but_not_after_a_verification_failure(tmp_path: Path) -> None:
     inventory, matrix = configs(tmp_path, "  - {id: a, board: mps2-an386}\n  - {id: b, board: mps2-an500}\n")
-    script = Script({"mps2-an386/ad/auto": [Outcome.ERROR, Outcome.PASSED],
-                     "mps2-an386/kws/auto": [Outcome.TIMEOUT, Outcome.TIMEOUT],
-                     "mps2-an386/vww/auto": [Outcome.FAILED],
-                     "mps2-an500/ad/auto": [Outcome.ERROR, Outcome.ERROR]})
+    script = Script({"mps2-an386/ad/aot": [Outcome.ERROR, Outcome.PASSED],
+                     "mps2-an386/kws/aot": [Outcome.TIMEOUT, Outcome.TIMEOUT],
+                     "mps2-an386/vww/aot": [Outcome.FAILED],
+                     "mps2-an500/ad/aot": [Outcome.ERROR, Outcome.ERROR]})
     result, outcomes, _ = night(tmp_path, inventory, matrix, script)
-    flaky = outcomes["mps2-an386/ad/auto"]
+    flaky = outcomes["mps2-an386/ad/aot"]
     assert flaky.outcome is Outcome.PASSED and len(flaky.attempts) == 2 and "retry 1" in flaky.message
-    hung = outcomes["mps2-an386/kws/auto"]
+    hung = outcomes["mps2-an386/kws/aot"]
     assert (hung.outcome, hung.stage, len(hung.attempts)) == (Outcome.TIMEOUT, Stage.RUN, 2)
     assert hung.last_lines == ("m-ready",)
-    wrong = outcomes["mps2-an386/vww/auto"]
+    wrong = outcomes["mps2-an386/vww/aot"]
     assert (wrong.outcome, wrong.stage, len(wrong.attempts)) == (Outcome.FAILED, Stage.VERIFY, 1)
-    assert outcomes["mps2-an500/ad/auto"].outcome is Outcome.ERROR
+    assert outcomes["mps2-an500/ad/aot"].outcome is Outcome.ERROR
     # the rest of the matrix ran
-    assert outcomes["mps2-an500/kws/auto"].outcome is Outcome.PASSED
+    assert outcomes["mps2-an500/kws/aot"].outcome is Outcome.PASSED
     data = json.loads(result.json_path.read_text())
     assert data["status"] == "finished"
     assert data["summary"] == {"passed": 3, "failed": 1, "error": 1, "timeout": 1, "skipped": 0, "total": 6}
@@ -115,13 +115,13 @@ def test_build_failures_quarantine_and_missing_units(tmp_path: Path) -> None:
     inventory, matrix = configs(tmp_path, "  - {id: a, board: mps2-an386}\n",
                                 "quarantine: [{model: vww, reason: flaky}]\n")
     result, outcomes, _ = night(tmp_path, inventory, matrix, Script(), builder=fake_builder({"mps2-an386"}))
-    assert outcomes["mps2-an386/ad/auto"].outcome is Outcome.ERROR
-    assert outcomes["mps2-an386/ad/auto"].stage is Stage.BUILD
-    assert "boom" in outcomes["mps2-an386/ad/auto"].message
-    assert outcomes["mps2-an386/vww/auto"].outcome is Outcome.SKIPPED
-    assert "quarantined: flaky" in outcomes["mps2-an386/vww/auto"].message
-    assert outcomes["mps2-an500/ad/auto"].outcome is Outcome.SKIPPED
-    assert "no connected unit" in outcomes["mps2-an500/ad/auto"].message
+    assert outcomes["mps2-an386/ad/aot"].outcome is Outcome.ERROR
+    assert outcomes["mps2-an386/ad/aot"].stage is Stage.BUILD
+    assert "boom" in outcomes["mps2-an386/ad/aot"].message
+    assert outcomes["mps2-an386/vww/aot"].outcome is Outcome.SKIPPED
+    assert "quarantined: flaky" in outcomes["mps2-an386/vww/aot"].message
+    assert outcomes["mps2-an500/ad/aot"].outcome is Outcome.SKIPPED
+    assert "no connected unit" in outcomes["mps2-an500/ad/aot"].message
 
 
 def test_interrupt_keeps_what_finished(tmp_path: Path) -> None:
@@ -165,8 +165,8 @@ def test_unit_that_cannot_be_acquired_leaves_its_jobs_to_the_others(tmp_path: Pa
 
     result, outcomes, _ = night(tmp_path, inventory, matrix, Script(), lease=lease)
     assert {o.unit for o in outcomes.values() if o.job.board.name == "mps2-an386"} == {"a.0"}
-    assert all(outcomes[f"mps2-an386/{m}/auto"].outcome is Outcome.PASSED for m in ("ad", "kws", "vww"))
-    b = outcomes["mps2-an500/ad/auto"]
+    assert all(outcomes[f"mps2-an386/{m}/aot"].outcome is Outcome.PASSED for m in ("ad", "kws", "vww"))
+    b = outcomes["mps2-an500/ad/aot"]
     assert (b.outcome, b.stage) == (Outcome.ERROR, Stage.FLASH) and "place for b is taken" in b.message
 
 

@@ -103,7 +103,8 @@ class MatrixConfig(StrictModel):
     name: Annotated[str, Field(pattern=_NAME)] = "nightly"
     boards: list[str] = Field(default_factory=list)
     models: list[str] = Field(default_factory=list)
-    runtimes: list[str] = Field(default_factory=lambda: ["auto"], min_length=1)
+    # aot, not auto: a job id names its runtime, and nightly histories compare nights by job id
+    runtimes: list[str] = Field(default_factory=lambda: ["aot"], min_length=1)
     build: BuildSettings = Field(default_factory=BuildSettings)
     board_build: dict[str, BuildSettings] = Field(default_factory=dict)
     include: list[Include] = Field(default_factory=list)
