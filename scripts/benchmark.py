@@ -10,7 +10,7 @@ whether the device matched the golden.
 
 Runtimes side by side (TFLM needs its sources: 'tinyflash deps' or TINYFLASH_TFLM_DIR):
 
-    python scripts/benchmark.py --model-dir ... --models kws,vww,ic,ad --boards mps2-an500 \
+    python scripts/benchmark.py --model-dir ... --models kws,vww,ic,ic2,ad --boards mps2-an500 \
         --runtimes aot,tflm,tflm+cmsis-nn --shared-cache
 
 "tflm+cmsis-nn" is TFLM with CMSIS-NN kernels. An empty object cache per row makes "cold" include
@@ -34,6 +34,7 @@ from tinyflash.board import BoardCatalog
 from tinyflash.build.scons import build_firmware, default_cache_dir
 from tinyflash.generate.project import BuildOptions, generate_project
 from tinyflash.model import read_graph, resolve_model
+from tinyflash.model.benchmarks import ALL_BENCHMARKS
 
 EMULATED = ["mps2-an386", "mps2-an500", "mps3-an547", "netduinoplus2"]
 
@@ -41,7 +42,8 @@ EMULATED = ["mps2-an386", "mps2-an500", "mps3-an547", "netduinoplus2"]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", type=Path, action="append", default=[])
-    parser.add_argument("--models", default="ad")
+    parser.add_argument("--models", default="ad",
+                        help=f"comma list of {', '.join(b.key for b in ALL_BENCHMARKS)} or .tflite paths")
     parser.add_argument("--boards", default=",".join(EMULATED))
     parser.add_argument("--kernels", choices=["auto", "portable", "both"], default="auto",
                         help="kernels of the aot runtime")
