@@ -95,13 +95,14 @@ def main() -> int:
                         failed += 1
                         continue
                     perf = result.performance
-                    per_mac = perf.instructions / project.macs if project.macs else float("nan")
+                    instructions = perf.instructions or 0     # every emulated board counts instructions
+                    per_mac = instructions / project.macs if project.macs else float("nan")
                     used = result.device_info.get("arena-used-bytes")
                     used_text = f"{used:,}" if isinstance(used, int) else "-"
                     print(f"{model:<5} {board_name:<13} {label:<14} {gen:>6.2f} {cold.build_seconds:>7.2f} "
                           f"{cold.compiled_objects:>4} {warm.build_seconds:>7.2f} {cached.build_seconds:>7.2f} "
                           f"{cached.size.flash_bytes:>9,} {project.activation_bytes:>8,} {project.scratch_bytes:>9,} "
-                          f"{used_text:>8} {perf.instructions:>12,} {per_mac:>9.2f}  "
+                          f"{used_text:>8} {instructions:>12,} {per_mac:>9.2f}  "
                           f"{'yes' if result.verification.passed else 'NO'} (max diff "
                           f"{result.verification.max_abs_diff})", flush=True)
     finally:
