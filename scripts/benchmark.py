@@ -10,7 +10,7 @@ whether the device matched the golden.
 
 Runtimes side by side (TFLM needs its sources: 'tinyflash deps' or TINYFLASH_TFLM_DIR):
 
-    python scripts/benchmark.py --model-dir ... --models kws,vww,ic,ad --boards mps2-an500 \
+    python scripts/benchmark.py --model-dir ... --models kws,vww,ic,ic2,ad --boards mps2-an500 \
         --runtimes aot,tflm,tflm+cmsis-nn --shared-cache
 
 "tflm+cmsis-nn" is TFLM with CMSIS-NN kernels. An empty object cache per row makes "cold" include
@@ -32,8 +32,10 @@ from pathlib import Path
 from tinyflash import pipeline
 from tinyflash.board import BoardCatalog
 from tinyflash.build.scons import build_firmware, default_cache_dir
+from tinyflash.errors import TinyflashError
 from tinyflash.generate.project import BuildOptions, generate_project
 from tinyflash.model import read_graph, resolve_model
+from tinyflash.model.benchmarks import ALL_BENCHMARKS
 
 EMULATED = ["mps2-an386", "mps2-an500", "mps3-an547", "netduinoplus2"]
 
@@ -41,7 +43,8 @@ EMULATED = ["mps2-an386", "mps2-an500", "mps3-an547", "netduinoplus2"]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", type=Path, action="append", default=[])
-    parser.add_argument("--models", default="ad")
+    parser.add_argument("--models", default="ad",
+                        help=f"comma list of {', '.join(b.key for b in ALL_BENCHMARKS)} or .tflite paths")
     parser.add_argument("--boards", default=",".join(EMULATED))
     parser.add_argument("--kernels", choices=["auto", "portable", "both"], default="auto",
                         help="kernels of the aot runtime")
@@ -64,6 +67,7 @@ def main() -> int:
               f"{'instr/MAC':>9}  verified")
     print(header)
     print("-" * len(header))
+    failed = 0
     try:
         for model in args.models.split(","):
             spec = resolve_model(model, args.model_dir)
@@ -75,28 +79,35 @@ def main() -> int:
                     cache = default_cache_dir() if args.shared_cache else work / f"cache-{model}-{board_name}-{label}"
                     out = work / f"{model}-{board_name}-{label}"
                     options = BuildOptions(kernels=kernels)
-                    with pipeline.exclusive_out_dir(out):      # one run per directory (#11.2)
-                        t0 = time.monotonic()
-                        project = generate_project(board, spec, graph, out, runtime=runtime, options=options)
-                        gen = time.monotonic() - t0
-                        cold = build_firmware(project, cache_dir=cache)
-                        warm = build_firmware(project, cache_dir=cache)
-                        shutil.rmtree(out / "build")
-                        cached = build_firmware(project, cache_dir=cache)
-                        result = pipeline.run(cached, verify_count=2)
+                    try:
+                        with pipeline.exclusive_out_dir(out):      # one run per directory (#11.2)
+                            t0 = time.monotonic()
+                            project = generate_project(board, spec, graph, out, runtime=runtime, options=options)
+                            gen = time.monotonic() - t0
+                            cold = build_firmware(project, cache_dir=cache)
+                            warm = build_firmware(project, cache_dir=cache)
+                            shutil.rmtree(out / "build")
+                            cached = build_firmware(project, cache_dir=cache)
+                            result = pipeline.run(cached, verify_count=2)
+                    except TinyflashError as exc:
+                        # a model too large for a board is a result of the matrix, not the end of it
+                        print(f"{model:<5} {board_name:<13} {label:<14} {exc.message}", flush=True)
+                        failed += 1
+                        continue
                     perf = result.performance
-                    per_mac = perf.instructions / project.macs if project.macs else float("nan")
+                    instructions = perf.instructions or 0     # every emulated board counts instructions
+                    per_mac = instructions / project.macs if project.macs else float("nan")
                     used = result.device_info.get("arena-used-bytes")
                     used_text = f"{used:,}" if isinstance(used, int) else "-"
                     print(f"{model:<5} {board_name:<13} {label:<14} {gen:>6.2f} {cold.build_seconds:>7.2f} "
                           f"{cold.compiled_objects:>4} {warm.build_seconds:>7.2f} {cached.build_seconds:>7.2f} "
                           f"{cached.size.flash_bytes:>9,} {project.activation_bytes:>8,} {project.scratch_bytes:>9,} "
-                          f"{used_text:>8} {perf.instructions:>12,} {per_mac:>9.2f}  "
+                          f"{used_text:>8} {instructions:>12,} {per_mac:>9.2f}  "
                           f"{'yes' if result.verification.passed else 'NO'} (max diff "
                           f"{result.verification.max_abs_diff})", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

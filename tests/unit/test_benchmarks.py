@@ -18,13 +18,13 @@ from tinyflash.generate.project import (BuildOptions, boot2_template, clock_temp
                                         timer_template, uart_template)
 from tinyflash.model import read_graph, resolve_model
 from tinyflash.model.benchmarks import (ALL_BENCHMARKS, BENCHMARKS, USER_MODEL, AnomalyDetection, Benchmark,
-                                        find_benchmark)
+                                        ImageClassification, LargeImageClassification, find_benchmark)
 from tinyflash.resources import templates_dir
 
 from ..conftest import REPO
 from .test_tflm_generate import fake_tflm  # noqa: F401 - a fixture: a fake TFLM checkout
 
-IDS = ("ad01", "kws01", "vww01", "ic01", "sww01")
+IDS = ("ad01", "kws01", "vww01", "ic01", "ic02", "sww01")
 
 
 def _literal_values(annotation: object) -> list[str]:
@@ -89,6 +89,44 @@ def test_benchmark_behaviour(model_dir: Path) -> None:
     assert list(vww.benchmark.device_input(vio, upload)[:3]) == [-128, 0, 127]
     assert vww.benchmark.tolerance == 0 and vio.upload_bytes == vio.input_elements
     assert vww.model_bytes() == vww.path.read_bytes()
+
+
+def test_ic2_is_ic02_with_ic01s_io_and_data(model_dir: Path, tmp_path: Path) -> None:
+    # the runner's tests_*.yaml: "ic02: model: ic01" (mlcommons/tiny benchmark/runner, v1.4)
+    ic2 = resolve_model("ic2", [model_dir], environ={})
+    assert isinstance(ic2.benchmark, LargeImageClassification) and ic2.reference
+    assert ic2.name == "ic2" and ic2.benchmark_id == "ic02" and ic2.path.name == "pretrainedResnet_large_int8.tflite"
+    for name in ("ic02", "IC2", "IC02"):
+        assert resolve_model(name, [model_dir], environ={}).benchmark is ic2.benchmark
+    by_path = resolve_model(str(ic2.path), environ={})
+    assert by_path.benchmark is ic2.benchmark and by_path.name == "ic2" and by_path.reference
+    ic = BENCHMARKS["ic"]
+    assert ic2.benchmark != ic and isinstance(ic, ImageClassification)
+    assert ic2.benchmark.data_id == ic.data_id == ic.dataset_folder == ic2.benchmark.dataset_folder
+    assert ic2.benchmark.device_template == ic.device_template and ic2.benchmark.tolerance == 0
+
+    io = ic2.benchmark.io(read_graph(ic2.path))
+    ic_io = ic.io(read_graph(resolve_model("ic", [model_dir], environ={}).path))
+    assert (io.upload_bytes, io.input_elements, io.output_elements) == (3072, 3072, 10)
+    assert (io.input_scale, io.input_zero_point, io.output_scale, io.output_zero_point) == \
+        (ic_io.input_scale, ic_io.input_zero_point, ic_io.output_scale, ic_io.output_zero_point)
+    upload = bytes(range(256)) * 12
+    assert (ic2.benchmark.device_input(io, upload) == ic.device_input(ic_io, upload)).all()
+    output = np.arange(-128, -118, dtype=np.int8)
+    assert ic2.benchmark.expected_results(io, upload, output) == ic.expected_results(ic_io, upload, output)
+
+    (tmp_path / f"{ic.data_id}_cat.bin").write_bytes(upload)      # ic01's sample files are ic2's too
+    (tmp_path / "ic02_x.bin").write_bytes(upload)
+    assert [s.label for s in ic2.benchmark.file_samples(io, [tmp_path])] == [f"{ic.data_id}_cat.bin"]
+
+
+def test_unknown_model_lists_every_benchmark(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError) as info:
+        resolve_model("ic3", environ={})
+    assert all(b.key in str(info.value) and b.benchmark_id in str(info.value) for b in ALL_BENCHMARKS)
+    with pytest.raises(ModelNotFoundError) as info:
+        resolve_model(str(tmp_path / "missing.tflite"), environ={})
+    assert all(b.key in str(info.value) for b in ALL_BENCHMARKS)
 
 
 def test_user_model_is_generic(model_dir: Path, tmp_path: Path) -> None:

@@ -43,6 +43,11 @@ class ModelSpec:
         return self.data or self.path.read_bytes()
 
 
+def _benchmark_names() -> str:
+    """The short names --model takes, in the benchmarks' order (ad, kws, vww, ic, ic2, sww)."""
+    return ", ".join(b.key for b in ALL_BENCHMARKS)
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -76,7 +81,7 @@ def resolve_model(name_or_path: str, model_dirs: Sequence[Path | str] = (),
     if candidate.suffix == ".tflite":
         if not candidate.is_file():
             raise ModelNotFoundError(f"model file {candidate} does not exist",
-                                     hint="check the path, or pass a benchmark name (ad, kws, vww, ic, sww)")
+                                     hint=f"check the path, or pass a benchmark name ({_benchmark_names()})")
         data = _read(candidate)
         digest = hashlib.sha256(data).hexdigest()
         known = benchmark_of_file(digest)
@@ -85,9 +90,10 @@ def resolve_model(name_or_path: str, model_dirs: Sequence[Path | str] = (),
         return ModelSpec(candidate.stem, candidate, USER_MODEL, digest, False, data)
 
     if bench is None:
-        names = ", ".join(sorted(b.key for b in ALL_BENCHMARKS))
         raise ModelNotFoundError(f"unknown model '{name_or_path}'",
-                                 hint=f"use one of {names} (or kws01, vww01...), or a path to a .tflite file")
+                                 hint=f"use one of {_benchmark_names()} (or their ids: "
+                                      f"{', '.join(b.benchmark_id for b in ALL_BENCHMARKS)}), "
+                                      "or a path to a .tflite file")
     dirs = model_search_path(model_dirs, environ)
     for directory in dirs:
         path = directory / bench.filename
