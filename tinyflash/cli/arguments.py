@@ -71,7 +71,7 @@ def add_board(p: argparse.ArgumentParser, required: bool = True) -> None:
 
 def add_model(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--model", "-m", required=required,
-                   help="kws, vww, ic, ad (or kws01...), or a path to a .tflite file")
+                   help="kws, vww, ic, ic2, ad, sww (or kws01, ic02...), or a path to a .tflite file")
     p.add_argument("--model-dir", action="append", type=Path, default=[], metavar="DIR",
                    help="directory holding the MLPerf Tiny .tflite files (repeatable; also TINYFLASH_MODEL_DIR)")
 

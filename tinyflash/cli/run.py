@@ -59,7 +59,7 @@ def _check_verify_count(args: argparse.Namespace, spec: Any, firmware: Any = Non
         (", or --sample-dir DIR with <benchmark>*.bin files" if samples else "")
     if not samples:   # a custom model never has sample files: refuse before building
         raise UsageError(f"--verify-count {args.verify_count} leaves no input to verify or measure "
-                         f"{spec.name} with (only kws, vww, ic and ad have sample files)", hint=hint)
+                         f"{spec.name} with (only the MLPerf Tiny benchmarks have sample files)", hint=hint)
     if firmware is not None:
         from tinyflash import pipeline
 
