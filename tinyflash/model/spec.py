@@ -1,6 +1,7 @@
 """Which model a user means: an MLPerf Tiny benchmark name (``ad``, ``kws01``...) or a .tflite path.
 
-Benchmark models are looked up in ``--model-dir`` directories and ``TINYFLASH_MODEL_DIR``; their
+Benchmark models are looked up in ``--model-dir`` directories, ``TINYFLASH_MODEL_DIR``, then the
+``trained_models`` folders of mlcommons/tiny (``tinyflash deps --mlperf-tiny``); their
 SHA-256 is checked against the MLPerf Tiny reference files so results say whether they came from the
 reference model. The file is read once here: the spec carries its bytes to the golden (#15.3).
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from tinyflash.deps.mlperf_tiny import mlperf_tiny_model_dirs
 from tinyflash.errors import ModelNotFoundError
 from tinyflash.model.benchmarks import (ALL_BENCHMARKS, BENCHMARKS, USER_MODEL, Benchmark, benchmark_of_file,
                                         find_benchmark)
@@ -21,8 +23,9 @@ __all__ = ["BENCHMARKS", "MODEL_DIR_ENV", "Benchmark", "ModelSpec", "model_searc
            "sha256_of"]
 
 MODEL_DIR_ENV = "TINYFLASH_MODEL_DIR"
-_GET_MODELS = (f"pass --model-dir DIR or set {MODEL_DIR_ENV} to a directory holding the MLPerf Tiny models "
-               "(the benchmark/training/*/trained_models folders of github.com/mlcommons/tiny)")
+_GET_MODELS = ("run 'tinyflash deps --mlperf-tiny' (mlcommons/tiny brings the reference models; --mirror DIR "
+               f"offline), or pass --model-dir DIR or set {MODEL_DIR_ENV} to a directory holding the MLPerf Tiny "
+               "models (the benchmark/training/*/trained_models folders of mlcommons/tiny)")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ def model_search_path(model_dirs: Sequence[Path | str] = (), environ: dict[str, 
     environ = dict(os.environ) if environ is None else environ
     dirs = [Path(d) for d in model_dirs]
     dirs += [Path(p) for p in environ.get(MODEL_DIR_ENV, "").split(os.pathsep) if p]
+    # last: the reference models of the mlcommons/tiny checkout (TINYFLASH_MLPERF_TINY_DIR or the deps workspace)
+    dirs += [d for d in mlperf_tiny_model_dirs(environ) if d not in dirs]
     return dirs
 
 
