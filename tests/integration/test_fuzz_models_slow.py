@@ -1,0 +1,22 @@
+"""#11: 50,000 structure-aware fuzz cases over the reference models (tests/fuzz/models.py), every one
+ending in a generated aot project or a TinyflashError with a message. Cases start past the default
+run's 2,000 (tests/unit/test_fuzz_models.py), so the two never repeat each other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.fuzz.models import fuzz_models
+from tests.unit.test_fuzz_models import DEFAULT_CASES, SEED, reference_models
+
+pytestmark = pytest.mark.slow
+
+
+def test_fuzz_reference_models_50k(model_dir: Path) -> None:
+    report = fuzz_models(reference_models(model_dir), 50_000, seed=SEED, workers=2, case_timeout=30.0,
+                         first=DEFAULT_CASES)
+    assert report.cases == 50_000
+    assert not report.failures, report.summary() + "\n\n" + "\n\n".join(
+        f"case {f.index} ({f.model}: {f.mutation}):\n{f.trace}" for f in report.failures[:5])
