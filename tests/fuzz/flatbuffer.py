@@ -149,6 +149,19 @@ def model_sites(buf: bytes) -> tuple[list[Site], list[Region]]:
     return s.sites, weights
 
 
+def name_regions(buf: bytes) -> list[Region]:
+    """Each tensor name's bytes: names go into generated C comments, so they get hostile text."""
+    sub = tflite.Model.GetRootAsModel(buf, 0).Subgraphs(0)
+    regions = []
+    for i in range(sub.TensorsLength()):
+        t = sub.Tensors(i)
+        o = t._tab.Offset(_slot(TENSOR_NAME))
+        if o:
+            start = t._tab.Vector(o)
+            regions.append(Region(f"tensors[{i}].name", start, t._tab.VectorLen(o)))
+    return regions
+
+
 def find_site(sites: list[Site], label: str) -> Site:
     """The site with this label (tests patch named fields: ``find_site(sites, "tensors[3].shape[1]")``)."""
     for site in sites:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from tests.fuzz.flatbuffer import Region, Site, model_sites
+from tests.fuzz.flatbuffer import Region, Site, model_sites, name_regions
 
 BOARD = "mps2-an500"
 # outcome of a case
@@ -104,8 +104,14 @@ def _patch_site(rng: random.Random, buf: bytearray, sites: Sequence[Site]) -> st
     return f"{site.label} {old!r} -> {new!r}"
 
 
-def mutate(rng: random.Random, original: bytes, sites: Sequence[Site], weights: Sequence[Region]) -> tuple[bytes, str]:
-    """One mutated model and what was changed: fields (80 %), weight bytes (10 %), a cut (10 %)."""
+# text that must never reach generated C as it is (it would end a comment or continue a line)
+HOSTILE_TEXT = [b"*/", b"\n#error injected\n", b"??/", b"\\", b"\"", b"\x00", b"\xff\xfe"]
+
+
+def mutate(rng: random.Random, original: bytes, sites: Sequence[Site], weights: Sequence[Region],
+           names: Sequence[Region] = ()) -> tuple[bytes, str]:
+    """One mutated model and what was changed: fields (75 %), weight bytes (10 %), a cut (10 %),
+    hostile text in a tensor name (5 %)."""
     roll = rng.random()
     buf = bytearray(original)
     if roll < 0.1:
@@ -119,6 +125,12 @@ def mutate(rng: random.Random, original: bytes, sites: Sequence[Site], weights: 
             buf[at] = rng.randrange(256)
             changes.append(at - region.offset)
         return bytes(buf), f"{region.label}: bytes {sorted(changes)} randomised"
+    if roll < 0.25 and names:
+        region = rng.choice([r for r in names if r.length >= 2] or names)
+        text = rng.choice(HOSTILE_TEXT)[:region.length]
+        at = region.offset + rng.randrange(region.length - len(text) + 1)
+        buf[at:at + len(text)] = text
+        return bytes(buf), f"{region.label}: {text!r} written at {at - region.offset}"
     described = [_patch_site(rng, buf, sites) for _ in range(rng.choice([1, 1, 1, 2, 3]))]
     return bytes(buf), "; ".join(described)
 
@@ -128,13 +140,13 @@ class _Models:
 
     def __init__(self, paths: Sequence[Path]) -> None:
         self.paths = list(paths)
-        self._cache: dict[Path, tuple[bytes, list[Site], list[Region]]] = {}
+        self._cache: dict[Path, tuple[bytes, list[Site], list[Region], list[Region]]] = {}
 
-    def get(self, path: Path) -> tuple[bytes, list[Site], list[Region]]:
+    def get(self, path: Path) -> tuple[bytes, list[Site], list[Region], list[Region]]:
         if path not in self._cache:
             data = path.read_bytes()
             sites, weights = model_sites(data)
-            self._cache[path] = (data, sites, weights)
+            self._cache[path] = (data, sites, weights, name_regions(data))
         return self._cache[path]
 
 
@@ -142,19 +154,32 @@ def mutate_case(models: Sequence[Path], seed: int, index: int, _cache: _Models |
     """Case ``index`` of ``seed``: (the model it starts from, the mutated bytes, what changed)."""
     cache = _cache or _Models(models)
     path = list(models)[index % len(models)]
-    original, sites, weights = cache.get(path)
-    data, description = mutate(random.Random(f"{seed}:{index}"), original, sites, weights)
+    original, sites, weights, names = cache.get(path)
+    data, description = mutate(random.Random(f"{seed}:{index}"), original, sites, weights, names)
     return path, data, description
 
 
 # --- running cases --------------------------------------------------------------------------------
 def generate_aot(model_file: Path, board: Any, dest: Path) -> None:
-    """What a case runs by default: resolve and read the model, generate the aot project (no compile)."""
+    """What a case runs by default: resolve and read the model, count what every runtime counts from
+    the graph (MACs, weight bytes), generate the aot project (no compile); then check that no tensor
+    name reached the generated sources unescaped (the escape helpers are the one path into C)."""
     from tinyflash.generate.project import generate_project
     from tinyflash.model import read_graph, resolve_model
+    from tinyflash.model.macs import graph_macs
 
     spec = resolve_model(str(model_file), environ={})
-    generate_project(board, spec, read_graph(model_file), dest)
+    graph = read_graph(model_file)
+    graph_macs(graph)
+    graph.weight_bytes()
+    generate_project(board, spec, graph, dest)
+    hostile = [t.name for t in graph.tensors if any(h.decode("latin-1") in t.name for h in HOSTILE_TEXT[:4])]
+    for source in (dest.rglob("*") if hostile else ()):
+        if source.suffix in (".c", ".h", ".S", ".ld"):
+            text = source.read_text(errors="replace")
+            for name in hostile:
+                if name in text:
+                    raise AssertionError(f"tensor name {name!r} reached {source.name} unescaped")
 
 
 Target = Callable[[Path, Any, Path], None]
