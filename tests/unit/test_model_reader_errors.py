@@ -205,6 +205,14 @@ def test_reference_models_pass_validation(model_dir: Path, name: str) -> None:
     assert graph.operators and all(t.data is None or len(t.data) == t.size_bytes for t in graph.tensors)
 
 
+def test_bias_with_its_filters_channel_axis_is_valid(tmp_path: Path) -> None:
+    """Converters copy the filter's quantized_dimension onto the 1-D bias (TFLM's person_detect.tflite:
+    bias (8,) with axis 3); that is per-channel, not damage."""
+    graph = with_tensor(fc_graph(), 2, quantization=Quantization((0.5, 0.25, 0.125, 2.0), (0,) * 4, 3))
+    assert read_written(graph, tmp_path).tensors[2].quantization == Quantization((0.5, 0.25, 0.125, 2.0),
+                                                                                 (0,) * 4, 3)
+
+
 def test_every_truncation_of_a_small_model_fails_clearly(tmp_path: Path) -> None:
     """Cut at every length: a TinyflashError each time, never another exception."""
     data = write_tflite(fc_graph(), tmp_path / "whole.tflite").read_bytes()

@@ -159,7 +159,10 @@ class _Reader:
             if not low <= z <= high:
                 raise self.error(what, f"zero point {z} is outside the {dtype} range [{low}, {high}]")
         axis = int(q.QuantizedDimension())
-        if len(scales) > 1 and not (0 <= axis < len(shape) and shape[axis] == len(scales)):
+        # converters copy a filter's axis onto its 1-D bias (TFLM's person_detect.tflite: bias (8,),
+        # axis 3), so a 1-D tensor with one scale per element is per-channel whatever the axis says
+        fits = shape[axis] == len(scales) if 0 <= axis < len(shape) else shape == (len(scales),)
+        if len(scales) > 1 and not fits:
             raise self.error(what, f"{len(scales)} per-channel scales on axis {axis} do not match shape {shape}")
         return Quantization(scales, zero_points, axis)
 
