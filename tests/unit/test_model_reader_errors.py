@@ -223,3 +223,16 @@ def test_every_truncation_of_a_small_model_fails_clearly(tmp_path: Path) -> None
             read_graph(cut)
         except TinyflashError:
             continue
+
+
+def test_mac_count_of_an_operator_without_usable_weights_is_zero() -> None:
+    """The TFLM runtime counts MACs from the graph alone: an absent weights input (-1) used to index
+    the last tensor, and a CONV_2D weight of rank 2 raised IndexError."""
+    from tinyflash.model.macs import operator_macs
+
+    graph = fc_graph()
+    assert operator_macs(graph, graph.operators[0]) == 4 * 8
+    absent = dataclasses.replace(graph.operators[0], inputs=(0, -1, 2))
+    assert operator_macs(graph, absent) == 0
+    conv = dataclasses.replace(graph.operators[0], opcode="CONV_2D")
+    assert operator_macs(graph, conv) == 0
