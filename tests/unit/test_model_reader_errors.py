@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.fuzz.flatbuffer import model_sites, patched
+from tests.fuzz.flatbuffer import model_sites, name_regions, patched
 from tests.tflite_writer import write_tflite
 from tinyflash.errors import CorruptModelError, ModelError, TinyflashError, UnsupportedOperatorError
 from tinyflash.model import read_graph
@@ -119,6 +119,7 @@ PATCHES = [
     ("subgraph inputs[0]", 40, r"model input: tensor index 40 is out of range"),
     ("subgraph outputs[0]", 16, r"model output tensor 16 .*: it holds constant data"),
     ("subgraphs length", 2, r"2 subgraphs; tinyflash supports one"),
+    ("tensors[34].name length", 2**31, r"tensor 34: its name runs past the end of the file"),
 ]
 
 
@@ -129,6 +130,19 @@ def test_patched_reference_model(model_dir: Path, tmp_path: Path, label: str, va
     with pytest.raises(ModelError, match=message) as caught:
         read_graph(model)
     assert str(model) in str(caught.value)
+
+
+@pytest.mark.parametrize("text,message", [(b"\n#x\n", "its name holds control characters"),
+                                          (b"\xff\xfe", "its name is not UTF-8 text")])
+def test_garbage_in_a_tensor_name(model_dir: Path, tmp_path: Path, text: bytes, message: str) -> None:
+    """Names reach messages and generated C comments; bytes no converter writes mean damage."""
+    data = bytearray((model_dir / "kws_ref_model.tflite").read_bytes())
+    region = next(r for r in name_regions(bytes(data)) if r.label == "tensors[34].name")   # 'Identity'
+    data[region.offset:region.offset + len(text)] = text
+    model = tmp_path / "named.tflite"
+    model.write_bytes(bytes(data))
+    with pytest.raises(CorruptModelError, match=f"tensor 34: {message}"):
+        read_graph(model)
 
 
 def test_per_channel_scales_must_match_the_channel_axis(model_dir: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ whose operators run in order (#11.7).
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any, Optional
 
@@ -29,6 +30,9 @@ _ZERO_POINT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 3
 MIN_SCALE, MAX_SCALE = 2.0 ** -126, 2.0 ** 63
 # a tensor no 32-bit microcontroller could hold; also keeps shape arithmetic in C int range
 MAX_TENSOR_BYTES = 2 ** 32
+
+_NAME_SLOT = 10   # Tensor.name, field 3 of schema.fbs: vtable offset 4 + 2 * 3
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 _ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
 _PADDING = {0: "SAME", 1: "VALID"}
@@ -101,9 +105,7 @@ class _Reader:
         return names, versions
 
     def tensor(self, i: int, t: Any) -> Tensor:
-        raw_name = t.Name()
-        # TFLM's own test models (keyword_scrambled_8bit.tflite) leave names out: valid, not damage
-        name = raw_name.decode("utf-8", "replace") if raw_name is not None else f"tensor_{i}"
+        name = self.tensor_name(i, t)
         what = f"tensor {i} ('{name}')"
         code = t.Type()
         if code in _UNSUPPORTED_TYPES:
@@ -124,6 +126,20 @@ class _Reader:
             raise self.error(what, f"its constant data is {len(data)} bytes, but shape {shape} {dtype} "
                                    f"needs {size}")
         return Tensor(i, name, shape, dtype, self.quantization(what, t, dtype, shape), data)
+
+    def tensor_name(self, i: int, t: Any) -> str:
+        raw = t.Name()
+        if raw is None:   # TFLM's own test models (keyword_scrambled_8bit.tflite) leave names out: valid
+            return f"tensor_{i}"
+        if len(raw) != t._tab.VectorLen(t._tab.Offset(_NAME_SLOT)):   # the accessor cuts it at the end of the file
+            raise self.error(f"tensor {i}", "its name runs past the end of the file")
+        try:
+            name = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.error(f"tensor {i}", f"its name is not UTF-8 text: {raw[:40]!r}") from None
+        if _CONTROL.search(name):   # converters write TensorFlow op names; control bytes mean garbage
+            raise self.error(f"tensor {i}", f"its name holds control characters: {name[:40]!r}")
+        return name
 
     def constant_data(self, what: str, index: int) -> Optional[bytes]:
         count = self.model.BuffersLength()
