@@ -27,6 +27,8 @@ from typing import Any, Callable, Iterator, Sequence
 from tests.fuzz.flatbuffer import Region, Site, model_sites, name_regions
 
 BOARD = "mps2-an500"
+DEFAULT_SEED = 11
+DEFAULT_CASES = 2000        # the default test run; the slow run starts after these
 # outcome of a case
 GENERATED, MODEL_ERROR, OTHER_ERROR, CRASH, HANG = "generated", "model-error", "other-error", "crash", "hang"
 
@@ -252,7 +254,7 @@ def _chunks(start: int, stop: int, size: int) -> Iterator[list[int]]:
         yield list(range(first, min(first + size, stop)))
 
 
-def fuzz_models(models: Sequence[Path], cases: int, *, seed: int = 11, workers: int = 2,
+def fuzz_models(models: Sequence[Path], cases: int, *, seed: int = DEFAULT_SEED, workers: int = 2,
                 case_timeout: float = 10.0, board: str = BOARD, first: int = 0,
                 target: Target = generate_aot) -> FuzzReport:
     """Run cases ``first .. first + cases - 1`` of ``seed`` over ``models`` (.tflite paths) in
@@ -294,6 +296,11 @@ def _fuzz(models: list[Path], cases: int, seed: int, workers: int, case_timeout:
     return report
 
 
+def reference_models(model_dir: Path) -> list[Path]:
+    """The .tflite files the fuzzer starts from: every model in the directory."""
+    return sorted(Path(model_dir).glob("*.tflite"))
+
+
 def reproduce(models: Sequence[Path], seed: int, index: int, dest: Path) -> Path:
     """Write case ``index`` of ``seed`` to ``dest`` (a .tflite file) to debug a finding."""
     _, data, _ = mutate_case(sorted(Path(m) for m in models), seed, index)
@@ -301,4 +308,5 @@ def reproduce(models: Sequence[Path], seed: int, index: int, dest: Path) -> Path
     return Path(dest)
 
 
-__all__ = ["CaseResult", "FuzzReport", "fuzz_models", "generate_aot", "mutate_case", "reproduce"]
+__all__ = ["CaseResult", "FuzzReport", "fuzz_models", "generate_aot", "mutate_case", "reference_models",
+           "reproduce"]

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.fuzz.models import fuzz_models
-from tests.unit.test_fuzz_models import DEFAULT_CASES, SEED, reference_models
+from tests.fuzz.models import DEFAULT_CASES, DEFAULT_SEED, fuzz_models, reference_models
 
 pytestmark = pytest.mark.slow
 
 
 def test_fuzz_reference_models_50k(model_dir: Path) -> None:
-    report = fuzz_models(reference_models(model_dir), 50_000, seed=SEED, workers=2, case_timeout=30.0,
+    models = reference_models(model_dir)
+    assert len(models) >= 4, f"expected the MLPerf Tiny reference models in {model_dir}"
+    report = fuzz_models(models, 50_000, seed=DEFAULT_SEED, workers=2, case_timeout=30.0,
                          first=DEFAULT_CASES)
     assert report.cases == 50_000
     assert not report.failures, report.summary() + "\n\n" + "\n\n".join(

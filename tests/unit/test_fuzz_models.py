@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from tests.fuzz.flatbuffer import model_sites
-from tests.fuzz.models import CRASH, GENERATED, HANG, MODEL_ERROR, fuzz_models, mutate_case
+from tests.fuzz import models as fuzz
+from tests.fuzz.models import CRASH, DEFAULT_CASES, GENERATED, HANG, MODEL_ERROR, fuzz_models, mutate_case
 
-SEED = 11
-DEFAULT_CASES = 2000
+SEED = fuzz.DEFAULT_SEED
 
 
 def reference_models(model_dir: Path) -> list[Path]:
-    models = sorted(model_dir.glob("*.tflite"))
+    models = fuzz.reference_models(model_dir)
     assert len(models) >= 4, f"expected the MLPerf Tiny reference models in {model_dir}"
     return models
 
