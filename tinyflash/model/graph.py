@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
 
-DTYPE_SIZES = {"int8": 1, "uint8": 1, "int16": 2, "int32": 4, "int64": 8, "float32": 4, "bool": 1}
+DTYPE_SIZES = {"int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4, "int64": 8, "uint64": 8,
+               "float16": 2, "float32": 4, "float64": 8, "complex64": 8, "complex128": 16, "bool": 1}
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class Tensor:
 
     @property
     def elements(self) -> int:
-        return int(np.prod(self.shape)) if self.shape else 1
+        return math.prod(self.shape)   # exact: np.prod wraps around on a damaged model's huge shapes
 
     @property
     def size_bytes(self) -> int:

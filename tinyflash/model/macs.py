@@ -12,10 +12,13 @@ from tinyflash.model.graph import Graph, Operator
 
 
 def operator_macs(graph: Graph, op: Operator) -> int:
-    if op.opcode not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") or len(op.inputs) < 2:
+    if op.opcode not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") or len(op.inputs) < 2 \
+            or op.inputs[1] < 0 or not op.outputs:     # -1: the weights input is left out
         return 0
     out = graph.tensors[op.outputs[0]]
     weights = graph.tensors[op.inputs[1]].shape
+    if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D") and len(weights) != 4 or not weights:
+        return 0                                   # not a shape this operator runs with: nothing to count
     if op.opcode == "CONV_2D":                     # filter [out_c, k_h, k_w, in_c]
         return out.elements * weights[1] * weights[2] * weights[3]
     if op.opcode == "DEPTHWISE_CONV_2D":           # filter [1, k_h, k_w, out_c]: one input channel each
