@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.fuzz.flatbuffer import model_sites, name_regions, patched
-from tests.tflite_writer import write_tflite
+from tests.support.tflite_writer import write_tflite
 from tinyflash.errors import CorruptModelError, ModelError, TinyflashError, UnsupportedOperatorError
 from tinyflash.model import read_graph
 from tinyflash.model.graph import Graph, Operator, Quantization, Tensor

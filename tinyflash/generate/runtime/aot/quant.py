@@ -138,8 +138,10 @@ def fast_requant(multipliers: np.ndarray, shifts: np.ndarray, bias: np.ndarray, 
     for m, shift, b, wsum in zip(multipliers.tolist(), shifts.tolist(), bias.tolist(), weight_abs_sums.tolist()):
         left, right = max(int(shift), 0), max(-int(shift), 0)
         if wsum == 0:
-            rows.append((0, 1, 1, 1 + 2 * (multiply_by_quantized_multiplier(int(b), int(m), int(shift)) +
-                                          output_offset)))
+            # the output is the bias alone; clamped just past int8 (the kernel saturates to int8 anyway) so a
+            # huge bias cannot overflow the int32 row (found by the model fuzzer, #11)
+            value = min(max(multiply_by_quantized_multiplier(int(b), int(m), int(shift)) + output_offset, -129), 128)
+            rows.append((0, 1, 1, 1 + 2 * value))
             continue
         acc_bound = (abs(int(b)) + 128 * int(wsum)) << left
         if 2 * acc_bound >= 2**31:

@@ -13,10 +13,22 @@ from tinyflash.generate.runtime.aot.quant import (activation_range, fc_real_mult
 
 def _check(ctx: EmitContext) -> None:
     require_int8(ctx, 0, 1)
-    weights = ctx.tensor(1)
-    bias = ctx.tensor(2)
+    inp, weights, bias, out = ctx.tensor(0), ctx.tensor(1), ctx.tensor(2), ctx.output()
+    # shapes and quantisation _emit relies on (found by the model fuzzer, #11): refused here, not crashed on
+    if inp is None or inp.is_constant:
+        raise ctx.unsupported("the input must be an activation tensor")
     if weights is None or not weights.is_constant:
         raise ctx.unsupported("weights must be a constant tensor")
+    if len(weights.shape) != 2 or min(weights.shape) < 1:
+        raise ctx.unsupported(f"weights {weights.shape} must be 2-D [units, depth]")
+    out_depth, in_depth = weights.shape
+    if inp.elements % in_depth or out.elements != inp.elements // in_depth * out_depth:
+        raise ctx.unsupported(f"input {inp.shape} and output {out.shape} do not fit weights {weights.shape}")
+    for t, what in ((inp, "input"), (out, "output")):
+        if t.quantization is None or t.quantization.per_channel:
+            raise ctx.unsupported(f"{what} '{t.name}' must be per-tensor quantised")
+    if bias is not None and bias.elements != out_depth:
+        raise ctx.unsupported(f"bias has {bias.elements} values for {out_depth} units")
     if weights.quantization is None or weights.quantization.per_channel:
         raise ctx.unsupported("per-channel weights are not supported (per-tensor only)")
     if any(z != 0 for z in weights.quantization.zero_points):
