@@ -1,4 +1,4 @@
-"""#11: 50,000 structure-aware fuzz cases over the reference models (tests/fuzz/models.py), every one
+"""#11: 50,000 structure-aware fuzz cases over the reference models (tests/support/fuzz/models.py), every one
 ending in a generated aot project or a TinyflashError with a message. Cases start past the default
 run's 2,000 (tests/unit/test_fuzz_models.py), so the two never repeat each other."""
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fuzz.models import DEFAULT_CASES, DEFAULT_SEED, fuzz_models, reference_models
+from tests.support.fuzz.models import DEFAULT_CASES, DEFAULT_SEED, fuzz_models, reference_models
 
 pytestmark = pytest.mark.slow
 

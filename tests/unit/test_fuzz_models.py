@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fuzz.flatbuffer import model_sites
-from tests.fuzz import models as fuzz
-from tests.fuzz.models import CRASH, DEFAULT_CASES, GENERATED, HANG, MODEL_ERROR, fuzz_models, mutate_case
+from tests.support.fuzz.flatbuffer import model_sites
+from tests.support.fuzz import models as fuzz
+from tests.support.fuzz.models import CRASH, DEFAULT_CASES, GENERATED, HANG, MODEL_ERROR, fuzz_models, mutate_case
 
 SEED = fuzz.DEFAULT_SEED
 

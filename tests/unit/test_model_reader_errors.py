@@ -3,7 +3,7 @@ not later with an internal error (or, for TFLM, after the firmware was replaced)
 whose tensors have no names is read, not called damaged.
 
 The malformed models are written here: a one-layer FULLY_CONNECTED graph through tests/tflite_writer.py
-with one thing wrong, or a reference model with one flatbuffer field patched (tests/fuzz/flatbuffer.py).
+with one thing wrong, or a reference model with one flatbuffer field patched (tests/support/fuzz/flatbuffer.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.fuzz.flatbuffer import model_sites, name_regions, patched
+from tests.support.fuzz.flatbuffer import model_sites, name_regions, patched
 from tests.support.tflite_writer import write_tflite
 from tinyflash.errors import CorruptModelError, ModelError, TinyflashError, UnsupportedOperatorError
 from tinyflash.model import read_graph

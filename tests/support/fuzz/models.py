@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from tests.fuzz.flatbuffer import Region, Site, model_sites, name_regions
+from tests.support.fuzz.flatbuffer import Region, Site, model_sites, name_regions
 
 BOARD = "mps2-an500"
 DEFAULT_SEED = 11
