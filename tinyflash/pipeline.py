@@ -61,14 +61,14 @@ def choose_runtime(board: Board, spec: ModelSpec, runtime: str | RuntimeChoice =
     reused)."""
     if isinstance(runtime, RuntimeChoice):
         return runtime
-    return resolve_runtime(board, spec, read_graph(spec.path), runtime, options)
+    return resolve_runtime(board, spec, read_graph(spec.path, spec.data or None), runtime, options)
 
 
 def build(board: Board, spec: ModelSpec, *, runtime: str | RuntimeChoice = "auto", out_dir: Optional[Path] = None,
           options: BuildOptions = BuildOptions(), cache_dir: Optional[Path] = None,
           progress: Progress = quiet) -> Firmware:
     progress(ProgressEvent(Stage.BUILD, f"reading {spec.path.name}"))
-    graph = read_graph(spec.path)
+    graph = read_graph(spec.path, spec.data or None)     # the bytes resolve_model read
     choice = resolve_runtime(board, spec, graph, runtime, options)
     out = out_dir or default_out_dir(board, spec, choice.name, options.kernels, options.profile)
     with exclusive_out_dir(out):

@@ -256,10 +256,12 @@ def validate_graph(graph: Graph, source: Path | str) -> None:
                                else f"the later operator {producer[index]} writes"))
 
 
-def read_graph(path: Path) -> Graph:
+def read_graph(path: Path, data: bytes | None = None) -> Graph:
+    """The graph of the model at ``path``; ``data``, when given, is its content already read (#15.3:
+    the pipeline reads a model file once)."""
     path = Path(path)
     try:
-        buf = path.read_bytes()
+        buf = path.read_bytes() if data is None else data
     except OSError as exc:
         raise CorruptModelError(f"cannot read model {path}: {exc.strerror}") from None
     if len(buf) < 8 or buf[4:8] != b"TFL3":
