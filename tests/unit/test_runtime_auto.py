@@ -213,9 +213,13 @@ def test_the_generated_project_records_the_choice(tmp_path: Path, monkeypatch: p
     assert not (tmp_path / "out2" / "project.json").exists()
 
 
-def test_the_farm_matrix_defaults_to_auto_and_takes_tflm_kernel_sets(tmp_path: Path) -> None:
+def test_the_farm_matrix_takes_auto_and_tflm_kernel_sets(tmp_path: Path) -> None:
+    # a matrix without runtimes: keeps aot, so nightly job ids (and their history) do not change
     path = tmp_path / "m.yaml"
-    path.write_text("schema_version: 1\nboards: [mps2-an500]\nmodels: [ad]\nbuild: {kernels: cmsis-nn}\n")
+    path.write_text("schema_version: 1\nboards: [mps2-an500]\nmodels: [ad]\n")
+    assert [j.id for j in load_matrix(path).jobs] == ["mps2-an500/ad/aot"]
+    path.write_text("schema_version: 1\nboards: [mps2-an500]\nmodels: [ad]\nruntimes: [auto]\n"
+                    "build: {kernels: cmsis-nn}\n")
     matrix = load_matrix(path)
     assert [(j.id, j.options.kernels) for j in matrix.jobs] == [("mps2-an500/ad/auto", "cmsis-nn")]
     path.write_text("schema_version: 1\nboards: [mps2-an500]\nmodels: [ad]\nruntimes: [auto, tflm]\n"
