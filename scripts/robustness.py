@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -51,7 +52,7 @@ class Outcome:
 
     @property
     def internal(self) -> bool:
-        return self.rc == 2 or "internal error" in self.message or "Traceback" in self.message
+        return self.rc == 2 or "tinyflash: internal error" in self.message or "Traceback" in self.message
 
 
 @dataclass
@@ -67,9 +68,14 @@ class Context:
 
 
 # --- running and observing ----------------------------------------------------------------------------
+def case_env(ctx: Context, cwd: Path) -> dict[str, str]:
+    (cwd / "tmp").mkdir(exist_ok=True)
+    return {**ctx.env, "TMPDIR": str(cwd / "tmp")}
+
+
 def tinyflash(ctx: Context, cwd: Path, *args: str, timeout: float = 600, env: Optional[dict] = None
               ) -> subprocess.CompletedProcess:
-    return subprocess.run([PY, "-m", "tinyflash", *args], cwd=cwd, env={**ctx.env, **(env or {})},
+    return subprocess.run([PY, "-m", "tinyflash", *args], cwd=cwd, env={**case_env(ctx, cwd), **(env or {})},
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -93,8 +99,15 @@ def qemu_mentioning(text: str) -> list[int]:
     return pids
 
 
-def qemu_temp_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("tinyflash-qemu-*")}
+def qemu_temp_dirs(d: Path) -> set[str]:
+    """QEMU run folders in the case's own TMPDIR (every case runs tinyflash with TMPDIR=<case>/tmp)."""
+    return {p.name for p in (d / "tmp").glob("tinyflash-qemu-*")}
+
+
+def code_outside_comments(text: str) -> str:
+    """C text without its comments: what the compiler would compile (strings never hold '/*' here)."""
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    return re.sub(r"//[^\n]*", " ", text)
 
 
 def markers_under(*dirs: Path) -> list[str]:
@@ -225,7 +238,7 @@ def _(ctx: Context, d: Path) -> Outcome:
     proc = tinyflash(ctx, d, "build", "-b", "mps2-an500", "-m", str(model), "--out", str(d / "out"))
     out = expect(outcome_of(proc), proc, 0)
     generated = "".join(p.read_text(errors="replace") for p in (d / "out").rglob("*.c")) if (d / "out").exists() else ""
-    out.injection = "for (volatile" in generated
+    out.injection = "for (volatile" in code_outside_comments(generated)    # the name may stay, inside a comment
     return out
 
 
@@ -236,7 +249,7 @@ def _(ctx: Context, d: Path) -> Outcome:
     proc = tinyflash(ctx, d, "build", "-b", str(board), "-m", "ad", *_md(ctx), "--out", str(d / "out"))
     out = expect(outcome_of(proc), proc, 0)
     init = d / "out" / "src" / "board_init.c"
-    out.injection = init.exists() and "int injected_by_note" in init.read_text()
+    out.injection = init.exists() and "int injected_by_note" in code_outside_comments(init.read_text())
     return out
 
 
@@ -245,14 +258,14 @@ def _(ctx: Context, d: Path) -> Outcome:
 def _(ctx: Context, d: Path) -> Outcome:
     out_dir = d / "out"
     procs = [subprocess.Popen([PY, "-m", "tinyflash", "bench", "-b", "mps2-an500", "-m", "ad", *_md(ctx),
-                               "--out", str(out_dir), "-O", level, "--json"], cwd=d, env=ctx.env,
+                               "--out", str(out_dir), "-O", level, "--json"], cwd=d, env=case_env(ctx, d),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for level in ("0", "2")]
     results = [(p, *p.communicate(timeout=900)) for p in procs]
     rcs = sorted(p.returncode for p, _, _ in results)
     loser = next((err for p, _, err in results if p.returncode != 0), "")
     out = Outcome(rcs[-1] if rcs[0] == 0 else rcs[0], loser.strip().splitlines()[0] if loser.strip() else "")
-    if rcs != [0, 1] or "pid" not in loser.lower():
+    if rcs != [0, 1] or not re.search(r"process \d+|pid \d+", loser.lower()):
         out.unexpected = f"exit codes {rcs}; the refused run should name the PID holding the folder"
     for p, stdout, _ in results:
         if p.returncode == 0:
@@ -266,9 +279,8 @@ def _(ctx: Context, d: Path) -> Outcome:
 
 # 4. signals
 def _start_and_signal(ctx: Context, d: Path, sig: int, args: list[str], ready: Callable[[], bool]) -> Outcome:
-    before = qemu_temp_dirs()
     # a child of a background job inherits SIGINT ignored: give it the default, as a terminal would
-    proc = subprocess.Popen([PY, "-m", "tinyflash", *args], cwd=d, env=ctx.env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([PY, "-m", "tinyflash", *args], cwd=d, env=case_env(ctx, d), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
@@ -284,7 +296,7 @@ def _start_and_signal(ctx: Context, d: Path, sig: int, args: list[str], ready: C
     time.sleep(0.5)
     out = Outcome(proc.returncode, (stderr.strip().splitlines() or [""])[-1])
     out.leftovers += [f"qemu pid {p}" for p in qemu_mentioning(str(d))]
-    out.leftovers += [f"temp {n}" for n in qemu_temp_dirs() - before]
+    out.leftovers += [f"temp {n}" for n in qemu_temp_dirs(d)]
     expected = 128 + sig
     if proc.returncode != expected:
         out.unexpected = f"exit {proc.returncode}, expected {expected}"
@@ -514,7 +526,7 @@ def _(ctx: Context, d: Path) -> Outcome:
         schema_version: 1
         units:
           - {id: an500, board: mps2-an500, count: 2}
-          - {id: an500-1, board: mps2-an500}
+          - {id: an500.1, board: mps2-an500}
         """))
     proc = tinyflash(ctx, d, "farm", "check", "-i", str(inv), "--matrix", str(mat))
     return expect(outcome_of(proc), proc, 1)
@@ -594,6 +606,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         for marker in markers_under(d, REPO):
             Path(marker).unlink(missing_ok=True)
         out.leftovers += [f"qemu pid {p}" for p in qemu_mentioning(str(d)) if f"qemu pid {p}" not in out.leftovers]
+        out.leftovers += [f"temp {n}" for n in qemu_temp_dirs(d) if f"temp {n}" not in out.leftovers]
         rows.append((group, name, out))
         print(f"[{time.monotonic() - started:5.1f}s] {name}: exit {out.rc}", file=sys.stderr, flush=True)
     if args.fuzz_cases and not args.only:
