@@ -36,6 +36,7 @@ from typing import Callable, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from tests.support.processes import qemu_processes_mentioning  # noqa: E402  (needs REPO on sys.path)
 PY = sys.executable
 BOARDS = REPO / "boards"
 MARKERS = ("PWN", "PWNR", "PWNO", "PWND", "PWNF", "PWNT")
@@ -84,19 +85,6 @@ def first_line(proc: subprocess.CompletedProcess) -> str:
     lines = [ln.strip() for ln in (proc.stderr + "\n" + proc.stdout).splitlines() if ln.strip()]
     own = [ln for ln in lines if ln.startswith(("tinyflash: error", "tinyflash: internal", "Traceback"))]
     return (own or lines[-1:] or [""])[0]
-
-
-def qemu_mentioning(text: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if "qemu-system-arm" in cmdline and text in cmdline:
-                pids.append(int(entry.name))
-    return pids
 
 
 def qemu_temp_dirs(d: Path) -> set[str]:
@@ -295,7 +283,7 @@ def _start_and_signal(ctx: Context, d: Path, sig: int, args: list[str], ready: C
         stdout, stderr = proc.communicate()
     time.sleep(0.5)
     out = Outcome(proc.returncode, (stderr.strip().splitlines() or [""])[-1])
-    out.leftovers += [f"qemu pid {p}" for p in qemu_mentioning(str(d))]
+    out.leftovers += [f"qemu pid {p}" for p in qemu_processes_mentioning(str(d))]
     out.leftovers += [f"temp {n}" for n in qemu_temp_dirs(d)]
     expected = 128 + sig
     if proc.returncode != expected:
@@ -308,7 +296,7 @@ for _sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
     def _(ctx: Context, d: Path, sig: int = _sig) -> Outcome:
         return _start_and_signal(ctx, d, sig, ["bench", "-b", "mps2-an500", "-m", "ad", *_md(ctx),
                                                "--verify-count", "300", "--out", str(d / "out")],
-                                 lambda: bool(qemu_mentioning(str(d))))
+                                 lambda: bool(qemu_processes_mentioning(str(d))))
 
 
 @case("4 signals", "SIGINT (Ctrl-C) to emulate")
@@ -318,7 +306,7 @@ def _(ctx: Context, d: Path) -> Outcome:
         return expect(outcome_of(built), built, 0)
     elf = str(d / "out" / "build" / "firmware.elf")      # absolute: QEMU's command line names this case's folder
     return _start_and_signal(ctx, d, signal.SIGINT, ["emulate", "-b", "mps2-an500", "--firmware", elf],
-                             lambda: bool(qemu_mentioning(str(d))))
+                             lambda: bool(qemu_processes_mentioning(str(d))))
 
 
 # 5. farm history
@@ -399,7 +387,7 @@ def _bench_board(ctx: Context, d: Path, text: str, *words: str) -> Outcome:
     proc = tinyflash(ctx, d, "bench", "-b", str(board), "-m", "ad", *_md(ctx), "--verify-count", "1",
                      "--out", str(d / "out"), timeout=300)
     out = expect(outcome_of(proc), proc, 1, *words)
-    out.leftovers += [f"qemu pid {p}" for p in qemu_mentioning(str(d))]
+    out.leftovers += [f"qemu pid {p}" for p in qemu_processes_mentioning(str(d))]
     return out
 
 
@@ -605,7 +593,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         out.injection = out.injection or bool(markers_under(d, REPO))
         for marker in markers_under(d, REPO):
             Path(marker).unlink(missing_ok=True)
-        out.leftovers += [f"qemu pid {p}" for p in qemu_mentioning(str(d)) if f"qemu pid {p}" not in out.leftovers]
+        out.leftovers += [f"qemu pid {p}" for p in qemu_processes_mentioning(str(d)) if f"qemu pid {p}" not in out.leftovers]
         out.leftovers += [f"temp {n}" for n in qemu_temp_dirs(d) if f"temp {n}" not in out.leftovers]
         rows.append((group, name, out))
         print(f"[{time.monotonic() - started:5.1f}s] {name}: exit {out.rc}", file=sys.stderr, flush=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import qemu_processes_mentioning  # noqa: F401  (tests import it from here)
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -58,18 +60,3 @@ def qemu(toolchain: None) -> None:
 @pytest.fixture(scope="session")
 def scons_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("scons-cache")
-
-
-def qemu_processes_mentioning(text: str) -> list[int]:
-    """PIDs of running qemu-system-arm processes whose command line contains ``text``."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if "qemu-system-arm" in cmdline and text in cmdline:
-            pids.append(int(entry.name))
-    return pids
