@@ -31,7 +31,7 @@ def checkout() -> MlperfTinySources:
     missing = [m for m in RUNNER_MODULES if importlib.util.find_spec(m) is None]
     if missing:
         pytest.skip(f"the official runner/checker need Python packages {', '.join(missing)}: "
-                    "pip install pyserial pyusb pyyaml numpy scikit-learn matplotlib pandas")
+                    "pip install 'tinyflash[mlperf]'")
     return found
 
 

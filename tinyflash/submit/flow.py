@@ -141,12 +141,12 @@ class _Device:
 
 def usb_id(request: SubmitRequest) -> tuple[int, int]:
     """The USB VID:PID by which the runner finds a real board: --usb-id, else the board YAML's
-    ``uart.usb`` once the schema has it (until then ``getattr`` finds nothing)."""
+    ``uart.usb``."""
     if request.usb_id is not None:
         return request.usb_id
-    usb = getattr(request.board.uart, "usb", None)
+    usb = request.board.uart.usb
     if usb is not None:
-        return int(usb.vid), int(usb.pid)
+        return usb.vid, usb.pid
     raise SubmitError(f"board {request.board.name}: the runner finds a real DUT only by the USB VID:PID of "
                       "its serial port, and the board file does not say it",
                       hint="pass --usb-id VID:PID (see 'python -m serial.tools.list_ports -v'), or add "
