@@ -201,6 +201,7 @@ def test_cli_reads_usb_ids_and_defaults() -> None:
     assert args.benchmarks is None and (args.runtime, args.kernels) == ("aot", "auto")
     # the default: every benchmark the official checker knows, ic2 (v1.4) included, from the benchmark classes
     assert submit_cli.default_benchmarks() == "ad,ic,ic2,kws,vww"
+    assert f"default: {submit_cli.default_benchmarks()}," in submit_cli.BENCHMARKS_HELP
     with pytest.raises(SystemExit):
         _parse("--board", "b", "--submitter", "a", "--datasets", "d", "--out", "o", "--usb-id", "0483")
 

@@ -16,7 +16,8 @@ DATASETS_HELP = "generate labelled rehearsal datasets in the official runner's l
 # --benchmarks' default: every benchmark whose class says the official runner and checker know it
 # (tinyflash.model.benchmarks.SUBMITTABLE: ad, ic, ic2, kws, vww), resolved when a command runs, since
 # the benchmark classes import numpy and --help stays instant
-BENCHMARKS_HELP = "comma-separated benchmarks (default: every one the official checker knows)"
+# names written out so --help needs no import; a unit test keeps them equal to default_benchmarks()
+BENCHMARKS_HELP = "comma-separated benchmarks (default: ad,ic,ic2,kws,vww, every one tinyflash submits)"
 DATASET_FOLDERS_HELP = "DIR/<folder>/y_labels.csv with the files it lists (folders ad01, ic01, kws01, vww01; ic2 " \
                        "runs on ic01's)"
 
@@ -63,7 +64,8 @@ def add_parsers(sub: Any) -> None:
                    help="mlcommons/tiny checkout with the official runner and checker (default: "
                         "$TINYFLASH_MLPERF_TINY_DIR, else the 'tinyflash deps --mlperf-tiny' workspace)")
     p.add_argument("--usb-id", type=usb_id, metavar="VID:PID",
-                   help="real boards: USB VID:PID of the board's serial port, by which the runner finds it")
+                   help="real boards: USB VID:PID of the board's serial port, by which the runner finds it "
+                        "(default: the board YAML's uart.usb; 'tinyflash probes' shows the ports' ids)")
     add_probe(p)
     p.set_defaults(handler=cmd_submit)
 
