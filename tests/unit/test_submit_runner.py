@@ -262,3 +262,25 @@ def test_datasets_command_writes_the_runners_layout(tmp_path: Path, model_dir: P
     from tinyflash.cli.arguments import UsageError
     with pytest.raises(UsageError, match="use ad, ic, ic2, kws, vww"):
         args.handler(args)
+
+
+def test_probes_show_each_ports_usb_id(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # the VID:PID is what a board YAML's uart.usb (or --usb-id) needs for the runner to find the DUT
+    import argparse
+    from types import SimpleNamespace
+
+    from serial.tools import list_ports
+
+    from tinyflash.cli import flash as flash_cli
+    from tinyflash.flash import discovery
+    from tinyflash.flash.discovery import ProbeInfo
+
+    monkeypatch.setattr(list_ports, "comports", lambda: [SimpleNamespace(device="/dev/ttyACM0", vid=0x0483,
+                                                                         pid=0x374B),
+                                                         SimpleNamespace(device="/dev/ttyS0", vid=None, pid=None)])
+    fields = {f: "" for f in ProbeInfo.__dataclass_fields__}
+    probe = ProbeInfo(**{**fields, "unique_id": "066DFF", "vendor": "STMicroelectronics", "product": "STM32 STLink",
+                         "ports": ("/dev/ttyACM0", "/dev/ttyS0")})
+    monkeypatch.setattr(discovery, "list_probes", lambda: [probe])
+    assert flash_cli.cmd_probes(argparse.Namespace(json=False)) == 0
+    assert "ports: /dev/ttyACM0 (USB 0483:374B), /dev/ttyS0" in capsys.readouterr().out
