@@ -31,7 +31,7 @@ def checkout() -> MlperfTinySources:
     missing = [m for m in RUNNER_MODULES if importlib.util.find_spec(m) is None]
     if missing:
         pytest.skip(f"the official runner/checker need Python packages {', '.join(missing)}: "
-                    "pip install pyserial pyusb pyyaml numpy scikit-learn matplotlib pandas")
+                    "pip install 'tinyflash[mlperf]'")
     return found
 
 
@@ -138,3 +138,50 @@ def test_submit_ad_on_mps2_an500(checkout: MlperfTinySources, model_dir: Path, q
     (run,) = result.runs
     own = pipeline.run(run.firmware, verify_count=1).performance.throughput_ips
     assert run.median_throughput == pytest.approx(own, rel=0.01)
+
+
+# ---- the acceptance runs (#12 'Done when'): every benchmark the checker knows, on two emulated boards ----
+@pytest.fixture(scope="module")
+def all_datasets(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Path:
+    """One generated set for ad, ic, ic2, kws and vww; ic01/ is labelled where ic and ic2 agree."""
+    from tinyflash.model import resolve_model
+    from tinyflash.model.benchmarks import SUBMITTABLE
+    from tinyflash.submit.datasets import generate_dataset
+
+    root = tmp_path_factory.mktemp("datasets")
+    specs = [resolve_model(b.key, [model_dir]) for b in SUBMITTABLE]
+    folders: dict[str, list] = {}
+    for spec in specs:
+        folders.setdefault(spec.benchmark.dataset_folder, []).append(spec)
+    for sharing in folders.values():
+        generate_dataset(sharing[0], root, sharing=sharing[1:], seed=0)
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@pytest.mark.parametrize("board_name", ["mps2-an500", "mps3-an547"])
+def test_submit_every_benchmark(board_name: str, checkout: MlperfTinySources, model_dir: Path, qemu: None,
+                                tmp_path: Path, scons_cache: Path, all_datasets: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinyflash import pipeline
+    from tinyflash.board import BoardCatalog
+    from tinyflash.model import resolve_model
+    from tinyflash.model.benchmarks import SUBMITTABLE
+    from tinyflash.submit.flow import SubmitRequest, submit
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TINYFLASH_CACHE_DIR", str(scons_cache))
+    specs = tuple(resolve_model(b.key, [model_dir]) for b in SUBMITTABLE)
+    board = BoardCatalog().load(board_name)
+    result = submit(SubmitRequest(board, specs, "tinyflash-ci", all_datasets, Path("submission")), checkout)
+
+    assert result.verdict.ok, result.verdict.output
+    assert result.verdict.summary == "submission looks OK"
+    rows = {row["Model"]: row for row in result.verdict.table}
+    assert sorted(rows) == ["ad", "ic", "ic2", "kws", "vww"]
+    assert float(rows["ad"]["Accuracy"]) == 1.0                                    # AUC
+    assert all(float(rows[m]["Accuracy"]) == 100.0 for m in ("ic", "ic2", "kws", "vww"))   # Top-1 %
+    for run in result.runs:
+        own = pipeline.run(run.firmware, verify_count=1).performance.throughput_ips
+        assert run.median_throughput == pytest.approx(own, rel=0.01), run.spec.name

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from tinyflash.run.accuracy import DatasetError, read_labels, score, windows
-from tinyflash.submit.datasets import AD_SCORE_GAP, check_datasets, dataset_folder, generate_dataset
+from tinyflash.model.benchmarks import (SUBMITTABLE, AnomalyDetection, DatasetKind,
+                                        KeywordSpotting, LargeImageClassification, StreamingWakeWord,
+                                        VisualWakeWords)
+from tinyflash.submit.datasets import AD_SCORE_GAP, GenerationError, check_datasets, generate_dataset
 
 RUNNER_FIELDS = ["file", "classes", "class", "bytes_to_send", "stride"]   # benchmark/runner/datasets.py
 
@@ -26,12 +29,12 @@ def ad_dataset(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Pat
 
 def _golden_predictions(model_dir: Path, name: str, folder: Path, rows) -> dict[str, list[list[float]]]:
     """What a bit-exact device prints, as the runner parses it (%.3f values)."""
-    from tinyflash.generate.project import ModelIO
     from tinyflash.model import read_graph, resolve_model
+    from tinyflash.model.benchmarks import ModelIO
     from tinyflash.run.golden import Golden, device_input, expected_results
 
     spec = resolve_model(name, [model_dir])
-    io, golden = ModelIO.of(spec, read_graph(spec.path)), Golden(spec.path)
+    io, golden = ModelIO.of(spec.benchmark, read_graph(spec.path)), Golden(spec.path)
     predictions: dict[str, list[list[float]]] = {}
     for row in rows:
         for part in windows((folder / row.file).read_bytes(), row):
@@ -55,7 +58,7 @@ def test_ad_dataset_has_the_runners_layout(ad_dataset: Path) -> None:
 
 
 def test_ad_dataset_scores_auc_one_on_the_golden(ad_dataset: Path, model_dir: Path) -> None:
-    folder, rows = read_labels(ad_dataset, "ad01")
+    folder, rows = read_labels(ad_dataset, AnomalyDetection())
     predictions = _golden_predictions(model_dir, "ad", folder, rows)
     assert score(rows, predictions).auc == 1.0
     means = {r.file: float(np.mean(predictions[r.file])) for r in rows}
@@ -79,7 +82,7 @@ def test_vww_dataset_has_both_classes_and_top1_100(model_dir: Path, tmp_path: Pa
 
     # random images are all "no person": class 1 comes from the seeded search
     generate_dataset(resolve_model("vww", [model_dir]), tmp_path, seed=1)
-    folder, rows = read_labels(tmp_path, "vww01")
+    folder, rows = read_labels(tmp_path, VisualWakeWords())
     assert {r.label for r in rows} == {0, 1}
     assert len(rows) >= 5                                  # performance mode uses the first 5 files
     assert all(r.classes == 2 and r.bytes_to_send is None for r in rows)
@@ -93,7 +96,7 @@ def test_kws_dataset_has_every_class_and_top1_100(model_dir: Path, tmp_path: Pat
 
     # random MFCC frames are nearly all one class; "silence" needs one level everywhere
     generate_dataset(resolve_model("kws", [model_dir]), tmp_path, seed=0)
-    folder, rows = read_labels(tmp_path, "kws01")
+    folder, rows = read_labels(tmp_path, KeywordSpotting())
     assert {r.label for r in rows} == set(range(12))      # sklearn's ovr AUC needs every class
     assert all(r.classes == 12 and (folder / r.file).stat().st_size == 490 for r in rows)
     result = score(rows, _golden_predictions(model_dir, "kws", folder, rows))
@@ -101,19 +104,37 @@ def test_kws_dataset_has_every_class_and_top1_100(model_dir: Path, tmp_path: Pat
 
 
 def test_ic02_reads_the_ic01_folder() -> None:
-    assert dataset_folder("ic02") == "ic01"
-    assert dataset_folder("vww01") == "vww01"
+    assert LargeImageClassification().dataset_folder == "ic01"
+    assert VisualWakeWords().dataset_folder == "vww01"
+
+
+def test_the_benchmarks_say_how_their_datasets_are_made() -> None:
+    # the five the official checker knows, in its folder names; sww's dataset is a stream, not generated here
+    assert [b.submission_name for b in SUBMITTABLE] == ["ad", "ic", "ic2", "kws", "vww"]
+    assert [b.benchmark_id for b in SUBMITTABLE] == ["ad01", "ic01", "ic02", "kws01", "vww01"]
+    assert AnomalyDetection().dataset_kind is DatasetKind.ANOMALY
+    assert AnomalyDetection().dataset_window == (2560, 512)
+    assert {b.dataset_kind for b in SUBMITTABLE if b != AnomalyDetection()} == {DatasetKind.CLASSES}
+    assert all(b.dataset_window is None for b in SUBMITTABLE if b != AnomalyDetection())
+    assert not StreamingWakeWord().submittable and StreamingWakeWord().dataset_kind is None
+
+
+def test_no_generator_for_a_benchmark_without_a_dataset_kind(model_dir: Path, tmp_path: Path) -> None:
+    from tinyflash.model import resolve_model
+
+    with pytest.raises(GenerationError, match="no dataset generator for sww"):
+        generate_dataset(resolve_model("sww", [model_dir]), tmp_path)
 
 
 def test_missing_datasets_are_named_together(ad_dataset: Path, tmp_path: Path) -> None:
     (tmp_path / "ad01").mkdir()
     (tmp_path / "ad01" / "y_labels.csv").write_text("a.bin,2,0,2560,512\n")
     with pytest.raises(DatasetError) as info:
-        check_datasets(tmp_path, ["ad01", "kws01", "ic02"])
+        check_datasets(tmp_path, [AnomalyDetection(), KeywordSpotting(), LargeImageClassification()])
     message = str(info.value)
     assert "a.bin is listed but missing" in message
     assert "kws01/y_labels.csv not found" in message and "ic01/y_labels.csv not found" in message
-    assert "hint:" in message
+    assert "hint:" in message and "ic01 (also for ic02)" in message
 
 
 def test_ad_rows_need_window_and_stride(tmp_path: Path) -> None:
@@ -121,7 +142,7 @@ def test_ad_rows_need_window_and_stride(tmp_path: Path) -> None:
     (tmp_path / "ad01" / "a.bin").write_bytes(bytes(2560))
     (tmp_path / "ad01" / "y_labels.csv").write_text("a.bin,2,0\n")
     with pytest.raises(DatasetError, match="bytes_to_send,stride"):
-        check_datasets(tmp_path, ["ad01"])
+        check_datasets(tmp_path, [AnomalyDetection()])
 
 
 def test_ad_files_must_have_one_window_count(tmp_path: Path) -> None:
@@ -131,9 +152,9 @@ def test_ad_files_must_have_one_window_count(tmp_path: Path) -> None:
     (tmp_path / "ad01" / "b.bin").write_bytes(bytes(3072))
     (tmp_path / "ad01" / "y_labels.csv").write_text("a.bin,2,0,2560,512\nb.bin,2,1,2560,512\n")
     with pytest.raises(DatasetError, match=r"different window counts \[1, 2\]"):
-        check_datasets(tmp_path, ["ad01"])
+        check_datasets(tmp_path, [AnomalyDetection()])
 
 
 def test_a_datasets_dir_that_does_not_exist(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="no such directory"):
-        check_datasets(tmp_path / "nope", ["ad01"])
+        check_datasets(tmp_path / "nope", [AnomalyDetection()])

@@ -14,7 +14,8 @@ import serial
 
 from tests.support.fake_device import FakeDevice
 from tinyflash.submit.checker import parse_output
-from tinyflash.submit.checkout import MLPERF_TINY_ENV, CheckoutError, find_mlperf_tiny
+from tinyflash.deps import MLPERF_TINY_DIR_ENV as MLPERF_TINY_ENV, DepsError
+from tinyflash.deps.sources import TFLM_DIR_ENV
 from tinyflash.submit.flow import median_throughput
 from tinyflash.submit.runner import (LAUNCHER, DutPort, RunMode, RunnerError, RunnerOutput, check_results,
                                      device_list, diagnose, performance_script)
@@ -94,19 +95,6 @@ def test_checker_verdict_is_its_summary_line_and_errors() -> None:
     assert not bad.ok and bad.summary == "submission has errors" and len(bad.errors) == 2
     crashed = parse_output("Traceback (most recent call last):\nKeyError: 'x'\n", "")
     assert not crashed.ok and "no SUMMARY line" in crashed.summary
-
-
-def test_checkout_comes_from_the_environment(tmp_path: Path) -> None:
-    with pytest.raises(CheckoutError, match="not set up") as info:
-        find_mlperf_tiny({})
-    assert "tinyflash deps --mlperf-tiny" in str(info.value) and MLPERF_TINY_ENV in str(info.value)
-    with pytest.raises(CheckoutError, match="benchmark/runner/main.py is missing"):
-        find_mlperf_tiny({MLPERF_TINY_ENV: str(tmp_path)})
-    (tmp_path / "benchmark" / "runner").mkdir(parents=True)
-    (tmp_path / "benchmark" / "runner" / "main.py").write_text("")
-    (tmp_path / "tools" / "submission").mkdir(parents=True)
-    (tmp_path / "tools" / "submission" / "submission_checker.py").write_text("")
-    assert find_mlperf_tiny({MLPERF_TINY_ENV: str(tmp_path)}).runner_dir == tmp_path / "benchmark" / "runner"
 
 
 def test_launcher_lists_the_pty_as_a_usb_port_and_runs_main_unchanged(tmp_path: Path) -> None:
@@ -205,10 +193,15 @@ def _fake_checkout(root: Path) -> Path:
 
 
 def test_cli_reads_usb_ids_and_defaults() -> None:
+    from tinyflash.cli import submit as submit_cli
+
     args = _parse("--board", "nucleo-l4r5zi", "--submitter", "acme", "--datasets", "d", "--out", "o",
                   "--usb-id", "0483:374B")
     assert args.usb_id == (0x0483, 0x374B) and args.division == "closed"
-    assert args.benchmarks == "ad,ic,kws,vww" and (args.runtime, args.kernels) == ("aot", "auto")
+    assert args.benchmarks is None and (args.runtime, args.kernels) == ("aot", "auto")
+    # the default: every benchmark the official checker knows, ic2 (v1.4) included, from the benchmark classes
+    assert submit_cli.default_benchmarks() == "ad,ic,ic2,kws,vww"
+    assert f"default: {submit_cli.default_benchmarks()}," in submit_cli.BENCHMARKS_HELP
     with pytest.raises(SystemExit):
         _parse("--board", "b", "--submitter", "a", "--datasets", "d", "--out", "o", "--usb-id", "0483")
 
@@ -231,7 +224,8 @@ def test_cli_refuses_what_cannot_be_submitted(tmp_path: Path, monkeypatch: pytes
 def test_cli_without_the_checkout_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(MLPERF_TINY_ENV, raising=False)
     args = _parse("--board", "mps2-an500", "--submitter", "acme", "--datasets", "d", "--out", "o")
-    with pytest.raises(CheckoutError, match="not set up"):
+    monkeypatch.setenv(TFLM_DIR_ENV, "/nonexistent-tinyflash-workspace")   # the default workspace
+    with pytest.raises(DepsError, match="no mlcommons/tiny checkout"):
         args.handler(args)
 
 
@@ -248,3 +242,45 @@ def test_progress_follows_the_runners_loads(tmp_path: Path) -> None:
         fh.write("ete.\n1207.0 ulp-mlperf: Loading file a.bin segment 1\n1207.0 ulp-mlperf: Loading fi")
     watcher.poll()
     assert heard == ["input 1: a.bin window 0", "input 2: a.bin window 1"]
+
+
+def test_datasets_command_writes_the_runners_layout(tmp_path: Path, model_dir: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from tinyflash.cli import submit as submit_cli
+
+    parser = argparse.ArgumentParser(prog="tinyflash")
+    submit_cli.add_parsers(parser.add_subparsers())
+    args = parser.parse_args(["datasets", "--out", str(tmp_path / "ds"), "--benchmarks", "ad",
+                              "--model-dir", str(model_dir), "--files", "5", "--windows", "2"])
+    assert args.handler(args) == 0
+    assert len((tmp_path / "ds" / "ad01" / "y_labels.csv").read_text().splitlines()) == 5
+    assert "ad: 5 files in" in capsys.readouterr().out
+    args = parser.parse_args(["datasets", "--out", str(tmp_path / "x"), "--benchmarks", "sww",
+                              "--model-dir", str(model_dir)])
+    from tinyflash.cli.arguments import UsageError
+    with pytest.raises(UsageError, match="use ad, ic, ic2, kws, vww"):
+        args.handler(args)
+
+
+def test_probes_show_each_ports_usb_id(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # the VID:PID is what a board YAML's uart.usb (or --usb-id) needs for the runner to find the DUT
+    import argparse
+    from types import SimpleNamespace
+
+    from serial.tools import list_ports
+
+    from tinyflash.cli import flash as flash_cli
+    from tinyflash.flash import discovery
+    from tinyflash.flash.discovery import ProbeInfo
+
+    monkeypatch.setattr(list_ports, "comports", lambda: [SimpleNamespace(device="/dev/ttyACM0", vid=0x0483,
+                                                                         pid=0x374B),
+                                                         SimpleNamespace(device="/dev/ttyS0", vid=None, pid=None)])
+    fields = {f: "" for f in ProbeInfo.__dataclass_fields__}
+    probe = ProbeInfo(**{**fields, "unique_id": "066DFF", "vendor": "STMicroelectronics", "product": "STM32 STLink",
+                         "ports": ("/dev/ttyACM0", "/dev/ttyS0")})
+    monkeypatch.setattr(discovery, "list_probes", lambda: [probe])
+    assert flash_cli.cmd_probes(argparse.Namespace(json=False)) == 0
+    assert "ports: /dev/ttyACM0 (USB 0483:374B), /dev/ttyS0" in capsys.readouterr().out

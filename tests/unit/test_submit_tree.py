@@ -130,9 +130,29 @@ def test_a_real_board_needs_its_usb_id(tmp_path: Path) -> None:
 
     board = BoardCatalog().load("nucleo-l4r5zi")
     request = SubmitRequest(board, (), "acme", tmp_path, tmp_path / "out")
-    if getattr(board.uart, "usb", None) is None:
-        with pytest.raises(SubmitError, match="only by the USB VID:PID") as info:
-            usb_id(request)
-        assert "--usb-id" in str(info.value)
-    assert usb_id(SubmitRequest(board, (), "acme", tmp_path, tmp_path / "out", usb_id=(0x0483, 0x374B))) == \
-        (0x0483, 0x374B)
+    assert usb_id(request) == (0x0483, 0x374B)     # the board YAML's uart.usb: its ST-LINK/V2-1 VCP
+    unknown = board.model_copy(update={"uart": board.uart.model_copy(update={"usb": None})})
+    with pytest.raises(SubmitError, match="only by the USB VID:PID") as info:
+        usb_id(SubmitRequest(unknown, (), "acme", tmp_path, tmp_path / "out"))
+    assert "--usb-id" in str(info.value)
+    assert usb_id(SubmitRequest(board, (), "acme", tmp_path, tmp_path / "out", usb_id=(0x0483, 0x374E))) == \
+        (0x0483, 0x374E)                           # --usb-id wins
+
+
+@pytest.mark.parametrize("usb, problem", [("{vid: 0x0483, pid: 0x10000}", "uart.usb.pid"),
+                                          ("{vid: -1, pid: 0x374B}", "uart.usb.vid"),
+                                          ("{vid: 0x0483}", "uart.usb.pid"),
+                                          ("{vid: 0x0483, pid: 0x374B, serial: x}", "uart.usb.serial")])
+def test_uart_usb_is_two_16_bit_ids(tmp_path: Path, usb: str, problem: str) -> None:
+    from tinyflash.board import load_board_file
+    from tinyflash.errors import BoardFileError
+
+    repo = Path(__file__).resolve().parents[2]
+    text = (repo / "boards" / "nucleo-l4r5zi.yaml").read_text()
+    old = "usb: {vid: 0x0483, pid: 0x374B}"
+    assert old in text
+    path = tmp_path / "nucleo-l4r5zi.yaml"
+    path.write_text(text.replace(old, f"usb: {usb}"))
+    with pytest.raises(BoardFileError) as info:
+        load_board_file(path)
+    assert problem in str(info.value)

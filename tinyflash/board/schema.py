@@ -125,6 +125,16 @@ class Memory(StrictModel):
         return self
 
 
+UsbId16 = Annotated[StrictInt, Field(ge=0, le=0xFFFF)]
+
+
+class UsbId(StrictModel):
+    """The USB vendor and product id of the board's serial port (its debug probe's virtual COM port)."""
+
+    vid: UsbId16 = Field(description="USB vendor id, e.g. 0x0483 (STMicroelectronics)")
+    pid: UsbId16 = Field(description="USB product id, e.g. 0x374B (ST-LINK/V2-1)")
+
+
 class Uart(StrictModel):
     family: UartFamily
     base: Address
@@ -135,6 +145,10 @@ class Uart(StrictModel):
     tx_pin: Optional[Annotated[StrictInt, Field(ge=0, le=63)]] = Field(
         default=None, description="pin number, for families that route pins in the UART (nrf-uarte)")
     rx_pin: Optional[Annotated[StrictInt, Field(ge=0, le=63)]] = None
+    usb: Optional[UsbId] = Field(
+        default=None, description="USB VID:PID of the serial port this UART reaches the host through: how the "
+                                  "official MLPerf Tiny runner finds the DUT (its devices yaml, spec §3.3); "
+                                  "real boards only")
 
     @model_validator(mode="after")
     def _pins(self) -> "Uart":

@@ -60,6 +60,15 @@ def cmd_flash(args: argparse.Namespace) -> int:
         flasher.close()
 
 
+def _usb_ids() -> dict[str, str]:
+    """Serial port -> 'VID:PID' (hex) of the USB device behind it, for the ports pyserial lists."""
+    try:
+        from serial.tools import list_ports
+    except ImportError:        # pragma: no cover - pyserial is a dependency of tinyflash
+        return {}
+    return {p.device: f"{p.vid:04X}:{p.pid:04X}" for p in list_ports.comports() if p.vid is not None}
+
+
 def cmd_probes(args: argparse.Namespace) -> int:
     from tinyflash.flash.discovery import list_probes
 
@@ -70,8 +79,11 @@ def cmd_probes(args: argparse.Namespace) -> int:
     if not probes:
         print("no debug probe found (connect a board's debug USB port; check udev permissions on Linux)")
         return EXIT_OK
+    usb = _usb_ids()
     for p in probes:
-        ports = ", ".join(p.ports) or "no serial port found"
+        # the VID:PID is how the official MLPerf Tiny runner finds a port (board YAML uart.usb, --usb-id)
+        ports = ", ".join(f"{port} (USB {usb[port]})" if port in usb else port for port in p.ports) \
+            or "no serial port found"
         print(f"{p.unique_id}  {p.vendor} {p.product}  board: {p.board_name or '?'} ({p.board_target or '?'})  "
               f"ports: {ports}")
     return EXIT_OK

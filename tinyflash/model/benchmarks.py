@@ -10,6 +10,7 @@ fragment under ``templates/benchmark/io/``.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Optional, Sequence
@@ -48,6 +49,13 @@ class ModelIO:
                    iq.zero_point if iq else 0, oq.scale if oq else 1.0, oq.zero_point if oq else 0)
 
 
+class DatasetKind(enum.Enum):
+    """How a benchmark's accuracy dataset is laid out and scored by the official runner (spec §3.6, §6)."""
+
+    CLASSES = "classes"          # one input per file, labelled with its class, scored Top-1 (and AUC)
+    ANOMALY = "anomaly"          # files cut into windows, labelled normal (0) or anomalous (1), scored AUC
+
+
 class Benchmark:
     """What a model is benchmarked as. The defaults are a user model's: the raw bytes of the int8 input
     tensor in, dequantised outputs out, exact agreement with the golden, no sample files."""
@@ -61,6 +69,9 @@ class Benchmark:
     device_template: ClassVar[str] = "benchmark/io/generic.c.j2"   # extends benchmark/model_io.c.j2
     tolerance: ClassVar[int] = 0          # quantised steps the device may differ from the golden
     reads_sample_files: ClassVar[bool] = False     # verification adds files named <data_id>*.bin
+    # the official runner and submission checker know it: `tinyflash submit` takes it (#12)
+    submittable: ClassVar[bool] = False
+    dataset_kind: ClassVar[Optional[DatasetKind]] = None   # None: no accuracy dataset is generated for it
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -86,6 +97,17 @@ class Benchmark:
     def dataset_folder(self) -> str:
         """The folder of this benchmark's accuracy dataset: ``DATASET/<folder>/y_labels.csv``."""
         return self.data_id
+
+    @property
+    def submission_name(self) -> str:
+        """The model folder of a submission tree, as the submission checker names it (``ic2``)."""
+        return self.key
+
+    @property
+    def dataset_window(self) -> Optional[tuple[int, int]]:
+        """``(bytes_to_send, stride)`` of this benchmark's ``y_labels.csv`` rows when a file is cut into
+        windows, else None (one file, one input)."""
+        return None
 
     def io(self, graph: Graph) -> ModelIO:
         return ModelIO.of(self, graph)
@@ -134,6 +156,8 @@ class MlperfBenchmark(Benchmark):
     """A benchmark of MLPerf Tiny: its reference file, and sample files named after its id."""
 
     reads_sample_files = True
+    submittable = True
+    dataset_kind = DatasetKind.CLASSES
 
 
 # mlcommons/tiny at 1afd2c9820f795965a6134facd0b4dfae41ef23f (see shared mlperf_tiny/README.md).
@@ -148,6 +172,11 @@ class AnomalyDetection(MlperfBenchmark):
     tolerance = 1
     window_bytes: ClassVar[int] = 2560     # 5 frames x 128 float32 (spec §5.3)
     stride_bytes: ClassVar[int] = 512
+    dataset_kind = DatasetKind.ANOMALY
+
+    @property
+    def dataset_window(self) -> Optional[tuple[int, int]]:
+        return self.window_bytes, self.stride_bytes
 
     def upload_bytes(self, graph: Graph) -> int:
         return graph.input.elements * 4      # the host sends float32 log-mel values
@@ -251,6 +280,9 @@ ALL_BENCHMARKS: tuple[Benchmark, ...] = (AnomalyDetection(), KeywordSpotting(), 
                                          ImageClassification(), LargeImageClassification(), StreamingWakeWord())
 # by short name ("ad"), the table doctor and the farm's matrix read
 BENCHMARKS: dict[str, Benchmark] = {b.key: b for b in ALL_BENCHMARKS}
+# what `tinyflash submit` takes, in the checker's order of model folders (ad, ic, ic2, kws, vww)
+SUBMITTABLE: tuple[Benchmark, ...] = tuple(sorted((b for b in ALL_BENCHMARKS if b.submittable),
+                                                  key=lambda b: b.submission_name))
 
 
 def find_benchmark(name: str) -> Optional[Benchmark]:

@@ -1,8 +1,8 @@
 """Datasets in the official runner's layout (spec §6), checked before a run and generated for tests.
 
-Layout: ``DIR/<folder>/y_labels.csv`` (no header; ``file,classes,class`` and for ad01 also
-``bytes_to_send,stride``) with every listed file beside it. The folder is the runner's for the model
-(``ic02`` reads ``ic01``, :func:`tinyflash.run.accuracy.read_labels`).
+Layout: ``DIR/<folder>/y_labels.csv`` (no header; ``file,classes,class`` and, for a benchmark whose
+files are cut into windows (ad01), also ``bytes_to_send,stride``) with every listed file beside it. The
+folder is the benchmark's ``dataset_folder`` (``ic02`` reads ``ic01``, as the runner's tests_*.yaml say).
 
 The generator draws inputs at random (fixed seed) and labels them with the host golden
 (:mod:`tinyflash.run.golden`, TFLM's reference kernels), so a bit-exact firmware scores Top-1 100 %
@@ -26,9 +26,9 @@ from typing import Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from tinyflash.errors import TinyflashError
+from tinyflash.model.benchmarks import SUBMITTABLE, Benchmark, DatasetKind, ModelIO
 from tinyflash.model.spec import ModelSpec
 from tinyflash.run.accuracy import DatasetError, LabelRow, read_labels, windows
-from tinyflash.run.inputs import AD_STRIDE_BYTES, AD_WINDOW_BYTES
 
 TRUTH_FILE = "y_labels.csv"
 PRINTED_DECIMALS = 3          # th_results prints "%.3f"
@@ -37,52 +37,60 @@ SEARCH_RESTARTS = 2           # fresh random starts after the first search for a
 AD_SCORE_GAP = 0.01           # normal and anomalous mean scores stay this far apart (> the rounding)
 
 
-def dataset_folder(benchmark_id: str) -> str:
-    """The runner's dataset folder for a model: ``ic02`` runs on ``ic01`` (tests_*.yaml ``model:``)."""
-    return "ic01" if benchmark_id == "ic02" else benchmark_id
-
-
 @dataclass(frozen=True)
 class CheckedDataset:
-    benchmark_id: str
+    benchmark: Benchmark
     folder: Path
     rows: tuple[LabelRow, ...]
 
 
-def check_datasets(root: Path, benchmark_ids: Sequence[str]) -> dict[str, CheckedDataset]:
+def _folders(benchmarks: Sequence[Benchmark]) -> str:
+    """'ad01, ic01 (also for ic02), ...': each dataset folder once, with the benchmarks sharing it."""
+    users: dict[str, list[str]] = {}
+    for bench in benchmarks:
+        users.setdefault(bench.dataset_folder, []).append(bench.benchmark_id)
+    return ", ".join(folder + (f" (also for {', '.join(ids[1:] if ids[0] == folder else ids)})"
+                               if ids != [folder] else "") for folder, ids in sorted(users.items()))
+
+
+def check_datasets(root: Path, benchmarks: Sequence[Benchmark]) -> dict[Benchmark, CheckedDataset]:
     """Every benchmark's folder, truth file and listed files, or one error naming all that is missing."""
     problems: list[str] = []
-    found: dict[str, CheckedDataset] = {}
+    found: dict[Benchmark, CheckedDataset] = {}
     if not Path(root).is_dir():
         raise DatasetError(f"--datasets {root}: no such directory",
                            hint="give a directory laid out as the runner reads it: "
-                                + ", ".join(f"{dataset_folder(b)}/{TRUTH_FILE}" for b in benchmark_ids))
-    for benchmark_id in benchmark_ids:
+                                + ", ".join(f"{b.dataset_folder}/{TRUTH_FILE}" for b in benchmarks)
+                                + " ('tinyflash submit --generate-datasets DIR' writes a rehearsal set)")
+    for bench in benchmarks:
+        name = bench.benchmark_id
         try:
-            folder, rows = read_labels(Path(root), benchmark_id)
+            folder, rows = read_labels(Path(root), bench)
         except DatasetError as exc:
-            problems.append(f"{benchmark_id}: {exc.message}")
+            problems.append(f"{name}: {exc.message}")
             continue
         if not rows:
-            problems.append(f"{benchmark_id}: {folder / TRUTH_FILE} lists no file")
+            problems.append(f"{name}: {folder / TRUTH_FILE} lists no file")
             continue
-        if benchmark_id == "ad01":
+        window = bench.dataset_window
+        if window is not None:
             bad = [r.file for r in rows if not r.bytes_to_send or not r.stride]
             if bad:
-                problems.append(f"ad01: {folder / TRUTH_FILE}: rows without bytes_to_send,stride "
-                                f"(e.g. {bad[0]}); ad01 rows read file,2,class,2560,512")
+                problems.append(f"{name}: {folder / TRUTH_FILE}: rows without bytes_to_send,stride "
+                                f"(e.g. {bad[0]}); {name} rows read file,2,class,{window[0]},{window[1]}")
                 continue
             counts = {len(windows((folder / r.file).read_bytes(), r)) for r in rows}
             if len(counts) != 1:
                 # the runner sizes its loop from the first file's window count (spec §3.4)
-                problems.append(f"ad01: files have different window counts {sorted(counts)}; "
+                problems.append(f"{name}: files have different window counts {sorted(counts)}; "
                                 "the runner needs them all the same size")
                 continue
-        found[benchmark_id] = CheckedDataset(benchmark_id, folder, tuple(rows))
+        found[bench] = CheckedDataset(bench, folder, tuple(rows))
     if problems:
+        everything = [b for b in SUBMITTABLE if b.dataset_kind is not None]
         raise DatasetError("the datasets are incomplete:\n    " + "\n    ".join(problems),
-                           hint=f"DIR/<model>/{TRUTH_FILE} with every listed file beside it "
-                                "(ad01, ic01 (also for ic02), kws01, vww01); the official sets are described in "
+                           hint=f"DIR/<folder>/{TRUTH_FILE} with every listed file beside it "
+                                f"({_folders(everything)}); the official sets are described in "
                                 "mlcommons/tiny benchmark/evaluation/datasets")
     return found
 
@@ -112,12 +120,11 @@ class _Model:
     """The golden as the generator uses it: upload bytes in, printed scores out."""
 
     def __init__(self, spec: ModelSpec) -> None:
-        from tinyflash.generate.project import ModelIO
         from tinyflash.model import read_graph
         from tinyflash.run.golden import Golden, device_input, expected_results
 
         graph = read_graph(spec.path)
-        self.io = ModelIO.of(spec, graph)
+        self.io = ModelIO.of(spec.benchmark, graph)
         golden = Golden(spec.path)
         self.scores: Callable[[bytes], np.ndarray] = lambda upload: _printed(
             expected_results(self.io, upload, golden.run(device_input(self.io, upload))))
@@ -155,12 +162,16 @@ class _Model:
         return self._logits(upload)
 
 
-def generate_ad(spec: ModelSpec, folder: Path, *, files: int, windows_per_file: int, seed: int) -> list[tuple]:
+def generate_anomaly(spec: ModelSpec, folder: Path, *, files: int, windows_per_file: int,
+                     seed: int) -> list[tuple]:
     model = _Model(spec)
     io = model.io
+    window = spec.benchmark.dataset_window
+    assert window is not None          # DatasetKind.ANOMALY benchmarks are cut into windows
+    window_bytes, stride_bytes = window
     rng = np.random.default_rng(seed)
-    floats_per_window = AD_WINDOW_BYTES // 4
-    length = floats_per_window + (windows_per_file - 1) * (AD_STRIDE_BYTES // 4)
+    floats_per_window = window_bytes // 4
+    length = floats_per_window + (windows_per_file - 1) * (stride_bytes // 4)
     lo = (-128 - io.input_zero_point) * io.input_scale
     hi = (127 - io.input_zero_point) * io.input_scale
     candidates = []
@@ -169,7 +180,7 @@ def generate_ad(spec: ModelSpec, folder: Path, *, files: int, windows_per_file: 
         centre = rng.uniform(lo, hi)
         spread = rng.uniform(0.05, 1.0) * (hi - lo) / 2
         data = np.clip(rng.normal(centre, spread, length), lo, hi).astype("<f4").tobytes()
-        row = LabelRow("x", 2, 0, AD_WINDOW_BYTES, AD_STRIDE_BYTES)
+        row = LabelRow("x", 2, 0, window_bytes, stride_bytes)
         score = float(np.mean([model.scores(w)[0] for w in windows(data, row)]))
         candidates.append((score, data))
     candidates.sort(key=lambda c: c[0])
@@ -177,7 +188,7 @@ def generate_ad(spec: ModelSpec, folder: Path, *, files: int, windows_per_file: 
     normal = candidates[:normal_count]
     anomalous = candidates[-(files - normal_count):]
     if anomalous[0][0] - normal[-1][0] < AD_SCORE_GAP:
-        raise GenerationError(f"ad01: generated scores do not separate (gap {anomalous[0][0] - normal[-1][0]:.4f})",
+        raise GenerationError(f"{spec.benchmark_id}: generated scores do not separate (gap {anomalous[0][0] - normal[-1][0]:.4f})",
                               hint="try another seed")
     labelled = [(0, d) for _, d in normal] + [(1, d) for _, d in anomalous]
     order = rng.permutation(len(labelled))
@@ -186,7 +197,7 @@ def generate_ad(spec: ModelSpec, folder: Path, *, files: int, windows_per_file: 
         label, data = labelled[index]
         name = f"{'anomaly' if label else 'normal'}_id_00_{n:08d}_tinyflash.bin"
         (folder / name).write_bytes(data)
-        rows.append((name, 2, label, AD_WINDOW_BYTES, AD_STRIDE_BYTES))
+        rows.append((name, 2, label, window_bytes, stride_bytes))
     return rows
 
 
@@ -214,8 +225,31 @@ def _objectives(model: _Model, x: np.ndarray) -> np.ndarray:
     return logits - top - np.log(np.sum(np.exp(logits - top)))       # log softmax
 
 
-def _objective(model: _Model, x: np.ndarray, k: int) -> float:
-    return float(_objectives(model, x)[k])
+class _Agreement:
+    """The models that read one dataset folder (ic01's serves ic01 and ic02, as the runner's tests_*.yaml
+    say): a file is labelled only when every model is confident of the same class, and a search climbs
+    the lowest of their log-probabilities, so each benchmark scores Top-1 100 % on the shared files."""
+
+    def __init__(self, specs: Sequence[ModelSpec]) -> None:
+        self.names = "/".join(s.benchmark_id for s in specs)
+        self.models = [_Model(s) for s in specs]
+        first = self.models[0]
+        self.io, self.channels = first.io, first.channels
+        for spec, model in zip(specs, self.models):
+            if (model.io.upload_bytes, model.io.output_elements) != (self.io.upload_bytes, self.io.output_elements):
+                raise GenerationError(f"{self.names} share the folder {specs[0].benchmark.dataset_folder} but "
+                                      f"{spec.benchmark_id} reads {model.io.upload_bytes} bytes into "
+                                      f"{model.io.output_elements} classes")
+
+    def label(self, x: np.ndarray) -> Optional[int]:
+        labels = {_confident_class(m.scores(x.tobytes())) for m in self.models}
+        return labels.pop() if len(labels) == 1 else None
+
+    def objectives(self, x: np.ndarray) -> np.ndarray:
+        return np.min(np.stack([_objectives(m, x) for m in self.models]), axis=0)
+
+    def objective(self, x: np.ndarray, k: int) -> float:
+        return float(self.objectives(x)[k])
 
 
 def _random_input(rng: np.random.Generator, size: int, channels: int = 1) -> np.ndarray:
@@ -250,21 +284,22 @@ def _mutate(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     return trial
 
 
-def _climb(model: _Model, rng: np.random.Generator, x: np.ndarray, k: int, steps: int) -> Optional[np.ndarray]:
-    objective = _objective(model, x, k)
+def _climb(model: _Agreement, rng: np.random.Generator, x: np.ndarray, k: int,
+           steps: int) -> Optional[np.ndarray]:
+    objective = model.objective(x, k)
     for _ in range(steps):
         trial = _mutate(rng, x)
-        value = _objective(model, trial, k)
+        value = model.objective(trial, k)
         if value >= objective:
             x, objective = trial, value
-            if _confident_class(model.scores(trial.tobytes())) == k:
+            if model.label(trial) == k:
                 return x
     return None
 
 
-def generate_classes(spec: ModelSpec, folder: Path, *, per_class: int, seed: int, draws: int,
+def generate_classes(specs: Sequence[ModelSpec], folder: Path, *, per_class: int, seed: int, draws: int,
                      search_steps: int, progress: Optional[Callable[[str], None]] = None) -> list[tuple]:
-    model = _Model(spec)
+    model = _Agreement(specs)
     io = model.io
     classes = io.output_elements
     rng = np.random.default_rng(seed)
@@ -272,11 +307,10 @@ def generate_classes(spec: ModelSpec, folder: Path, *, per_class: int, seed: int
     best: dict[int, tuple[float, np.ndarray]] = {}
     for _ in range(draws):
         x = _random_input(rng, io.upload_bytes, model.channels)
-        scores = model.scores(x.tobytes())
-        label = _confident_class(scores)
+        label = model.label(x)
         if label is not None and len(found[label]) < per_class:
             found[label].append(x.tobytes())
-        for k, value in enumerate(_objectives(model, x)):
+        for k, value in enumerate(model.objectives(x)):
             if k not in best or value > best[k][0]:
                 best[k] = (float(value), x)
         if all(len(v) >= per_class for v in found.values()):
@@ -286,9 +320,9 @@ def generate_classes(spec: ModelSpec, folder: Path, *, per_class: int, seed: int
         # input seen so far, restarted from a fresh random input when it gets stuck
         while len(found[k]) < per_class:
             if progress:
-                progress(f"{spec.benchmark_id}: searching an input for class {k}")
+                progress(f"{model.names}: searching an input for class {k}")
             starts = [best[k][1]] + [np.frombuffer(d, dtype=np.uint8) for v in found.values() for d in v]
-            x = max(starts, key=lambda candidate: _objective(model, candidate, k)).copy()
+            x = max(starts, key=lambda candidate: model.objective(candidate, k)).copy()
             for attempt in range(SEARCH_RESTARTS + 1):
                 if attempt:
                     x = _random_input(rng, io.upload_bytes, model.channels)
@@ -296,7 +330,7 @@ def generate_classes(spec: ModelSpec, folder: Path, *, per_class: int, seed: int
                 if hit is not None:
                     break
             else:
-                raise GenerationError(f"{spec.benchmark_id}: no confident input found for class {k} in "
+                raise GenerationError(f"{model.names}: no confident input found for class {k} in "
                                       f"{SEARCH_RESTARTS + 1} searches of {search_steps} steps",
                                       hint="raise search_steps or try another seed")
             found[k].append(hit.tobytes())
@@ -312,26 +346,35 @@ def generate_classes(spec: ModelSpec, folder: Path, *, per_class: int, seed: int
     return rows
 
 
-def generate_dataset(spec: ModelSpec, root: Path, *, files: int = 6, ad_windows: int = 4, per_class: int = 1,
-                     seed: int = 0, draws: int = 200, search_steps: int = 3000,
-                     progress: Optional[Callable[[str], None]] = None) -> Path:
-    """Write ``root/<folder>/`` with ``y_labels.csv`` and its files for one benchmark; returns the folder.
+def generate_dataset(spec: ModelSpec, root: Path, *, sharing: Sequence[ModelSpec] = (), files: int = 6,
+                     ad_windows: int = 4, per_class: int = 1, seed: int = 0, draws: int = 200,
+                     search_steps: int = 3000, progress: Optional[Callable[[str], None]] = None) -> Path:
+    """Write ``root/<dataset_folder>/`` with ``y_labels.csv`` and its files for one benchmark; returns the
+    folder. ``sharing``: other benchmarks that read the same folder (ic02 reads ic01's): every file's
+    label is then one that all of them give it with confidence, so the one folder scores Top-1 100 % for each.
 
-    ad01: ``files`` files (half normal, at least 5 for performance mode) of ``ad_windows`` windows each
-    (the official files have 196). Classifiers: ``per_class`` files per class, at least 5 in all."""
-    folder = Path(root) / dataset_folder(spec.benchmark_id)
+    Anomaly detection (ad01): ``files`` files (half normal, at least 5 for performance mode) of
+    ``ad_windows`` windows each (the official files have 196). Classifiers: ``per_class`` files per
+    class, at least 5 in all."""
+    bench = spec.benchmark
+    folder = Path(root) / bench.dataset_folder
     folder.mkdir(parents=True, exist_ok=True)
-    if spec.benchmark_id == "ad01":
+    if bench.dataset_kind is DatasetKind.ANOMALY:
         if files < 5 or ad_windows < 1:
-            raise GenerationError("ad01 needs at least 5 files (performance mode uses the first 5) of 1+ windows")
-        rows = generate_ad(spec, folder, files=files, windows_per_file=ad_windows, seed=seed)
-    elif spec.kind in ("ic01", "kws01", "vww01"):
+            raise GenerationError(f"{bench.benchmark_id} needs at least 5 files (performance mode uses the "
+                                  "first 5) of 1+ windows")
+        rows = generate_anomaly(spec, folder, files=files, windows_per_file=ad_windows, seed=seed)
+    elif bench.dataset_kind is DatasetKind.CLASSES:
+        others = [s for s in sharing if s.benchmark != bench]
+        wrong = [s.benchmark_id for s in others if s.benchmark.dataset_folder != bench.dataset_folder]
+        if wrong:
+            raise GenerationError(f"{', '.join(wrong)} do not read {bench.dataset_folder}/ as {bench.benchmark_id} does")
         model_classes = _Model(spec).io.output_elements
         per_class = max(per_class, -(-5 // model_classes))     # performance mode uses the first 5 files
-        rows = generate_classes(spec, folder, per_class=per_class, seed=seed, draws=draws,
+        rows = generate_classes([spec, *others], folder, per_class=per_class, seed=seed, draws=draws,
                                 search_steps=search_steps, progress=progress)
     else:
         raise GenerationError(f"no dataset generator for {spec.name} ({spec.benchmark_id})",
-                              hint="datasets exist for ad, ic, kws and vww")
+                              hint="datasets are generated for " + ", ".join(b.key for b in SUBMITTABLE))
     _write_truth(folder, rows)
     return folder

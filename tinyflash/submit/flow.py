@@ -26,6 +26,7 @@ from tinyflash.build.scons import Firmware
 from tinyflash.errors import TinyflashError
 from tinyflash.events import Progress, ProgressEvent, Stage, quiet
 from tinyflash.generate.project import BuildOptions
+from tinyflash.model.benchmarks import Benchmark
 from tinyflash.model.spec import ModelSpec
 from tinyflash.run.accuracy import windows
 from tinyflash.run.performance import HARDWARE_WINDOW_S
@@ -33,7 +34,8 @@ from tinyflash.run.session import DeviceSession, Timeouts
 from tinyflash.submit.checker import Verdict, run_checker
 from tinyflash.deps.mlperf_tiny import MlperfTinySources
 from tinyflash.submit.datasets import CheckedDataset, check_datasets
-from tinyflash.submit.runner import (EMULATED_USB_ID, DutPort, RunMode, RunnerOutput, device_list,
+from tinyflash.submit.runner import (EMULATED_USB_ID, DutPort, RunMode, RunnerOutput, dataset_folder_name,
+                                     device_list,
                                      performance_script, read_yaml, run_official_runner, write_yaml)
 from tinyflash.submit.system import Pin, system_description
 from tinyflash.submit.tree import Division, SubmissionTree, TreeError, prepare_staging, publish
@@ -139,12 +141,12 @@ class _Device:
 
 def usb_id(request: SubmitRequest) -> tuple[int, int]:
     """The USB VID:PID by which the runner finds a real board: --usb-id, else the board YAML's
-    ``uart.usb`` once the schema has it (until then ``getattr`` finds nothing)."""
+    ``uart.usb``."""
     if request.usb_id is not None:
         return request.usb_id
-    usb = getattr(request.board.uart, "usb", None)
+    usb = request.board.uart.usb
     if usb is not None:
-        return int(usb.vid), int(usb.pid)
+        return usb.vid, usb.pid
     raise SubmitError(f"board {request.board.name}: the runner finds a real DUT only by the USB VID:PID of "
                       "its serial port, and the board file does not say it",
                       hint="pass --usb-id VID:PID (see 'python -m serial.tools.list_ports -v'), or add "
@@ -206,6 +208,12 @@ def _run_benchmark(request: SubmitRequest, checkout: MlperfTinySources, tree: Su
     work.mkdir(parents=True, exist_ok=True)
     model_id = spec.benchmark_id
     stock = read_yaml(checkout.runner_dir / RunMode.PERFORMANCE.stock_script)
+    runner_folder = dataset_folder_name(checkout, model_id, RunMode.ACCURACY)
+    if runner_folder != spec.benchmark.dataset_folder:
+        raise SubmitError(f"the runner's {RunMode.ACCURACY.stock_script} reads {model_id}'s dataset from "
+                          f"{runner_folder}/, tinyflash checked {spec.benchmark.dataset_folder}/",
+                          hint="the mlcommons/tiny checkout is not the pinned revision; run 'tinyflash deps "
+                               "--mlperf-tiny'")
     multiplier = board.timeout_multiplier
     outputs: dict[RunMode, RunnerOutput] = {}
     with _booted(request, firmware, _first_upload(dataset), work, progress) as (device, iterations):
@@ -225,8 +233,9 @@ def _run_benchmark(request: SubmitRequest, checkout: MlperfTinySources, tree: Su
                                                 test_script=scripts[mode], port=device.port,
                                                 timeout_s=budgets[mode] * multiplier, alive=device.alive,
                                                 progress=_runner_progress(progress, f"{spec.name} {mode.folder}"))
-    perf_dir = tree.add_results(spec.name, RunMode.PERFORMANCE.folder, outputs[RunMode.PERFORMANCE].files)
-    acc_dir = tree.add_results(spec.name, RunMode.ACCURACY.folder, outputs[RunMode.ACCURACY].files)
+    name = spec.benchmark.submission_name      # the checker's model folder: ic2 for ic02
+    perf_dir = tree.add_results(name, RunMode.PERFORMANCE.folder, outputs[RunMode.PERFORMANCE].files)
+    acc_dir = tree.add_results(name, RunMode.ACCURACY.folder, outputs[RunMode.ACCURACY].files)
     _add_code(tree, spec, firmware)
     median = median_throughput(outputs[RunMode.PERFORMANCE].results_text)
     assert median is not None     # check_results() refused a results.txt without it
@@ -239,8 +248,9 @@ def _add_code(tree: SubmissionTree, spec: ModelSpec, firmware: Firmware) -> None
     from tinyflash import pipeline
 
     project = firmware.project
-    build_info = tree.code_dir(spec.name) / "build.json"
-    tree.add_code(spec.name, [(project.directory / "src", "src"), (project.directory / "linker.ld", "linker.ld"),
+    name = spec.benchmark.submission_name
+    build_info = tree.code_dir(name) / "build.json"
+    tree.add_code(name, [(project.directory / "src", "src"), (project.directory / "linker.ld", "linker.ld"),
                               (project.project_file, "project.json")])
     build_info.write_text(json.dumps(pipeline.provenance(spec, firmware), indent=2) + "\n")
 
@@ -257,7 +267,7 @@ def _add_common_code(tree: SubmissionTree, board: Board, request: SubmitRequest)
         + yaml.safe_dump(board.model_dump(mode="json", exclude_defaults=False), sort_keys=False))
     manifest_path = default_manifest_path()
     shutil.copyfile(manifest_path, folder / "west.yml")
-    models = ",".join(s.name for s in request.models)
+    models = ",".join(s.benchmark.key for s in request.models)
     (folder / "README.txt").write_text(
         "What reproduces the firmware of these results:\n"
         "  board.yaml       the board descriptor\n"
@@ -283,7 +293,7 @@ def submit(request: SubmitRequest, checkout: MlperfTinySources, *, progress: Pro
            runner_revision: Optional[str] = None) -> SubmitResult:
     # what can be refused without a board is refused before anything is written
     SubmissionTree(request.out, request.division, request.submitter, request.system_name)
-    datasets = check_datasets(request.datasets, [s.benchmark_id for s in request.models])
+    datasets = check_datasets(request.datasets, [s.benchmark for s in request.models])
     staging = prepare_staging(request.out)
     try:
         return _submit(request, checkout, staging, datasets, progress, runner_revision)
@@ -295,14 +305,14 @@ def submit(request: SubmitRequest, checkout: MlperfTinySources, *, progress: Pro
 
 
 def _submit(request: SubmitRequest, checkout: MlperfTinySources, staging: Path,
-            datasets: dict[str, CheckedDataset], progress: Progress, runner_revision: Optional[str]) -> SubmitResult:
+            datasets: dict[Benchmark, CheckedDataset], progress: Progress, runner_revision: Optional[str]) -> SubmitResult:
     from tinyflash import __version__
 
     board = request.board
     tree = SubmissionTree(staging / "tree", request.division, request.submitter, request.system_name)
     runs = []
     for spec in request.models:
-        runs.append(_run_benchmark(request, checkout, tree, spec, datasets[spec.benchmark_id],
+        runs.append(_run_benchmark(request, checkout, tree, spec, datasets[spec.benchmark],
                                    staging / "work" / spec.name, progress))
     pins = _add_common_code(tree, board, request)
     description = system_description(
