@@ -11,7 +11,8 @@ from tinyflash.cli.main import build_parser
 
 from ..conftest import REPO
 
-COMMANDS = ["boards", "build", "run", "bench", "flash", "probes", "emulate", "doctor", "deps", "farm", "report"]
+COMMANDS = ["boards", "build", "run", "bench", "flash", "probes", "emulate", "doctor", "deps", "farm", "report",
+            "submit", "datasets"]
 
 
 def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
