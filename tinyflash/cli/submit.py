@@ -54,9 +54,10 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--system", help="system name (default BOARD-tinyflash-RUNTIME)")
     p.add_argument("--model-dir", action="append", type=Path, default=[], metavar="DIR",
                    help="directory holding the MLPerf Tiny .tflite files (repeatable; also TINYFLASH_MODEL_DIR)")
-    p.add_argument("--runtime", default="aot", help="inference runtime, as for bench (default: aot)")
-    p.add_argument("--kernels", choices=["auto", "portable", "reference", "cmsis-nn"], default="auto",
-                   help="kernel set, as for bench (default: auto)")
+    # aot by default, not auto: the runtime names the submitted system (<board>-tinyflash-<runtime>)
+    p.add_argument("--runtime", default="aot", metavar="aot|tflm", help="inference runtime (default: aot)")
+    p.add_argument("--kernels", default="auto", metavar="SET",
+                   help="kernel set, as for bench (default: auto); the runtime checks the name")
     p.add_argument("--tflm-dir", type=Path, metavar="DIR", help="--runtime tflm: TFLM checkout or workspace")
     p.add_argument("-O", dest="optimization", default="2", choices=["0", "1", "2", "3", "s", "fast"],
                    help="compiler optimisation level (default 2)")
@@ -137,6 +138,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
     from tinyflash.submit.flow import SubmitRequest, submit
     from tinyflash.submit.tree import Division
 
+    from tinyflash.generate.runtime import select_kernels
+
+    select_kernels(args.runtime, args.kernels)       # the runtime owns its kernel-set names; before any work
     checkout = find_mlperf_tiny(args.mlperf_tiny_dir)
     board = catalog(args).load(args.board)
     specs = _benchmarks(args.benchmarks, args.model_dir)

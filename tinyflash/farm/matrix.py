@@ -7,7 +7,7 @@ schema_version: 1
 name: nightly
 boards: [mps2-an386, mps2-an500, mps3-an547, netduinoplus2]
 models: [ad]                       # kws, vww, ic, ic2, ad, or paths to .tflite files
-runtimes: [auto]                   # auto (default: aot when it runs every operator, else TFLM), aot, tflm
+runtimes: [aot]                    # the default; auto (aot when it runs every operator, else TFLM), tflm
 build: {optimization: -O2, kernels: auto, defines: []}
 board_build: {mps2-an500: {optimization: -O0, profile: true}}   # per-board overrides
 include: [{board: mps2-an386, model: ad, variant: hang, build: {defines: [TF_FAULT_HANG_IN_INFER]}}]
