@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional, Protocol
 from tinyflash.build.scons import Firmware
 from tinyflash.deadline import Deadline
 from tinyflash.events import ProgressEvent
-from tinyflash.errors import Cancelled, DeviceError, DeviceTimeoutError, FlashError, TinyflashError
+from tinyflash.errors import Cancelled, DeviceError, DeviceTimeoutError, EmulatorError, FlashError, TinyflashError
 from tinyflash.farm.errors import JobCancelled, JobDeadlineExceeded
 from tinyflash.farm.inventory import Unit
 from tinyflash.farm.matrix import JobSpec
@@ -115,6 +115,9 @@ def _failed_attempt(ctx: AttemptContext, exc: BaseException, phase: Stage, secon
     after_programming = Stage.RUN if phase is Stage.FLASH else phase   # no answer after programming: a run problem
     if isinstance(exc, Cancelled):
         return Attempt(ctx.number, Outcome.SKIPPED, None, exc.message, seconds, log_str, tail_of(ctx.log_path))
+    if isinstance(exc, EmulatorError):
+        # QEMU itself failed: while starting it is the flash stage, later it died under the stage that ran
+        return Attempt(ctx.number, Outcome.ERROR, phase, str(exc), seconds, log_str, tail_of(ctx.log_path))
     if isinstance(exc, FlashError):
         return Attempt(ctx.number, Outcome.ERROR, Stage.FLASH, str(exc), seconds, log_str, tail_of(ctx.log_path))
     if isinstance(exc, DeviceTimeoutError):
