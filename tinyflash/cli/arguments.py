@@ -62,6 +62,9 @@ def check_out_dir(path: Path | None, option: str = "--out") -> None:
             return
 
 
+OPTIMIZATION_LEVELS = ["0", "1", "2", "3", "s", "fast"]    # gcc -O<level>, for every command that builds
+
+
 # --- option groups ------------------------------------------------------------------------------
 def add_board(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--board", "-b", required=required, help="board name (see 'tinyflash boards') or a board YAML file")
@@ -87,7 +90,7 @@ def add_build(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tflm-dir", type=Path, metavar="DIR",
                    help="TFLM runtime: TFLM checkout or 'tinyflash deps' workspace (default: $TINYFLASH_TFLM_DIR, "
                         "else the default workspace)")
-    p.add_argument("-O", dest="optimization", default="2", choices=["0", "1", "2", "3", "s", "fast"],
+    p.add_argument("-O", dest="optimization", default="2", choices=OPTIMIZATION_LEVELS,
                    help="compiler optimisation level (default 2)")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]",
                    help="extra preprocessor definition for every firmware file")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tinyflash.cli.arguments import UsageError, add_board, add_probe, catalog
+from tinyflash.cli.arguments import OPTIMIZATION_LEVELS, UsageError, add_board, add_probe, catalog
 from tinyflash.errors import EXIT_FAILURE, EXIT_OK
 
 HELP = "measure benchmarks with the official MLPerf Tiny runner and write a checked submission tree"
@@ -59,7 +59,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--kernels", default="auto", metavar="SET",
                    help="kernel set, as for bench (default: auto); the runtime checks the name")
     p.add_argument("--tflm-dir", type=Path, metavar="DIR", help="--runtime tflm: TFLM checkout or workspace")
-    p.add_argument("-O", dest="optimization", default="2", choices=["0", "1", "2", "3", "s", "fast"],
+    p.add_argument("-O", dest="optimization", default="2", choices=OPTIMIZATION_LEVELS,
                    help="compiler optimisation level (default 2)")
     p.add_argument("--mlperf-tiny-dir", type=Path, metavar="DIR",
                    help="mlcommons/tiny checkout with the official runner and checker (default: "

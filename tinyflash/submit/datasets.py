@@ -191,14 +191,9 @@ def generate_anomaly(spec: ModelSpec, folder: Path, *, files: int, windows_per_f
         raise GenerationError(f"{spec.benchmark_id}: generated scores do not separate (gap {anomalous[0][0] - normal[-1][0]:.4f})",
                               hint="try another seed")
     labelled = [(0, d) for _, d in normal] + [(1, d) for _, d in anomalous]
-    order = rng.permutation(len(labelled))
-    rows = []
-    for n, index in enumerate(order):
-        label, data = labelled[index]
-        name = f"{'anomaly' if label else 'normal'}_id_00_{n:08d}_tinyflash.bin"
-        (folder / name).write_bytes(data)
-        rows.append((name, 2, label, window_bytes, stride_bytes))
-    return rows
+    return _write_shuffled(folder, labelled, rng,
+                           lambda n, label: f"{'anomaly' if label else 'normal'}_id_00_{n:08d}_tinyflash.bin",
+                           lambda name, label: (name, 2, label, window_bytes, stride_bytes))
 
 
 def _confident_class(scores: np.ndarray) -> Optional[int]:
@@ -336,13 +331,20 @@ def generate_classes(specs: Sequence[ModelSpec], folder: Path, *, per_class: int
             found[k].append(hit.tobytes())
             best[k] = (0.0, hit)
     items = [(k, data) for k in range(classes) for data in found[k]]
-    order = rng.permutation(len(items))
+    return _write_shuffled(folder, items, rng, lambda n, label: f"tinyflash_{n:05d}_{label}.bin",
+                           lambda name, label: (name, classes, label))
+
+
+def _write_shuffled(folder: Path, items: list[tuple[int, bytes]], rng: np.random.Generator,
+                    name_of: Callable[[int, int], str], row_of: Callable[[str, int], tuple]) -> list[tuple]:
+    """Write (label, data) items in a seeded random order, so labels do not follow the file order; the
+    truth-file rows in that order."""
     rows = []
-    for n, index in enumerate(order):
+    for n, index in enumerate(rng.permutation(len(items))):
         label, data = items[index]
-        name = f"tinyflash_{n:05d}_{label}.bin"
+        name = name_of(n, label)
         (folder / name).write_bytes(data)
-        rows.append((name, classes, label))
+        rows.append(row_of(name, label))
     return rows
 
 
