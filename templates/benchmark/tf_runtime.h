@@ -19,6 +19,9 @@ size_t tf_runtime_arena_used_bytes(void) __attribute__((weak));
 /* Optional (weak), present in builds with TF_PROFILE: cycles spent in each layer (in the order of the
  * project's "layers") since the last reset, counted with tf_cycles_now. Returns the layer count. */
 size_t tf_runtime_profile(const uint64_t **cycles) __attribute__((weak));
+/* Optional (weak), present when the model has variable tensors (recurrent state): sets them to zero.
+ * Called when an input is loaded, so each loaded input is inferred from the same state. */
+void tf_runtime_reset_state(void) __attribute__((weak));
 void tf_runtime_profile_reset(void) __attribute__((weak));
 
 #endif

@@ -2,8 +2,9 @@
 so synthetic one-layer graphs can be run by TFLM's reference kernels (the host golden) and by the
 whole tinyflash pipeline, not only compared between our own kernels.
 
-Covers what tests/support/synthetic_layers.py builds: int8/int32 tensors with per-tensor or per-channel
-quantisation, CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, AVERAGE_POOL_2D and MAX_POOL_2D.
+Covers what the synthetic graphs of tests/support build: tensors of the numeric types with per-tensor or
+per-channel quantisation and the variable flag, the operators with their own options code below, those of
+the reader's OPTION_TABLES, and operators without options.
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ import numpy as np
 import tflite
 
 from tinyflash.model.graph import Graph, Operator, Tensor
+from tinyflash.model.reader import OPTION_TABLES
 
-_TYPES = {"int8": tflite.TensorType.INT8, "int32": tflite.TensorType.INT32, "float32": tflite.TensorType.FLOAT32}
+_TYPES = {"int8": tflite.TensorType.INT8, "int16": tflite.TensorType.INT16, "int32": tflite.TensorType.INT32,
+          "int64": tflite.TensorType.INT64, "uint8": tflite.TensorType.UINT8, "bool": tflite.TensorType.BOOL,
+          "float32": tflite.TensorType.FLOAT32}
 _ACTIVATIONS = {"NONE": tflite.ActivationFunctionType.NONE, "RELU": tflite.ActivationFunctionType.RELU,
-                "RELU6": tflite.ActivationFunctionType.RELU6}
+                "RELU_N1_TO_1": tflite.ActivationFunctionType.RELU_N1_TO_1,
+                "RELU6": tflite.ActivationFunctionType.RELU6, "TANH": tflite.ActivationFunctionType.TANH}
 _PADDING = {"SAME": tflite.Padding.SAME, "VALID": tflite.Padding.VALID}
 
 
@@ -68,7 +73,47 @@ def _options(builder: flatbuffers.Builder, op: Operator) -> tuple[int, int]:
         tflite.Pool2DOptionsAddFilterWidth(builder, o["filter_w"])
         tflite.Pool2DOptionsAddFusedActivationFunction(builder, act)
         return tflite.BuiltinOptions.Pool2DOptions, tflite.Pool2DOptionsEnd(builder)
-    raise NotImplementedError(f"tflite_writer: no options for {op.opcode}")
+    if op.opcode == "ADD":
+        tflite.AddOptionsStart(builder)
+        tflite.AddOptionsAddFusedActivationFunction(builder, act)
+        tflite.AddOptionsAddPotScaleInt16(builder, o.get("pot_scale_int16", True))
+        return tflite.BuiltinOptions.AddOptions, tflite.AddOptionsEnd(builder)
+    if op.opcode == "SOFTMAX":
+        tflite.SoftmaxOptionsStart(builder)
+        tflite.SoftmaxOptionsAddBeta(builder, o.get("beta", 1.0))
+        return tflite.BuiltinOptions.SoftmaxOptions, tflite.SoftmaxOptionsEnd(builder)
+    if op.opcode == "RESHAPE":
+        shape = _ints(builder, tflite.ReshapeOptionsStartNewShapeVector, o["new_shape"]) if o.get("new_shape") else None
+        tflite.ReshapeOptionsStart(builder)
+        if shape is not None:
+            tflite.ReshapeOptionsAddNewShape(builder, shape)
+        return tflite.BuiltinOptions.ReshapeOptions, tflite.ReshapeOptionsEnd(builder)
+    if op.opcode in OPTION_TABLES:
+        return _table_options(builder, op)
+    return tflite.BuiltinOptions.NONE, 0
+
+
+def _table_options(builder: flatbuffers.Builder, op: Operator) -> tuple[int, int]:
+    """Options of the reader's OPTION_TABLES: every field from op.options (missing keys: schema default)."""
+    table, fields = OPTION_TABLES[op.opcode]
+    values = {}
+    for key, field, kind in fields:      # vectors are built before the table starts
+        if key not in op.options:
+            continue
+        value = op.options[key]
+        if kind == "ints":
+            value = _ints(builder, getattr(tflite, f"{table}Start{field}Vector"), tuple(value))
+        elif kind == "act":
+            value = _ACTIVATIONS[value]
+        elif kind == "padding":
+            value = _PADDING[value]
+        elif kind == "type":
+            value = _TYPES[value]
+        values[field] = value
+    getattr(tflite, table + "Start")(builder)
+    for field, value in values.items():
+        getattr(tflite, f"{table}Add{field}")(builder, value)
+    return getattr(tflite.BuiltinOptions, table), getattr(tflite, table + "End")(builder)
 
 
 def _tensor(builder: flatbuffers.Builder, tensor: Tensor, buffer: int) -> int:
@@ -93,6 +138,8 @@ def _tensor(builder: flatbuffers.Builder, tensor: Tensor, buffer: int) -> int:
     tflite.TensorAddName(builder, name)
     if quant is not None:
         tflite.TensorAddQuantization(builder, quant)
+    if tensor.is_variable:
+        tflite.TensorAddIsVariable(builder, True)
     return tflite.TensorEnd(builder)
 
 
@@ -136,7 +183,8 @@ def write_tflite(graph: Graph, path: Path) -> Path:
         tflite.OperatorAddInputs(builder, inputs)
         tflite.OperatorAddOutputs(builder, outputs)
         tflite.OperatorAddBuiltinOptionsType(builder, options_type)
-        tflite.OperatorAddBuiltinOptions(builder, options)
+        if options:
+            tflite.OperatorAddBuiltinOptions(builder, options)
         operators.append(tflite.OperatorEnd(builder))
 
     def offsets(start: Callable[[Any, int], None], items: list[int]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tinyflash.errors import CorruptModelError, ModelNotFoundError, UnsupportedOperatorError
@@ -82,16 +83,24 @@ def test_corrupt_and_truncated_models(model_dir: Path, tmp_path: Path) -> None:
 def test_unsupported_operator_is_named() -> None:
     q = Quantization((0.1,), (0,))
     tensors = (Tensor(0, "in", (1, 8), "int8", q), Tensor(1, "out", (1, 8), "int8", q))
-    graph = Graph(tensors, (Operator(0, "HARD_SWISH", 1, (0,), (1,)),), (0,), (1,))
-    with pytest.raises(UnsupportedOperatorError, match="HARD_SWISH \\(node 0\\)"):
+    graph = Graph(tensors, (Operator(0, "RFFT2D", 1, (0,), (1,)),), (0,), (1,))
+    with pytest.raises(UnsupportedOperatorError, match="RFFT2D \\(node 0\\)"):
         check_graph(graph)
 
 
 def test_float_model_is_refused() -> None:
-    tensors = (Tensor(0, "in", (1, 8), "float32", None), Tensor(1, "out", (1, 8), "float32", None))
-    graph = Graph(tensors, (), (0,), (1,))
-    with pytest.raises(UnsupportedOperatorError, match="float models are not supported"):
+    """float32 edges are accepted (QUANTIZE/DEQUANTIZE at a model's edges, #13), float layers are not."""
+    weights = np.zeros((4, 8), np.float32)
+    tensors = (Tensor(0, "in", (1, 8), "float32", None),
+               Tensor(1, "w", (4, 8), "float32", None, weights.tobytes()),
+               Tensor(2, "out", (1, 4), "float32", None))
+    graph = Graph(tensors, (Operator(0, "FULLY_CONNECTED", 1, (0, 1, -1), (2,), {"activation": "NONE"}),),
+                  (0,), (2,))
+    with pytest.raises(UnsupportedOperatorError, match="FULLY_CONNECTED \\(node 0\\).*float32"):
         check_graph(graph)
+    bool_out = Graph((tensors[0], Tensor(1, "out", (1, 8), "bool", None)), (), (0,), (1,))
+    with pytest.raises(UnsupportedOperatorError, match="output tensor is bool"):
+        check_graph(bool_out)
 
 
 def test_nice_count() -> None:

@@ -39,6 +39,9 @@ class Tensor:
     dtype: str
     quantization: Optional[Quantization]
     data: Optional[bytes] = field(default=None, repr=False)   # constant buffer, None for activations
+    # state kept from one invocation to the next (SVDF's activation state, an LSTM's cell): zero at
+    # start, never shared with another tensor
+    is_variable: bool = False
 
     @property
     def is_constant(self) -> bool:

@@ -68,13 +68,65 @@ def _options(tflite: Any, opcode: str, op: Any) -> dict[str, Any]:
                 "activation": _ACTIVATIONS.get(o.FusedActivationFunction(), "?")}
     if opcode == "ADD":
         o = load(tflite.AddOptions)
-        return {"activation": _ACTIVATIONS.get(o.FusedActivationFunction(), "?")}
+        return {"activation": _ACTIVATIONS.get(o.FusedActivationFunction(), "?"),
+                "pot_scale_int16": bool(o.PotScaleInt16())}
     if opcode == "SOFTMAX":
         return {"beta": load(tflite.SoftmaxOptions).Beta()}
     if opcode == "RESHAPE":
         o = load(tflite.ReshapeOptions)
         return {"new_shape": tuple(int(v) for v in o.NewShapeAsNumpy())} if o.NewShapeLength() else {}
+    if opcode in OPTION_TABLES:
+        table_name, fields = OPTION_TABLES[opcode]
+        o = load(getattr(tflite, table_name))
+        return {key: _option_value(o, field, kind) for key, field, kind in fields}
     return {}
+
+
+def _option_value(o: Any, field: str, kind: str) -> Any:
+    if kind == "ints":
+        return tuple(int(v) for v in getattr(o, field + "AsNumpy")()) if getattr(o, field + "Length")() else ()
+    value = getattr(o, field)()
+    if kind == "act":
+        return _ACTIVATIONS.get(value, "?")
+    if kind == "padding":
+        return _PADDING.get(value, "?")
+    if kind == "type":
+        return _TYPES.get(value, "?")
+    return {"bool": bool, "int": int, "float": float}[kind](value)
+
+
+# The options of the operators read through one table (the aot runtime's newer operators, #13):
+# opcode -> (options table of schema.fbs, ((key in Operator.options, field, kind), ...)); kind: act
+# (fused activation name), padding, type (tensor type name), bool, int, float, ints (a vector).
+# tests/support/tflite_writer.py writes files from the same table. Operators absent here and above
+# (QUANTIZE, PAD, TRANSPOSE, ...) have no option fields.
+_ACT = ("activation", "FusedActivationFunction", "act")
+OPTION_TABLES: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
+    "CONCATENATION": ("ConcatenationOptions", (("axis", "Axis", "int"), _ACT)),
+    "MEAN": ("ReducerOptions", (("keep_dims", "KeepDims", "bool"),)),
+    "MUL": ("MulOptions", (_ACT,)),
+    "SUB": ("SubOptions", (_ACT, ("pot_scale_int16", "PotScaleInt16", "bool"))),
+    "LEAKY_RELU": ("LeakyReluOptions", (("alpha", "Alpha", "float"),)),
+    "STRIDED_SLICE": ("StridedSliceOptions", (
+        ("begin_mask", "BeginMask", "int"), ("end_mask", "EndMask", "int"),
+        ("ellipsis_mask", "EllipsisMask", "int"), ("new_axis_mask", "NewAxisMask", "int"),
+        ("shrink_axis_mask", "ShrinkAxisMask", "int"), ("offset", "Offset", "bool"))),
+    "SQUEEZE": ("SqueezeOptions", (("squeeze_dims", "SqueezeDims", "ints"),)),
+    "RESIZE_NEAREST_NEIGHBOR": ("ResizeNearestNeighborOptions", (
+        ("align_corners", "AlignCorners", "bool"), ("half_pixel_centers", "HalfPixelCenters", "bool"))),
+    "TRANSPOSE_CONV": ("TransposeConvOptions", (
+        ("padding", "Padding", "padding"), ("stride_h", "StrideH", "int"), ("stride_w", "StrideW", "int"), _ACT)),
+    "ARG_MAX": ("ArgMaxOptions", (("output_type", "OutputType", "type"),)),
+    "BATCH_MATMUL": ("BatchMatMulOptions", (
+        ("adj_x", "AdjX", "bool"), ("adj_y", "AdjY", "bool"),
+        ("asymmetric_quantize_inputs", "AsymmetricQuantizeInputs", "bool"))),
+    "SVDF": ("SVDFOptions", (("rank", "Rank", "int"), _ACT,
+                             ("asymmetric_quantize_inputs", "AsymmetricQuantizeInputs", "bool"))),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": ("UnidirectionalSequenceLSTMOptions", (
+        _ACT, ("cell_clip", "CellClip", "float"), ("proj_clip", "ProjClip", "float"),
+        ("time_major", "TimeMajor", "bool"), ("asymmetric_quantize_inputs", "AsymmetricQuantizeInputs", "bool"),
+        ("diagonal_recurrent_tensors", "DiagonalRecurrentTensors", "bool"))),
+}
 
 
 class _Reader:
@@ -125,7 +177,8 @@ class _Reader:
         if data is not None and len(data) != size:
             raise self.error(what, f"its constant data is {len(data)} bytes, but shape {shape} {dtype} "
                                    f"needs {size}")
-        return Tensor(i, name, shape, dtype, self.quantization(what, t, dtype, shape), data)
+        return Tensor(i, name, shape, dtype, self.quantization(what, t, dtype, shape), data,
+                      is_variable=bool(t.IsVariable()) and data is None)
 
     def tensor_name(self, i: int, t: Any) -> str:
         raw = t.Name()

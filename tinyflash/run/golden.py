@@ -39,8 +39,15 @@ class Golden:
             self._interpreter = runtime.Interpreter.from_file(str(self.model))
         details = self._interpreter.get_input_details(0)
         self._shape = tuple(details["shape"])
+        self.input_dtype = np.dtype(details["dtype"])
+        self.output_dtype = np.dtype(self._interpreter.get_output_details(0)["dtype"])
 
-    def run(self, model_input: np.ndarray) -> np.ndarray:
-        self._interpreter.set_input(model_input.reshape(self._shape).astype(np.int8), 0)
+    def run(self, model_input: np.ndarray, *, keep_state: bool = False) -> np.ndarray:
+        """The model's output (flat, of the output tensor's type) for ``model_input``. Variable tensors
+        (an SVDF's or LSTM's state) start from zero, as the device resets them when an input is loaded,
+        unless ``keep_state`` continues a sequence."""
+        if not keep_state:
+            self._interpreter.reset()
+        self._interpreter.set_input(model_input.reshape(self._shape).astype(self.input_dtype), 0)
         self._interpreter.invoke()
-        return np.asarray(self._interpreter.get_output(0)).astype(np.int8).reshape(-1)
+        return np.asarray(self._interpreter.get_output(0)).astype(self.output_dtype).reshape(-1)

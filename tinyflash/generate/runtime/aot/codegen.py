@@ -17,6 +17,10 @@ from tinyflash.model.graph import Graph
 from tinyflash.resources import templates_dir
 
 KERNEL_DIR = ("runtime", "aot", "kernels")
+# the types a model's edges may have: a float32 input feeds a QUANTIZE, a float32 output comes from a
+# DEQUANTIZE, int32 from ARG_MAX; the operators' own checks say what reaches them (#13)
+EDGE_INPUT_TYPES = ("int8", "int16", "float32")
+EDGE_OUTPUT_TYPES = ("int8", "int16", "int32", "float32")
 MODEL_TEMPLATE = "runtime/aot/model.c.j2"
 
 
@@ -35,10 +39,11 @@ def graph_problems(graph: Graph, *, dsp_kernels: bool = False,
         return (GenerateError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
                               "the AOT runtime supports one of each"),)
     problems: list[TinyflashError] = []
-    for role, tensor in (("input", graph.input), ("output", graph.output)):
-        if tensor.dtype != "int8":
+    for role, tensor, types in (("input", graph.input, EDGE_INPUT_TYPES), ("output", graph.output, EDGE_OUTPUT_TYPES)):
+        if tensor.dtype not in types:
             problems.append(UnsupportedOperatorError(
-                "model " + role, tensor.name, f"{role} tensor is {tensor.dtype}; float models are not supported",
+                "model " + role, tensor.name, f"{role} tensor is {tensor.dtype}; the AOT runtime's model "
+                f"{role}s are {', '.join(types)}",
                 hint="quantise the model to int8 (full-integer post-training quantisation)"))
     for op in graph.operators:
         support = SUPPORTED.get(op.opcode)
@@ -79,6 +84,9 @@ def plan_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = F
         if t.is_constant:
             return
         sizes[tensor] = t.size_bytes
+        if t.is_variable:        # state lives from one invocation to the next: alive all the time
+            life[tensor] = (-1, n_ops)
+            return
         first, last = life.get(tensor, (at, at))
         life[tensor] = (min(first, at), max(last, at))
 
@@ -151,7 +159,9 @@ class AotRuntime:
                             constants=constants, calls=calls, arena=arena,
                             input_offset=plan.memory.offset(graph.inputs[0]), input_bytes=graph.input.size_bytes,
                             output_offset=plan.memory.offset(graph.outputs[0]),
-                            output_bytes=graph.output.size_bytes, layer_count=max(len(layers), 1))
+                            output_bytes=graph.output.size_bytes, layer_count=max(len(layers), 1),
+                            state=[(plan.memory.offset(t.index), t.size_bytes) for t in graph.tensors
+                                   if t.is_variable and t.index in plan.memory.placements])
         sources.append(model_c)
         defines = ("TF_PORTABLE_KERNELS=1",) if kernel_set == "portable" else ()
         return RuntimeOutput(self.name, tuple(sources), (dest,), defines, arena, graph.weight_bytes(), macs,

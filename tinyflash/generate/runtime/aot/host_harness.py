@@ -28,15 +28,21 @@ class HostModel:
         self._lib.tf_runtime_init()
         self.input_bytes = int(self._lib.tf_runtime_input_bytes())
         self.output_bytes = int(self._lib.tf_runtime_output_bytes())
+        self._reset = getattr(self._lib, "tf_runtime_reset_state", None)   # only models with state have it
 
-    def invoke(self, data: np.ndarray) -> np.ndarray:
-        raw = np.ascontiguousarray(data, dtype=np.int8).reshape(-1)
+    def invoke(self, data: np.ndarray, *, output_dtype: np.dtype | str = np.int8,
+               keep_state: bool = False) -> np.ndarray:
+        """One inference on ``data`` (its bytes are the input tensor's, whatever its type); the output
+        bytes viewed as ``output_dtype``. Variable tensors restart from zero unless ``keep_state``."""
+        raw = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
         if raw.size != self.input_bytes:
             raise ValueError(f"input has {raw.size} bytes, model expects {self.input_bytes}")
+        if not keep_state and self._reset is not None:
+            self._reset()
         ctypes.memmove(self._lib.tf_runtime_input(), raw.ctypes.data, raw.size)
         self._lib.tf_runtime_invoke()
-        out = (ctypes.c_int8 * self.output_bytes).from_address(self._lib.tf_runtime_output())
-        return np.frombuffer(bytes(out), dtype=np.int8).copy()
+        out = (ctypes.c_uint8 * self.output_bytes).from_address(self._lib.tf_runtime_output())
+        return np.frombuffer(bytes(out), dtype=output_dtype).copy()
 
 
 def build_host_model(sources: list[Path], include_dirs: list[Path], workdir: Path | None = None) -> HostModel:

@@ -16,6 +16,11 @@ from tinyflash.generate.runtime.aot.ops.fully_connected import FULLY_CONNECTED
 from tinyflash.generate.runtime.aot.ops.pooling import AVERAGE_POOL_2D, MAX_POOL_2D
 from tinyflash.generate.runtime.aot.ops.reshape import RESHAPE
 from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
+# -- quantisation and activations
+# -- data movement
+# -- arithmetic and reductions
+# -- convolution family
+# -- recurrent
 
 SUPPORTED: dict[str, OpSupport] = {
     "ADD": ADD,
@@ -26,6 +31,11 @@ SUPPORTED: dict[str, OpSupport] = {
     "MAX_POOL_2D": MAX_POOL_2D,
     "RESHAPE": RESHAPE,
     "SOFTMAX": SOFTMAX,
+    # -- quantisation and activations
+    # -- data movement
+    # -- arithmetic and reductions
+    # -- convolution family
+    # -- recurrent
 }
 
 __all__ = ["EmitContext", "Emitted", "OpSupport", "SUPPORTED"]
