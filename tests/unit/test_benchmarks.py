@@ -222,3 +222,27 @@ def test_run_does_not_import_generate() -> None:
                     (node.module or "").startswith("tinyflash.generate"):
                 offenders.append(f"{path.name}: {node.module}")
     assert offenders == []
+
+
+def test_a_user_model_with_float_and_int32_edges_uploads_and_prints_its_types() -> None:
+    """#13: a model may take float32 (a QUANTIZE at its input) and give float32 or int32 (DEQUANTIZE,
+    ARG_MAX): the host generates values in the QUANTIZE's range, feeds the golden the same floats and
+    expects the printed values as they are."""
+    from tinyflash.model.graph import Graph, Operator, Quantization, Tensor
+
+    q = Quantization((0.02,), (-3,))
+    tensors = (Tensor(0, "x", (1, 16), "float32", None), Tensor(1, "xq", (1, 16), "int8", q),
+               Tensor(2, "y", (1, 16), "float32", None), Tensor(3, "i", (1,), "int32", None))
+    for out, expected_bytes in ((2, 64), (3, 4)):
+        graph = Graph(tensors, (Operator(0, "QUANTIZE", 1, (0,), (1,)),), (0,), (out,))
+        io = USER_MODEL.io(graph)
+        assert (io.input_dtype, io.upload_bytes, io.output_bytes) == ("float32", 64, expected_bytes)
+        assert io.input_range == pytest.approx(((-128 + 3) * 0.02, (127 + 3) * 0.02))
+        upload = USER_MODEL.generated_upload(io, np.random.default_rng(0))
+        values = USER_MODEL.device_input(io, upload)
+        assert values.dtype == np.float32 and np.isfinite(values).all()
+        assert values.min() >= io.input_range[0] and values.max() <= io.input_range[1] and len(set(values)) == 16
+    assert USER_MODEL.expected_results(io, upload, np.array([7], np.int32)) == [7.0]
+    io16 = USER_MODEL.io(Graph((tensors[1], Tensor(1, "o", (2,), "int16", Quantization((0.5,), (4,)))),
+                               (), (0,), (1,)))
+    assert USER_MODEL.expected_results(io16, b"", np.array([-32768, 6], np.int16)) == [-16386.0, 1.0]

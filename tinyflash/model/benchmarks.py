@@ -17,7 +17,12 @@ from typing import ClassVar, Optional, Sequence
 
 import numpy as np
 
-from tinyflash.model.graph import Graph
+from tinyflash.model.graph import DTYPE_SIZES, Graph
+
+# What the benchmark firmware can upload into a model input and print of a model output (th_load_tensor,
+# th_results of templates/benchmark/model_io.c.j2): every runtime accepts models with these edges.
+INPUT_TYPES = ("int8", "int16", "float32")
+OUTPUT_TYPES = ("int8", "int16", "int32", "float32")
 
 
 @dataclass(frozen=True)
@@ -40,13 +45,34 @@ class ModelIO:
     input_zero_point: int
     output_scale: float
     output_zero_point: int
+    input_dtype: str = "int8"
+    output_dtype: str = "int8"
+    # a float32 input's generated values: what the QUANTIZE that consumes it can represent
+    input_range: tuple[float, float] = (-1.0, 1.0)
 
     @classmethod
     def of(cls, benchmark: "Benchmark", graph: Graph) -> "ModelIO":
         inp, out = graph.input, graph.output
         iq, oq = inp.quantization, out.quantization
         return cls(benchmark, benchmark.upload_bytes(graph), inp.elements, out.elements, iq.scale if iq else 1.0,
-                   iq.zero_point if iq else 0, oq.scale if oq else 1.0, oq.zero_point if oq else 0)
+                   iq.zero_point if iq else 0, oq.scale if oq else 1.0, oq.zero_point if oq else 0,
+                   inp.dtype, out.dtype, float_input_range(graph))
+
+    @property
+    def output_bytes(self) -> int:
+        return self.output_elements * DTYPE_SIZES[self.output_dtype]
+
+
+def float_input_range(graph: Graph) -> tuple[float, float]:
+    """The values a float32 model input sensibly takes: the range its QUANTIZE can represent, else [-1, 1]."""
+    for op in graph.operators:
+        if op.opcode == "QUANTIZE" and op.inputs and op.inputs[0] == graph.inputs[0]:
+            out = graph.tensors[op.outputs[0]]
+            if out.quantization is not None and out.dtype in ("int8", "int16"):
+                top = 127 if out.dtype == "int8" else 32767
+                q = out.quantization
+                return (-top - 1 - q.zero_point) * q.scale, (top - q.zero_point) * q.scale
+    return -1.0, 1.0
 
 
 class DatasetKind(enum.Enum):
@@ -121,17 +147,23 @@ class Benchmark:
 
     # -- the host twin of th_load_tensor and th_results ------------------------------------------------
     def device_input(self, io: ModelIO, upload: bytes) -> np.ndarray:
-        """The int8 model input the firmware computes from the uploaded bytes."""
-        return np.frombuffer(upload, dtype=np.uint8).view(np.int8).copy()
+        """The model input the firmware computes from the uploaded bytes (of the input tensor's type)."""
+        return np.frombuffer(upload, dtype=np.dtype(io.input_dtype).newbyteorder("<")).astype(io.input_dtype)
 
     def expected_results(self, io: ModelIO, upload: bytes, output: np.ndarray) -> list[float]:
-        """What th_results prints for this output (before %.3f formatting)."""
-        out = output.astype(np.int32)
-        values = (out[:64] - io.output_zero_point).astype(np.float32) * np.float32(io.output_scale)
-        return [float(v) for v in values]
+        """What th_results prints for this output (before %.3f formatting): quantised outputs
+        dequantised in float32, float32 outputs as they are, int32 (ARG_MAX) as numbers."""
+        shown = output[:64]
+        if io.output_dtype in ("int8", "int16"):
+            values = (shown.astype(np.int32) - io.output_zero_point).astype(np.float32) * np.float32(io.output_scale)
+            return [float(v) for v in values]
+        return [float(v) for v in shown.astype(np.float32)]
 
     # -- verification inputs ---------------------------------------------------------------------------
     def generated_upload(self, io: ModelIO, rng: np.random.Generator) -> bytes:
+        if io.input_dtype == "float32":       # random bytes would be NaNs and 1e38s
+            lo, hi = io.input_range
+            return rng.uniform(lo, hi, io.input_elements).astype("<f4").tobytes()
         return rng.integers(0, 256, io.upload_bytes, dtype=np.uint8).tobytes()
 
     def file_samples(self, io: ModelIO, dirs: Sequence[Path], windows: int = 2) -> list[Sample]:

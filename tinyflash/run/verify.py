@@ -16,7 +16,7 @@ from tinyflash.run.session import DeviceSession
 @dataclass(frozen=True)
 class SampleCheck:
     label: str
-    max_abs_diff: int            # in quantised steps of the output tensor
+    max_abs_diff: int            # in quantised steps of the output tensor (float32: ULPs)
     mismatched: int              # output bytes that differ
     results_ok: bool             # the printed m-results agree with the golden's
 
@@ -35,6 +35,14 @@ class Verification:
         return bool(self.checks) and all(c.max_abs_diff <= self.tolerance and c.results_ok for c in self.checks)
 
 
+def _steps(values: np.ndarray) -> np.ndarray:
+    """Values as integer steps: quantised outputs as they are, float32 as their bit patterns (so a
+    difference counts units in the last place and 0 means bit-exact)."""
+    if values.dtype.kind == "f":
+        return values.astype("<f4").view("<i4").astype(np.int64)
+    return values.astype(np.int64)
+
+
 def tolerance_for(io: ModelIO) -> int:
     return io.benchmark.tolerance
 
@@ -48,9 +56,9 @@ def verify_on_device(session: DeviceSession, io: ModelIO, golden: Golden, sample
             progress(sample.label)
         session.load(sample.upload)
         response = session.infer(1, 0, timeout=infer_timeout)
-        device = np.frombuffer(session.tf_output(io.output_elements), dtype=np.int8)
+        device = np.frombuffer(session.tf_output(io.output_bytes), dtype=np.dtype(io.output_dtype).newbyteorder("<"))
         expected = golden.run(device_input(io, sample.upload))
-        diff = np.abs(device.astype(np.int32) - expected.astype(np.int32))
+        diff = np.abs(_steps(device) - _steps(expected))
         want = expected_results(io, sample.upload, device)   # what the device should print for its bytes
         got = list(response.results)
         results_ok = len(got) == len(want) and all(

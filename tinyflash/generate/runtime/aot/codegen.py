@@ -13,14 +13,15 @@ from tinyflash.generate.render import render_to
 from tinyflash.generate.runtime.aot.ops import SUPPORTED, EmitContext
 from tinyflash.generate.runtime.aot.planner import MemoryPlan, plan_memory
 from tinyflash.generate.runtime.base import Layer, RuntimeOutput, select_kernel_set
+from tinyflash.model.benchmarks import INPUT_TYPES, OUTPUT_TYPES
 from tinyflash.model.graph import Graph
 from tinyflash.resources import templates_dir
 
 KERNEL_DIR = ("runtime", "aot", "kernels")
-# the types a model's edges may have: a float32 input feeds a QUANTIZE, a float32 output comes from a
-# DEQUANTIZE, int32 from ARG_MAX; the operators' own checks say what reaches them (#13)
-EDGE_INPUT_TYPES = ("int8", "int16", "float32")
-EDGE_OUTPUT_TYPES = ("int8", "int16", "int32", "float32")
+# the types a model's edges may have (what the benchmark uploads and prints): a float32 input feeds a
+# QUANTIZE, a float32 output comes from a DEQUANTIZE, int32 from ARG_MAX; the operators' own checks
+# say what reaches them (#13)
+EDGE_INPUT_TYPES, EDGE_OUTPUT_TYPES = INPUT_TYPES, OUTPUT_TYPES
 MODEL_TEMPLATE = "runtime/aot/model.c.j2"
 
 

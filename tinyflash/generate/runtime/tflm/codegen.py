@@ -21,6 +21,7 @@ from tinyflash.generate.runtime.base import Layer, RuntimeOutput, select_kernel_
 from tinyflash.generate.runtime.tflm.arena import ArenaSize, measure_arena
 from tinyflash.generate.runtime.tflm.library import LibrarySpec, library_spec
 from tinyflash.generate.runtime.tflm.ops import resolver_methods, unregistered_operators
+from tinyflash.model.benchmarks import INPUT_TYPES, OUTPUT_TYPES
 from tinyflash.model.graph import Graph
 from tinyflash.model.macs import graph_macs, operator_macs
 from tinyflash.resources import templates_dir
@@ -38,16 +39,21 @@ def tflm_kernels(option: Optional[str]) -> str:
     return select_kernel_set(TflmRuntime(), option)
 
 
+# TfLiteType of the edge types the benchmark handles (INPUT_TYPES, OUTPUT_TYPES)
+_TFLITE_TYPES = {"int8": "kTfLiteInt8", "int16": "kTfLiteInt16", "int32": "kTfLiteInt32", "float32": "kTfLiteFloat32"}
+
+
 def graph_problems(graph: Graph) -> tuple[TinyflashError, ...]:
     """Every reason this runtime cannot run ``graph`` (I/O the benchmark cannot feed, unregistered operators)."""
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         return (GenerateError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
                               "the benchmark supports one of each"),)
     problems: list[TinyflashError] = []
-    for role, tensor in (("input", graph.input), ("output", graph.output)):
-        if tensor.dtype != "int8":
+    for role, tensor, types in (("input", graph.input, INPUT_TYPES), ("output", graph.output, OUTPUT_TYPES)):
+        if tensor.dtype not in types:
             problems.append(UnsupportedOperatorError(
-                "model " + role, tensor.name, f"{role} tensor is {tensor.dtype}; the benchmark I/O is int8",
+                "model " + role, tensor.name, f"{role} tensor is {tensor.dtype}; the benchmark's model "
+                f"{role}s are {', '.join(types)}",
                 runtime="tflm", hint="quantise the model to int8 (full-integer post-training quantisation)"))
     return tuple(problems) + unregistered_operators(graph)
 
@@ -134,7 +140,9 @@ class TflmRuntime:
             render_to(f"{TEMPLATE_DIR}/tflm_runtime.cc.j2", dest / "tflm_runtime.cc",
                       model_name=Path(model_path).name, kernels=kernels, methods=methods, arena=arena,
                       input_bytes=graph.input.size_bytes, output_bytes=graph.output.size_bytes,
-                      device_name=f"tflm-{kernels}", layer_count=len(graph.operators)),
+                      device_name=f"tflm-{kernels}", layer_count=len(graph.operators),
+                      has_state=any(t.is_variable for t in graph.tensors),
+                      input_type=_TFLITE_TYPES[graph.input.dtype], output_type=_TFLITE_TYPES[graph.output.dtype]),
         ]
         write_if_changed(dest / "tflm_model_data.h", _MODEL_H)
         support = templates_dir() / TEMPLATE_DIR / "tflm_support.cc"
