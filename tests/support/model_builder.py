@@ -1,0 +1,145 @@
+"""Building multi-layer int8 test models operator by operator, with output scales calibrated on TFLM
+itself: after each operator whose output quantisation is free, the prefix graph runs in TFLM's
+reference interpreter on a few random inputs and the output scale is chosen so the values spread over
+the int8 range (a model whose every layer saturates or rounds to zero checks nothing).
+
+Used by tests/support/realistic_models.py; written to files by tests/support/tflite_writer.py.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from tinyflash.model.graph import Graph, Operator, Quantization, Tensor
+from tinyflash.run.golden import Golden
+
+from .tflite_writer import write_tflite
+
+
+def f32(*values: float) -> tuple[float, ...]:
+    """Scales as a .tflite file stores them (float32)."""
+    return tuple(float(np.float32(v)) for v in values)
+
+
+def q(scale: float, zero_point: int = 0) -> Quantization:
+    return Quantization(f32(scale), (zero_point,))
+
+
+class ModelBuilder:
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.tensors: list[Tensor] = []
+        self.operators: list[Operator] = []
+        self.input: Optional[int] = None
+
+    # -- tensors ----------------------------------------------------------------------------------
+    def tensor(self, name: str, shape: Sequence[int], dtype: str = "int8", quant: Optional[Quantization] = None,
+               data: Optional[bytes] = None, variable: bool = False) -> int:
+        index = len(self.tensors)
+        self.tensors.append(Tensor(index, name, tuple(shape), dtype, quant, data, is_variable=variable))
+        return index
+
+    def model_input(self, name: str, shape: Sequence[int], dtype: str = "int8",
+                    quant: Optional[Quantization] = None) -> int:
+        self.input = self.tensor(name, shape, dtype, quant)
+        return self.input
+
+    def const(self, name: str, values: np.ndarray, quant: Optional[Quantization] = None) -> int:
+        return self.tensor(name, values.shape, str(values.dtype), quant, np.ascontiguousarray(values).tobytes())
+
+    def ints(self, name: str, values: Sequence[Any]) -> int:
+        return self.const(name, np.asarray(values, dtype=np.int32))
+
+    def like(self, index: int) -> Tensor:
+        return self.tensors[index]
+
+    def softmax_beta(self, logits: int, spread: float = 4.0) -> float:
+        """A beta that maps the calibrated logits' ±100 steps onto about ±``spread``: probabilities that
+        are neither one-hot nor flat."""
+        quant = self.tensors[logits].quantization
+        assert quant is not None
+        return float(np.float32(spread / (100.0 * quant.scale)))
+
+    # -- operators ----------------------------------------------------------------------------------
+    def op(self, opcode: str, inputs: Sequence[int], out_name: str, out_shape: Sequence[int],
+           dtype: str = "int8", quant: Optional[Quantization] = None, *, calibrate: bool = False,
+           **options: Any) -> int:
+        """Add an operator with one new output tensor; ``calibrate`` picks its output scale on TFLM."""
+        out = self.tensor(out_name, out_shape, dtype, quant if quant or not calibrate else q(1.0))
+        self.operators.append(Operator(len(self.operators), opcode, 1, tuple(inputs), (out,), dict(options)))
+        if calibrate:
+            self._calibrate(out)
+        return out
+
+    def graph(self, output: int) -> Graph:
+        assert self.input is not None
+        return Graph(tuple(self.tensors), tuple(self.operators), (self.input,), (output,))
+
+    def _calibrate(self, tensor: int, samples: int = 8) -> None:
+        """Scale the output so the prefix graph's values, measured at scale 1 then rescaled, use about
+        ±100 of the int8 range; zero point 0 (ReLU-like outputs then use half the range)."""
+        scale = 1.0
+        for _ in range(12):
+            self._set_quant(tensor, q(scale))
+            values = self._run_prefix(tensor, samples).astype(np.float64)
+            spread = float(np.percentile(np.abs(values), 99.5))
+            if spread >= 126:        # saturated: the spread is unknown, widen a lot
+                scale *= 16.0
+            elif spread >= 20:
+                return
+            else:
+                scale *= max(spread, 0.5) / 100.0
+        raise AssertionError(f"could not calibrate '{self.tensors[tensor].name}'")
+
+    def _set_quant(self, tensor: int, quant: Quantization) -> None:
+        t = self.tensors[tensor]
+        self.tensors[tensor] = Tensor(t.index, t.name, t.shape, t.dtype, quant, t.data, is_variable=t.is_variable)
+
+    def _run_prefix(self, tensor: int, samples: int) -> np.ndarray:
+        graph = self.graph(tensor)
+        with tempfile.TemporaryDirectory() as tmp:
+            golden = Golden(write_tflite(graph, Path(tmp) / "prefix.tflite"))
+            from .op_harness import random_input
+            return np.concatenate([golden.run(random_input(graph, self.rng)) for _ in range(samples)])
+
+    # -- layers with weights (the shapes and quantisation TFLM's int8 kernels expect) -------------------
+    def conv(self, x: int, out_c: int, kernel: int = 1, stride: int = 1, padding: str = "SAME",
+             activation: str = "NONE", depthwise: bool = False, name: str = "conv") -> int:
+        t = self.tensors[x]
+        n, h, w, c = t.shape
+        assert t.quantization is not None
+        if depthwise:
+            w_shape: tuple[int, ...] = (1, kernel, kernel, out_c)
+        else:
+            w_shape = (out_c, kernel, kernel, c)
+        weights = self.rng.integers(-127, 128, size=w_shape, dtype=np.int8)
+        w_scales = f32(*self.rng.uniform(0.004, 0.02, size=out_c))
+        bias = self.rng.integers(-2000, 2000, size=out_c).astype(np.int32)
+        wi = self.const(f"{name}/weights", weights, Quantization(w_scales, (0,) * out_c, 3 if depthwise else 0))
+        bi = self.const(f"{name}/bias", bias, Quantization(f32(*(t.quantization.scale * s for s in w_scales)),
+                                                          (0,) * out_c))
+        size = (lambda v: (v + stride - 1) // stride) if padding == "SAME" else \
+            (lambda v: (v - kernel) // stride + 1)
+        options = {"padding": padding, "stride_h": stride, "stride_w": stride, "dilation_h": 1, "dilation_w": 1,
+                   "activation": activation}
+        if depthwise:
+            options["depth_multiplier"] = out_c // c
+        return self.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", (x, wi, bi), f"{name}/out",
+                       (n, size(h), size(w), out_c), calibrate=True, **options)
+
+    def fully_connected(self, x: int, units: int, activation: str = "NONE", name: str = "fc") -> int:
+        t = self.tensors[x]
+        assert t.quantization is not None
+        depth = t.shape[-1]
+        batches = t.elements // depth
+        w_scale = float(self.rng.uniform(0.004, 0.02))
+        weights = self.rng.integers(-127, 128, size=(units, depth), dtype=np.int8)
+        bias = self.rng.integers(-2000, 2000, size=units).astype(np.int32)
+        wi = self.const(f"{name}/weights", weights, q(w_scale))
+        bi = self.const(f"{name}/bias", bias, q(t.quantization.scale * w_scale))
+        return self.op("FULLY_CONNECTED", (x, wi, bi), f"{name}/out", (batches, units), calibrate=True,
+                       activation=activation, keep_num_dims=False, weights_format=0)
