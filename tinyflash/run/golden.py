@@ -23,6 +23,9 @@ def expected_results(io: ModelIO, upload: bytes, output: np.ndarray) -> list[flo
     return io.benchmark.expected_results(io, upload, output)
 
 
+GOLDEN_ARENA_EXTRA = 16 << 20
+
+
 @dataclass
 class Golden:
     model: Path | bytes            # the file, or the bytes already read from it (#15.3)
@@ -33,10 +36,10 @@ class Golden:
         except ImportError as exc:  # pragma: no cover - a dependency of tinyflash
             raise ToolNotFoundError(f"tflite-micro is not importable ({exc})",
                                     hint="pip install tflite-micro") from None
-        if isinstance(self.model, bytes):
-            self._interpreter = runtime.Interpreter.from_bytes(self.model)
-        else:
-            self._interpreter = runtime.Interpreter.from_file(str(self.model))
+        data = self.model if isinstance(self.model, bytes) else Path(self.model).read_bytes()
+        # the package sizes the arena at 10x the file: too small for a small model with large activations
+        # or int64 scratch (a 16x8 TRANSPOSE_CONV); host memory is cheap
+        self._interpreter = runtime.Interpreter.from_bytes(data, arena_size=len(data) * 10 + GOLDEN_ARENA_EXTRA)
         details = self._interpreter.get_input_details(0)
         self._shape = tuple(details["shape"])
         self.input_dtype = np.dtype(details["dtype"])
