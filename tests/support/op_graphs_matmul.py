@@ -1,0 +1,49 @@
+"""One-layer graphs of the matrix-multiply family (#13): FULLY_CONNECTED 16x8, TRANSPOSE_CONV (int8 and
+16x8) and BATCH_MATMUL (int8, int16), with weights and scales drawn so that outputs spread over most of
+the output type's range (neither all clamped nor all near zero)."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Optional
+
+import numpy as np
+
+from tinyflash.model.graph import Graph, Operator, Quantization, Tensor
+
+from .synthetic_layers import _f32
+
+
+def rng_for(name: str) -> np.random.Generator:
+    """The same weights on every run and in every test that builds a case."""
+    return np.random.default_rng(zlib.crc32(name.encode()))
+
+
+def _spread_scale(in_scale: float, w_scale: float, in_range: float, taps: int) -> float:
+    """An output scale that maps a typical accumulator (random inputs of amplitude in_range, weights of
+    amplitude ~74) onto ~1/3 of the output range."""
+    return in_scale * w_scale * in_range * 74.0 * np.sqrt(taps) / 3.0
+
+
+def fc16_graph(name: str, batches: int, in_depth: int, units: int, *, per_channel: bool = False,
+               bias_type: str = "int64", keep_num_dims: bool = False, activation: str = "NONE",
+               in_zp: int = 0, out_zp: int = 0) -> Graph:
+    rng = rng_for(name)
+    in_scale = 1.0 / 4096
+    w_scales = _f32(*rng.uniform(0.004, 0.02, size=units if per_channel else 1))
+    weights = rng.integers(-127, 128, size=(units, in_depth), dtype=np.int8)
+    bias_scales = _f32(*(in_scale * s for s in w_scales))
+    bias = rng.integers(-2**20, 2**20, size=units).astype(np.dtype(bias_type))
+    out_scale = _spread_scale(in_scale, float(np.mean(w_scales)), 32768.0, in_depth) / 32768.0
+    in_shape = (batches // 2, 2, in_depth) if keep_num_dims and batches % 2 == 0 else (batches, in_depth)
+    out_shape = in_shape[:-1] + (units,) if keep_num_dims else (batches, units)
+    tensors = (
+        Tensor(0, "input", in_shape, "int16", Quantization(_f32(in_scale), (in_zp,))),
+        Tensor(1, "weights", (units, in_depth), "int8",
+               Quantization(w_scales, (0,) * len(w_scales), 0), weights.tobytes()),
+        Tensor(2, "bias", (units,), bias_type, Quantization(bias_scales, (0,) * len(bias_scales)), bias.tobytes()),
+        Tensor(3, "output", out_shape, "int16", Quantization(_f32(out_scale), (out_zp,))),
+    )
+    op = Operator(0, "FULLY_CONNECTED", 1, (0, 1, 2), (3,),
+                  {"activation": activation, "keep_num_dims": keep_num_dims, "weights_format": 0})
+    return Graph(tensors, (op,), (0,), (3,))
