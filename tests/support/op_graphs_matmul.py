@@ -47,3 +47,49 @@ def fc16_graph(name: str, batches: int, in_depth: int, units: int, *, per_channe
     op = Operator(0, "FULLY_CONNECTED", 1, (0, 1, 2), (3,),
                   {"activation": activation, "keep_num_dims": keep_num_dims, "weights_format": 0})
     return Graph(tensors, (op,), (0,), (3,))
+
+
+def transpose_conv_output_size(padding: str, in_size: int, k: int, stride: int) -> int:
+    """The output size TensorFlow gives a transposed convolution (conv2d_transpose's default)."""
+    return in_size * stride if padding == "SAME" else (in_size - 1) * stride + k
+
+
+def transpose_conv_graph(name: str, in_hwc: tuple[int, int, int], out_c: int, kernel: tuple[int, int],
+                         stride: tuple[int, int], padding: str, *, dtype: str = "int8", per_channel: bool = True,
+                         bias: bool = True, activation: str = "NONE", batches: int = 1,
+                         out_hw: Optional[tuple[int, int]] = None, bias_type: Optional[str] = None) -> Graph:
+    """out_hw overrides the output size (TFLM accepts any: the extra rows or columns of an odd size);
+    bias_type: int16 for a 16x8 model's short bias (TFLM widens it to int64)."""
+    rng = rng_for(name)
+    h, w, c = in_hwc
+    kh, kw = kernel
+    oh, ow = out_hw or (transpose_conv_output_size(padding, h, kh, stride[0]),
+                        transpose_conv_output_size(padding, w, kw, stride[1]))
+    wide = dtype == "int16"
+    in_scale = 1.0 / 4096 if wide else 0.05
+    in_zp = 0 if wide else int(rng.integers(-20, 20))
+    w_scales = _f32(*rng.uniform(0.004, 0.02, size=out_c if per_channel else 1))
+    weights = rng.integers(-127, 128, size=(out_c, kh, kw, c), dtype=np.int8)
+    amplitude = 32768.0 if wide else 128.0
+    # each output gathers about (kh / stride_h) (kw / stride_w) c taps
+    taps = max(1, round(kh * kw * c / (stride[0] * stride[1])))
+    out_scale = _spread_scale(in_scale, float(np.mean(w_scales)), amplitude, taps) / amplitude
+    out_zp = 0 if wide else (-128 if activation == "RELU" else int(rng.integers(-10, 10)))
+    bias_type = bias_type or ("int64" if wide else "int32")
+    bias_values = rng.integers(-3000, 3000, size=out_c).astype(bias_type)
+    tensors = [
+        Tensor(0, "output_shape", (4,), "int32", None, np.array([batches, oh, ow, out_c], np.int32).tobytes()),
+        Tensor(1, "weights", (out_c, kh, kw, c), "int8", Quantization(w_scales, (0,) * len(w_scales), 0),
+               weights.tobytes()),
+        Tensor(2, "input", (batches, h, w, c), dtype, Quantization(_f32(in_scale), (in_zp,))),
+        Tensor(3, "output", (batches, oh, ow, out_c), dtype, Quantization(_f32(out_scale), (out_zp,))),
+    ]
+    inputs: tuple[int, ...] = (0, 1, 2)
+    if bias:
+        tensors.append(Tensor(4, "bias", (out_c,), bias_type,
+                              Quantization(_f32(*(in_scale * s for s in w_scales)), (0,) * len(w_scales)),
+                              bias_values.tobytes()))
+        inputs = (0, 1, 2, 4)
+    options = {"padding": padding, "stride_h": stride[0], "stride_w": stride[1], "activation": activation}
+    op = Operator(0, "TRANSPOSE_CONV", 1, inputs, (3,), options)
+    return Graph(tuple(tensors), (op,), (2,), (3,))

@@ -5,6 +5,7 @@ plus the variants refused at build time."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from tinyflash.errors import UnsupportedOperatorError
 from tinyflash.generate.runtime.aot.codegen import check_graph
 
-from ..support.op_graphs_matmul import fc16_graph
+from ..support.op_graphs_matmul import fc16_graph, transpose_conv_graph
 from ..support.op_harness import check_against_tflm, generated_c
 from ..support.synthetic_layers import assert_not_all_clamped
 
@@ -42,3 +43,41 @@ def test_fully_connected_16x8_without_bias_is_refused() -> None:
     no_bias = type(graph)(graph.tensors, (type(op)(0, op.opcode, 1, (0, 1, -1), (3,), op.options),), (0,), (3,))
     with pytest.raises(UnsupportedOperatorError, match="FULLY_CONNECTED.*without a bias"):
         check_graph(no_bias)
+
+
+# TRANSPOSE_CONV: (name, input (h, w, c), out_c, kernel (h, w), stride (h, w), padding, options)
+TCONV_CASES = [
+    ("tconv-c3-3x3-s2-same", (4, 5, 3), 6, (3, 3), (2, 2), "SAME", {}),
+    ("tconv-c8-3x3-s1-valid-no-bias", (3, 4, 8), 5, (3, 3), (1, 1), "VALID", {"bias": False}),
+    ("tconv-c4-4x2-s3x2-same-relu-per-tensor", (3, 3, 4), 4, (4, 2), (3, 2), "SAME",
+     {"activation": "RELU", "per_channel": False}),
+    ("tconv-c5-2x2-s2-valid-relu6", (5, 4, 5), 7, (2, 2), (2, 2), "VALID", {"activation": "RELU6"}),
+    ("tconv-c3-3x3-s2-same-odd-out", (4, 5, 3), 6, (3, 3), (2, 2), "SAME", {"out_hw": (7, 9)}),
+    ("tconv-c2-5x5-s3-same-batch2", (2, 3, 2), 3, (5, 5), (3, 3), "SAME", {"batches": 2}),
+    ("tconv-c1-1x1-s1-valid", (5, 5, 1), 2, (1, 1), (1, 1), "VALID", {}),
+    ("tconv16-c8-3x3-s2-same", (4, 3, 8), 3, (3, 3), (2, 2), "SAME", {"dtype": "int16"}),
+    ("tconv16-c5-3x3-s2x1-valid-no-bias", (4, 3, 5), 3, (3, 3), (2, 1), "VALID", {"dtype": "int16", "bias": False}),
+    ("tconv16-c4-2x2-s3-same-int16-bias-relu", (3, 3, 4), 5, (2, 2), (3, 3), "SAME",
+     {"dtype": "int16", "bias_type": "int16", "activation": "RELU", "per_channel": False}),
+]
+
+
+@pytest.mark.parametrize("case", TCONV_CASES, ids=[c[0] for c in TCONV_CASES])
+def test_transpose_conv_equals_tflm(case: tuple, tmp_path: Path) -> None:
+    name, in_hwc, out_c, kernel, stride, padding, options = case
+    graph = transpose_conv_graph(name, in_hwc, out_c, kernel, stride, padding, **options)
+    assert_not_all_clamped(check_against_tflm(graph, tmp_path, name=name))
+    # int8 always has the SIMD path (input widened in scratch); int16 reads its input in place: depth % 4
+    simd = options.get("dtype", "int8") == "int8" or in_hwc[2] % 4 == 0
+    assert ("tf_fast_tconv_s" in generated_c(tmp_path)) == simd
+    assert "tf_fast_" not in generated_c(tmp_path, "portable")
+
+
+def test_transpose_conv_16x8_with_a_zero_point_is_refused() -> None:
+    graph = transpose_conv_graph("tconv16-zp", (3, 3, 4), 4, (3, 3), (2, 2), "SAME", dtype="int16")
+    inp = graph.tensors[2]
+    assert inp.quantization is not None
+    shifted = dataclasses.replace(inp, quantization=dataclasses.replace(inp.quantization, zero_points=(5,)))
+    graph = dataclasses.replace(graph, tensors=graph.tensors[:2] + (shifted,) + graph.tensors[3:])
+    with pytest.raises(UnsupportedOperatorError, match="TRANSPOSE_CONV.*zero point 0"):
+        check_graph(graph)

@@ -20,6 +20,7 @@ from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
 # -- data movement
 # -- arithmetic and reductions
 # -- convolution family
+from tinyflash.generate.runtime.aot.ops.transpose_conv import TRANSPOSE_CONV
 # -- recurrent
 
 SUPPORTED: dict[str, OpSupport] = {
@@ -35,6 +36,7 @@ SUPPORTED: dict[str, OpSupport] = {
     # -- data movement
     # -- arithmetic and reductions
     # -- convolution family
+    "TRANSPOSE_CONV": TRANSPOSE_CONV,
     # -- recurrent
 }
 
