@@ -93,3 +93,40 @@ def transpose_conv_graph(name: str, in_hwc: tuple[int, int, int], out_c: int, ke
     options = {"padding": padding, "stride_h": stride[0], "stride_w": stride[1], "activation": activation}
     op = Operator(0, "TRANSPOSE_CONV", 1, inputs, (3,), options)
     return Graph(tuple(tensors), (op,), (2,), (3,))
+
+
+def batch_matmul_graph(name: str, lhs_shape: tuple[int, ...], rhs_shape: tuple[int, ...], *, adj_x: bool = False,
+                       adj_y: bool = False, dtype: str = "int8", constant: str = "rhs") -> Graph:
+    """constant: which operand is a constant tensor ("rhs" or "lhs"; the other is the model input), or
+    "none": both operands are the model input (rhs_shape is then ignored), e.g. x . x^T with adj_y."""
+    rng = rng_for(name)
+    wide = dtype == "int16"
+    info = np.iinfo(dtype)
+    if constant == "none":
+        rhs_shape = lhs_shape
+    l_depth = lhs_shape[-2] if adj_x else lhs_shape[-1]
+    rows = lhs_shape[-1] if adj_x else lhs_shape[-2]
+    cols = rhs_shape[-2] if adj_y else rhs_shape[-1]
+    rank = max(len(lhs_shape), len(rhs_shape))
+    lb = (1,) * (rank - len(lhs_shape)) + lhs_shape[:-2]
+    rb = (1,) * (rank - len(rhs_shape)) + rhs_shape[:-2]
+    out_shape = tuple(max(a, b) for a, b in zip(lb, rb)) + (rows, cols)
+    l_scale, r_scale = (1.0 / 4096, 1.0 / 2048) if wide else (0.05, 0.02)
+    l_zp, r_zp = (0, 0) if wide else (int(rng.integers(-20, 20)), int(rng.integers(-20, 20)))
+    amplitude = 32768.0 if wide else 128.0
+    out_scale = l_scale * r_scale * amplitude * amplitude * np.sqrt(l_depth) / 3.0 / amplitude
+    out_zp = 0 if wide else int(rng.integers(-10, 10))
+    const_values = rng.integers(info.min, info.max + 1,
+                                size=rhs_shape if constant == "rhs" else lhs_shape, dtype=dtype).tobytes()
+    lhs = Tensor(0, "lhs", lhs_shape, dtype, Quantization(_f32(l_scale), (l_zp,)),
+                 const_values if constant == "lhs" else None)
+    rhs = Tensor(1, "rhs", rhs_shape, dtype, Quantization(_f32(r_scale), (r_zp,)),
+                 const_values if constant == "rhs" else None)
+    out = Tensor(2, "output", out_shape, dtype, Quantization(_f32(out_scale), (out_zp,)))
+    options = {"adj_x": adj_x, "adj_y": adj_y, "asymmetric_quantize_inputs": False}
+    if constant == "none":      # one tensor is both operands
+        out = Tensor(1, "output", out_shape, dtype, Quantization(_f32(out_scale), (out_zp,)))
+        return Graph((lhs, out), (Operator(0, "BATCH_MATMUL", 1, (0, 0), (1,), options),), (0,), (1,))
+    graph_input = 1 if constant == "lhs" else 0
+    op = Operator(0, "BATCH_MATMUL", 1, (0, 1), (2,), options)
+    return Graph((lhs, rhs, out), (op,), (graph_input,), (2,))

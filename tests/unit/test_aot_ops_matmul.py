@@ -13,7 +13,7 @@ import pytest
 from tinyflash.errors import UnsupportedOperatorError
 from tinyflash.generate.runtime.aot.codegen import check_graph
 
-from ..support.op_graphs_matmul import fc16_graph, transpose_conv_graph
+from ..support.op_graphs_matmul import batch_matmul_graph, fc16_graph, transpose_conv_graph
 from ..support.op_harness import check_against_tflm, generated_c
 from ..support.synthetic_layers import assert_not_all_clamped
 
@@ -80,4 +80,39 @@ def test_transpose_conv_16x8_with_a_zero_point_is_refused() -> None:
     shifted = dataclasses.replace(inp, quantization=dataclasses.replace(inp.quantization, zero_points=(5,)))
     graph = dataclasses.replace(graph, tensors=graph.tensors[:2] + (shifted,) + graph.tensors[3:])
     with pytest.raises(UnsupportedOperatorError, match="TRANSPOSE_CONV.*zero point 0"):
+        check_graph(graph)
+
+
+# BATCH_MATMUL: (name, lhs shape, rhs shape (None: the lhs tensor is both operands), options)
+BMM_CASES = [
+    ("bmm-rank2-const-rhs", (3, 5), (5, 4), {}),
+    ("bmm-rank3-broadcast-rank2-rhs", (2, 3, 5), (5, 4), {}),
+    ("bmm-rank3-adj-x-adj-y-broadcast", (2, 5, 3), (1, 4, 5), {"adj_x": True, "adj_y": True}),
+    ("bmm-rank4-by-rank3", (2, 1, 3, 6), (3, 6, 5), {}),
+    ("bmm-rank4-both-broadcast", (1, 3, 4, 5), (2, 1, 5, 3), {"adj_y": False}),
+    ("bmm-x-xt-activation-rhs", (2, 3, 6), None, {"constant": "none", "adj_y": True}),
+    ("bmm-const-lhs-adj-x", (7, 4), (2, 7, 3), {"constant": "lhs", "adj_x": True}),
+    ("bmm-odd-depth-adj-y-const", (3, 2, 7), (3, 5, 7), {"adj_y": True}),
+    ("bmm16-rank3-const-rhs", (2, 3, 8), (8, 5), {"dtype": "int16"}),
+    ("bmm16-xt-x-activation-rhs", (2, 3, 7), None, {"dtype": "int16", "constant": "none", "adj_x": True}),
+    ("bmm16-rank4-adj-y-broadcast", (2, 1, 3, 5), (1, 2, 4, 5), {"dtype": "int16", "adj_y": True}),
+]
+
+
+@pytest.mark.parametrize("case", BMM_CASES, ids=[c[0] for c in BMM_CASES])
+def test_batch_matmul_equals_tflm(case: tuple, tmp_path: Path) -> None:
+    name, lhs_shape, rhs_shape, options = case
+    graph = batch_matmul_graph(name, lhs_shape, rhs_shape, **options)
+    assert_not_all_clamped(check_against_tflm(graph, tmp_path, name=name))
+    assert "tf_fast_bmm" in generated_c(tmp_path)
+    assert "tf_batch_matmul_s" in generated_c(tmp_path, "portable")
+
+
+def test_batch_matmul_int16_with_a_zero_point_is_refused() -> None:
+    graph = batch_matmul_graph("bmm16-zp", (2, 3, 8), (8, 5), dtype="int16")
+    rhs = graph.tensors[1]
+    assert rhs.quantization is not None
+    shifted = dataclasses.replace(rhs, quantization=dataclasses.replace(rhs.quantization, zero_points=(3,)))
+    graph = dataclasses.replace(graph, tensors=(graph.tensors[0], shifted, graph.tensors[2]))
+    with pytest.raises(UnsupportedOperatorError, match="BATCH_MATMUL.*zero point 0"):
         check_graph(graph)

@@ -14,6 +14,7 @@
 #include "tf_fast.h"
 #include "tf_fc16.h"
 #include "tf_transpose_conv.h"
+#include "tf_batch_matmul.h"
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 TF_ALWAYS_INLINE int64_t tf_smlald_(uint32_t a, uint32_t b, int64_t acc) { return __smlald(a, b, acc); }
@@ -214,6 +215,143 @@ TF_ALWAYS_INLINE void tf_fast_tconv_s16(const tf_fast_tconv_t *p, const int16_t 
                     }
                     out[o] = tf_clamp_s16(tf_requantize_s64(acc, mult[o], shift[o]), p->t.act_min, p->t.act_max);
                 }
+            }
+        }
+    }
+}
+
+/* ---- BATCH_MATMUL. Both operands as int16 rows of kp values (depth rounded up to 2, zeros pad): L as
+ * [rows][kp], R transposed as [cols][kp], int8 values with their offset added. An activation operand is
+ * packed into the scratch buffer per batch (L first, R after it); a constant one comes packed from the
+ * generator (packed = 1, its batch strides then count packed values). Then 2 x 2 output blocks: per
+ * 8 MACs four loads and four SMLAD (int8) or SMLALD (int16). */
+typedef struct {
+    tf_bmm_params_t m;
+    int32_t kp, lhs_packed, rhs_packed, wide;
+} tf_fast_bmm_t;
+
+TF_ALWAYS_INLINE void tf_bmm_pack(const void *src, int32_t wide, int32_t n, int32_t row, int32_t step, int32_t depth,
+                                  int32_t kp, int32_t offset, int16_t *dst)
+{
+    for (int32_t r = 0; r < n; ++r, dst += kp) {
+        for (int32_t k = 0; k < depth; ++k) {
+            const int32_t at = r * row + k * step;
+            dst[k] = (int16_t)(wide ? ((const int16_t *)src)[at] : ((const int8_t *)src)[at] + offset);
+        }
+        for (int32_t k = depth; k < kp; ++k) {
+            dst[k] = 0;
+        }
+    }
+}
+
+TF_ALWAYS_INLINE void tf_bmm_store(const tf_fast_bmm_t *p, int64_t acc, void *output, int32_t at)
+{
+    const tf_bmm_params_t *m = &p->m;
+    if (p->wide) {
+        ((int16_t *)output)[at] = tf_clamp_s16(tf_requantize_s64(acc, m->multiplier, m->shift) + m->output_offset,
+                                               m->act_min, m->act_max);
+    } else {
+        ((int8_t *)output)[at] = tf_clamp_s8(tf_requantize((int32_t)acc, m->multiplier, m->shift) + m->output_offset,
+                                             m->act_min, m->act_max);
+    }
+}
+
+/* one output element, or a 2 x 2 block (rows a, a + 1 of L; columns c, c + 1 of R) */
+TF_ALWAYS_INLINE int64_t tf_bmm_dot(const int16_t *l, const int16_t *r, int32_t kp, int32_t wide)
+{
+    int64_t acc64 = 0;
+    int32_t acc = 0;
+    for (int32_t k = 0; k < kp; k += 2) {
+        if (wide) {
+            acc64 = tf_smlald_(tf_ld32(l + k), tf_ld32(r + k), acc64);
+        } else {
+            acc = tf_smlad_(tf_ld32(l + k), tf_ld32(r + k), acc);
+        }
+    }
+    return wide ? acc64 : acc;
+}
+
+TF_ALWAYS_INLINE void tf_bmm_block32(const int16_t *l0, const int16_t *r0, int32_t kp, int32_t acc[4])
+{
+    const int16_t *l1 = l0 + kp, *r1 = r0 + kp;
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+#pragma GCC unroll 2
+    for (int32_t k = 0; k < kp; k += 2) {
+        const uint32_t x0 = tf_ld32(l0 + k), x1 = tf_ld32(l1 + k), y0 = tf_ld32(r0 + k), y1 = tf_ld32(r1 + k);
+        a00 = tf_smlad_(x0, y0, a00);
+        a01 = tf_smlad_(x0, y1, a01);
+        a10 = tf_smlad_(x1, y0, a10);
+        a11 = tf_smlad_(x1, y1, a11);
+    }
+    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+}
+
+TF_ALWAYS_INLINE void tf_bmm_block64(const int16_t *l0, const int16_t *r0, int32_t kp, int64_t acc[4])
+{
+    const int16_t *l1 = l0 + kp, *r1 = r0 + kp;
+    int64_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    for (int32_t k = 0; k < kp; k += 2) {
+        const uint32_t x0 = tf_ld32(l0 + k), x1 = tf_ld32(l1 + k), y0 = tf_ld32(r0 + k), y1 = tf_ld32(r1 + k);
+        a00 = tf_smlald_(x0, y0, a00);
+        a01 = tf_smlald_(x0, y1, a01);
+        a10 = tf_smlald_(x1, y0, a10);
+        a11 = tf_smlald_(x1, y1, a11);
+    }
+    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+}
+
+TF_ALWAYS_INLINE void tf_fast_bmm(const tf_fast_bmm_t *p, const void *lhs, const void *rhs, int16_t *scratch,
+                                  void *output)
+{
+    const tf_bmm_params_t *m = &p->m;
+    const int32_t kp = p->kp, rows = m->rows, cols = m->cols, size = p->wide ? 2 : 1;
+    int16_t *l_col = scratch, *r_col = scratch + (p->lhs_packed ? 0 : rows * kp);
+    int32_t at = 0;
+    for (int32_t b0 = 0; b0 < m->batches[0]; ++b0) {
+        for (int32_t b1 = 0; b1 < m->batches[1]; ++b1) {
+            for (int32_t b2 = 0; b2 < m->batches[2]; ++b2) {
+                const int32_t lb = b0 * m->lhs_batch[0] + b1 * m->lhs_batch[1] + b2 * m->lhs_batch[2];
+                const int32_t rb = b0 * m->rhs_batch[0] + b1 * m->rhs_batch[1] + b2 * m->rhs_batch[2];
+                const int16_t *l = (const int16_t *)lhs + lb, *r = (const int16_t *)rhs + rb;
+                if (!p->lhs_packed) {
+                    tf_bmm_pack((const int8_t *)lhs + lb * size, p->wide, rows, m->lhs_row, m->lhs_depth, m->depth,
+                                kp, m->lhs_offset, l_col);
+                    l = l_col;
+                }
+                if (!p->rhs_packed) {
+                    tf_bmm_pack((const int8_t *)rhs + rb * size, p->wide, cols, m->rhs_col, m->rhs_depth, m->depth,
+                                kp, m->rhs_offset, r_col);
+                    r = r_col;
+                }
+                int32_t a = 0;
+                for (; a + 2 <= rows; a += 2) {
+                    int32_t c = 0;
+                    for (; c + 2 <= cols; c += 2) {
+                        int64_t acc[4];
+                        if (p->wide) {
+                            tf_bmm_block64(l + a * kp, r + c * kp, kp, acc);
+                        } else {
+                            int32_t acc32[4];
+                            tf_bmm_block32(l + a * kp, r + c * kp, kp, acc32);
+                            acc[0] = acc32[0], acc[1] = acc32[1], acc[2] = acc32[2], acc[3] = acc32[3];
+                        }
+                        tf_bmm_store(p, acc[0], output, at + a * cols + c);
+                        tf_bmm_store(p, acc[1], output, at + a * cols + c + 1);
+                        tf_bmm_store(p, acc[2], output, at + (a + 1) * cols + c);
+                        tf_bmm_store(p, acc[3], output, at + (a + 1) * cols + c + 1);
+                    }
+                    if (c < cols) {
+                        tf_bmm_store(p, tf_bmm_dot(l + a * kp, r + c * kp, kp, p->wide), output, at + a * cols + c);
+                        tf_bmm_store(p, tf_bmm_dot(l + (a + 1) * kp, r + c * kp, kp, p->wide), output,
+                                     at + (a + 1) * cols + c);
+                    }
+                }
+                if (a < rows) {
+                    for (int32_t c = 0; c < cols; ++c) {
+                        tf_bmm_store(p, tf_bmm_dot(l + a * kp, r + c * kp, kp, p->wide), output, at + a * cols + c);
+                    }
+                }
+                at += rows * cols;
             }
         }
     }

@@ -19,7 +19,8 @@ ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 INT16_MIN, INT16_MAX = -32768, 32767
 FC16_KERNELS = frozenset({"tf_fc16.h", "tf_fc16.c"})
 # tf_fast_matmul.h holds the SIMD kernels of the three operators and includes their headers
-FAST_MATMUL_KERNELS = frozenset({"tf_fast.h", "tf_fc16.h", "tf_transpose_conv.h", "tf_fast_matmul.h"})
+FAST_MATMUL_KERNELS = frozenset({"tf_fast.h", "tf_fc16.h", "tf_transpose_conv.h", "tf_batch_matmul.h",
+                                 "tf_fast_matmul.h"})
 
 
 def _check(ctx: EmitContext) -> None:
