@@ -90,7 +90,8 @@ def _packed(t: Tensor, transpose: bool, offset: int, kp: int) -> np.ndarray:
         a = np.swapaxes(a, -1, -2)
     if t.dtype == "int8":
         a = a + offset
-    a = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, kp - a.shape[-1])])
+    depth = int(np.shape(a)[a.ndim - 1])
+    a = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, kp - depth)])
     return np.ascontiguousarray(a.astype(np.int16))
 
 
@@ -120,8 +121,9 @@ def _emit(ctx: EmitContext) -> Emitted:
             l_strides = _batch_strides(l_ext, m["rows"] * kp)
         if rhs.is_constant:
             r_strides = _batch_strides(r_ext, m["cols"] * kp)
+        init = _init(fields, batches, l_strides, r_strides)
         ctx.constants.append(
-            f"static const tf_fast_bmm_t tf_n{ctx.op.index}_params = {{.m = {_init(fields, batches, l_strides, r_strides)}, "
+            f"static const tf_fast_bmm_t tf_n{ctx.op.index}_params = {{.m = {init}, "
             f".kp = {kp}, .lhs_packed = {int(lhs.is_constant)}, .rhs_packed = {int(rhs.is_constant)}, "
             f".wide = {int(wide)}}};")
         args: dict[str, int] = {}
