@@ -63,6 +63,7 @@ def _options(builder: flatbuffers.Builder, op: Operator) -> tuple[int, int]:
     if op.opcode == "FULLY_CONNECTED":
         tflite.FullyConnectedOptionsStart(builder)
         tflite.FullyConnectedOptionsAddFusedActivationFunction(builder, act)
+        tflite.FullyConnectedOptionsAddKeepNumDims(builder, o.get("keep_num_dims", False))
         return tflite.BuiltinOptions.FullyConnectedOptions, tflite.FullyConnectedOptionsEnd(builder)
     if op.opcode in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         tflite.Pool2DOptionsStart(builder)

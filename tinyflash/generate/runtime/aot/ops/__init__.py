@@ -20,6 +20,8 @@ from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
 # -- data movement
 # -- arithmetic and reductions
 # -- convolution family
+from tinyflash.generate.runtime.aot.ops.batch_matmul import BATCH_MATMUL
+from tinyflash.generate.runtime.aot.ops.transpose_conv import TRANSPOSE_CONV
 # -- recurrent
 
 SUPPORTED: dict[str, OpSupport] = {
@@ -35,6 +37,8 @@ SUPPORTED: dict[str, OpSupport] = {
     # -- data movement
     # -- arithmetic and reductions
     # -- convolution family
+    "BATCH_MATMUL": BATCH_MATMUL,
+    "TRANSPOSE_CONV": TRANSPOSE_CONV,
     # -- recurrent
 }
 

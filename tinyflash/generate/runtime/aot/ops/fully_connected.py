@@ -1,4 +1,8 @@
-"""FULLY_CONNECTED, int8 activations and per-tensor int8 weights (TFLM reference semantics)."""
+"""FULLY_CONNECTED, int8 activations and per-tensor int8 weights, and int16 activations with int8
+weights ("16x8", per-tensor or per-channel, int64 or int32 bias) (TFLM reference semantics).
+
+The int16 helpers here (int64 constants, int16 activation ranges, the SIMD weight pair order) are shared
+with TRANSPOSE_CONV and BATCH_MATMUL's int16 and SIMD paths."""
 
 from __future__ import annotations
 
@@ -7,11 +11,23 @@ import numpy as np
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8, rq_table
 from tinyflash.generate.runtime.aot.ops.conv import MVE_KERNEL, conv_weights
 from tinyflash.generate.runtime.aot.ops.mve_requant import emit_layer, quant_fields
-from tinyflash.generate.runtime.aot.quant import (activation_range, fc_real_multiplier, quantize_multiplier,
-                                                  requant_rows)
+from tinyflash.generate.runtime.aot.quant import (activation_range, fc_real_multiplier, per_channel_real_multiplier,
+                                                  quantize_multiplier, requant_rows, round_half_away)
+from tinyflash.model.graph import Quantization
+
+ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+INT16_MIN, INT16_MAX = -32768, 32767
+FC16_KERNELS = frozenset({"tf_fc16.h", "tf_fc16.c"})
+# tf_fast_matmul.h holds the SIMD kernels of the three operators and includes their headers
+FAST_MATMUL_KERNELS = frozenset({"tf_fast.h", "tf_fc16.h", "tf_transpose_conv.h", "tf_batch_matmul.h",
+                                 "tf_fast_matmul.h"})
 
 
 def _check(ctx: EmitContext) -> None:
+    inp = ctx.tensor(0)
+    if inp is not None and inp.dtype == "int16":
+        _check_16x8(ctx)
+        return
     require_int8(ctx, 0, 1)
     inp, weights, bias, out = ctx.tensor(0), ctx.tensor(1), ctx.tensor(2), ctx.output()
     # shapes and quantisation _emit relies on (found by the model fuzzer, #11): refused here, not crashed on
@@ -43,6 +59,8 @@ def _check(ctx: EmitContext) -> None:
 
 def _emit(ctx: EmitContext) -> Emitted:
     inp, weights, bias, out = ctx.tensor(0), ctx.tensor(1), ctx.tensor(2), ctx.output()
+    if inp is not None and inp.dtype == "int16":
+        return _emit_16x8(ctx)
     assert inp is not None and weights is not None and weights.quantization
     assert inp.quantization is not None and out.quantization is not None
     out_depth, in_depth = weights.shape[0], weights.shape[-1]
@@ -112,6 +130,119 @@ def _emit_mve(ctx: EmitContext, batches: int, w: np.ndarray, bias: np.ndarray, m
     return emit_layer(ctx, MVE_KERNEL, geom, fields, conv_weights(w), bias, mult, shifts,
                       "tf_mve_conv_s8({params}, in, {weights}, {rq}, (int8_t *)0, out);",
                       batches * in_depth * out_depth, 0, inp, out)
+
+
+def activation_range_s16(activation: str, scale: float, zero_point: int) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized for an int16 output (the int8 form is quant.activation_range)."""
+    def quantize(value: float) -> int:
+        return zero_point + round_half_away(float(np.float32(value) / np.float32(scale)))
+
+    lo, hi = {"NONE": (INT16_MIN, INT16_MAX), "RELU": (quantize(0.0), INT16_MAX),
+              "RELU6": (quantize(0.0), quantize(6.0)), "RELU_N1_TO_1": (quantize(-1.0), quantize(1.0))}[activation]
+    return max(INT16_MIN, lo), min(INT16_MAX, hi)
+
+
+def int64_constant(ctx: EmitContext, stem: str, values: np.ndarray) -> str:
+    """A const int64_t array (EmitContext.constant knows the 32-bit types only); its C name."""
+    name = f"tf_n{ctx.op.index}_{stem}"
+    flat = [f"INT64_C({int(v)})" for v in np.asarray(values).reshape(-1).tolist()]
+    rows = [", ".join(flat[i:i + 8]) for i in range(0, len(flat), 8)]
+    body = ",\n    ".join(rows)
+    ctx.constants.append(f"static const int64_t {name}[{len(flat)}] __attribute__((aligned(8))) = {{\n    {body}\n}};")
+    return name
+
+
+def pair_order(w: np.ndarray) -> np.ndarray:
+    """Rows of int8 weights, length a multiple of 4, each group k..k+3 stored k, k+2, k+1, k+3: SXTB16 and
+    SXTB16 ROR 8 of a word then give the pairs (k, k+1), (k+2, k+3) (tf_fast_matmul.h)."""
+    rows, k = w.shape
+    return np.ascontiguousarray(w.reshape(rows, k // 4, 4)[:, :, [0, 2, 1, 3]].reshape(rows, k))
+
+
+def requant_16x8(ctx: EmitContext, input_scale: float, weights_q: Quantization, output_scale: float,
+                 channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (multiplier, shift) of a 16x8 layer; refuses shifts TFLM's int64
+    MultiplyByQuantizedMultiplier does not take (it asserts shift < 8)."""
+    if weights_q.per_channel:
+        pairs = [quantize_multiplier(per_channel_real_multiplier(input_scale, s, output_scale))
+                 for s in weights_q.scales]
+    else:
+        pairs = [quantize_multiplier(fc_real_multiplier(input_scale, weights_q.scale, output_scale))] * channels
+    if any(shift >= 8 for _, shift in pairs):
+        raise ctx.unsupported("an effective output scale of 2^7 or more is not supported (TFLM asserts "
+                              "shift < 8 in its int64 requantisation)")
+    return (np.array([m for m, _ in pairs], dtype=np.int32), np.array([s for _, s in pairs], dtype=np.int32))
+
+
+def _check_16x8(ctx: EmitContext) -> None:
+    inp, weights, bias, out = ctx.tensor(0), ctx.tensor(1), ctx.tensor(2), ctx.output()
+    assert inp is not None
+    if inp.is_constant:
+        raise ctx.unsupported("the input must be an activation tensor")
+    if out.dtype != "int16":
+        raise ctx.unsupported(f"output '{out.name}' is {out.dtype}; an int16 input needs an int16 output")
+    if weights is None or not weights.is_constant or weights.dtype != "int8":
+        raise ctx.unsupported("16x8: weights must be a constant int8 tensor")
+    if len(weights.shape) != 2 or min(weights.shape) < 1:
+        raise ctx.unsupported(f"weights {weights.shape} must be 2-D [units, depth]")
+    out_depth, in_depth = weights.shape
+    if inp.elements % in_depth or out.elements != inp.elements // in_depth * out_depth:
+        raise ctx.unsupported(f"input {inp.shape} and output {out.shape} do not fit weights {weights.shape}")
+    for t, what in ((inp, "input"), (out, "output")):
+        if t.quantization is None or t.quantization.per_channel:
+            raise ctx.unsupported(f"{what} '{t.name}' must be per-tensor quantised")
+    q = weights.quantization
+    if q is None or any(z != 0 for z in q.zero_points):
+        raise ctx.unsupported("weights must be quantised with zero point 0")
+    if q.per_channel and (q.axis != 0 or len(q.scales) != out_depth):
+        raise ctx.unsupported(f"per-channel weights on axis {q.axis} with {len(q.scales)} scales; expected "
+                              f"axis 0 with {out_depth}")
+    # without a bias TFLM picks its accumulator from the options' quantized_bias_type, which tinyflash
+    # does not read: int32 and int64 accumulators requantise differently, so refuse rather than guess
+    if bias is None:
+        raise ctx.unsupported("16x8 without a bias is not supported (TFLM's accumulator then depends on "
+                              "quantized_bias_type)")
+    if bias.dtype not in ("int64", "int32") or not bias.is_constant or bias.elements != out_depth:
+        raise ctx.unsupported(f"bias '{bias.name}' must be a constant int64 or int32 tensor of {out_depth} values")
+    if ctx.op.options.get("weights_format", 0) != 0:
+        raise ctx.unsupported("shuffled weights format is not supported")
+    if ctx.op.options.get("activation", "NONE") not in ACTIVATIONS:
+        raise ctx.unsupported(f"fused activation {ctx.op.options.get('activation')} is not supported")
+    assert inp.quantization is not None and out.quantization is not None
+    requant_16x8(ctx, inp.quantization.scale, q, out.quantization.scale, out_depth)
+
+
+def _emit_16x8(ctx: EmitContext) -> Emitted:
+    inp, weights, bias, out = ctx.tensor(0), ctx.tensor(1), ctx.tensor(2), ctx.output()
+    assert inp is not None and weights is not None and bias is not None and weights.quantization
+    assert inp.quantization is not None and out.quantization is not None
+    out_depth, in_depth = weights.shape
+    batches = inp.elements // in_depth
+    w = weights.array()
+    # (x - zp) * w summed = x * w summed - zp * sum(w): exact in int64, and modulo 2^32 for an int32 bias
+    folded = bias.array().astype(np.int64) - inp.quantization.zero_point * w.astype(np.int64).sum(axis=1)
+    mult, shift = requant_16x8(ctx, inp.quantization.scale, weights.quantization, out.quantization.scale,
+                               out_depth)
+    act_min, act_max = activation_range_s16(ctx.op.options.get("activation", "NONE"), out.quantization.scale,
+                                            out.quantization.zero_point)
+    params = ctx.params("tf_fc16_params_t", {
+        "batches": batches, "in_depth": in_depth, "out_depth": out_depth,
+        "output_offset": out.quantization.zero_point, "act_min": act_min, "act_max": act_max,
+        "acc32": int(bias.dtype == "int32")})
+    b_name = int64_constant(ctx, "bias", folded)
+    m_name = ctx.constant("mult", mult)
+    s_name = ctx.constant("shift", shift)
+    macs = batches * in_depth * out_depth
+    if ctx.dsp_kernels and in_depth % 4 == 0:
+        w_name = ctx.constant("weights", pair_order(w))
+        code = ctx.layer_function(
+            "TF_LAYER_ATTRS", f"tf_fast_fc_s16(&{params}, (const int16_t *)in, {w_name}, {b_name}, {m_name}, "
+                              f"{s_name}, (int16_t *)out);", {"in": inp.index, "out": out.index})
+        return Emitted(code, FAST_MATMUL_KERNELS, macs=macs)
+    w_name = ctx.constant("weights", np.ascontiguousarray(w))
+    code = (f"tf_fully_connected_s16(&{params}, (const int16_t *){ctx.pointer(inp.index)}, {w_name}, {b_name}, "
+            f"{m_name}, {s_name}, (int16_t *){ctx.pointer(out.index)});")
+    return Emitted(code, FC16_KERNELS, macs=macs)
 
 
 FULLY_CONNECTED = OpSupport(emit=_emit, check=_check)
