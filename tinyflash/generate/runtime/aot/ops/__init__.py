@@ -21,6 +21,7 @@ from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
 # -- arithmetic and reductions
 # -- convolution family
 # -- recurrent
+from tinyflash.generate.runtime.aot.ops.svdf import SVDF
 
 SUPPORTED: dict[str, OpSupport] = {
     "ADD": ADD,
@@ -36,6 +37,7 @@ SUPPORTED: dict[str, OpSupport] = {
     # -- arithmetic and reductions
     # -- convolution family
     # -- recurrent
+    "SVDF": SVDF,
 }
 
 __all__ = ["EmitContext", "Emitted", "OpSupport", "SUPPORTED"]
