@@ -76,3 +76,70 @@ def svdf_graph(case: SvdfCase, rng: np.random.Generator | None = None) -> Graph:
     op = Operator(0, "SVDF", 1, (0, 1, 2, 3, 4), (5,), {"rank": case.rank, "activation": case.activation,
                                                          "asymmetric_quantize_inputs": False})
     return Graph(tensors, (op,), (0,), (5,))
+
+
+@dataclass(frozen=True)
+class LstmCase:
+    name: str
+    batches: int
+    time_steps: int
+    input_size: int
+    units: int
+    time_major: bool = False
+    cell_clip: float = 0.0
+    cell_scale: float = 2.0 ** -11       # a power of two, as converters make it
+    hidden_zp: int = 0
+
+
+LSTM_CASES = (
+    LstmCase("b1-t1-i4-u3", 1, 1, 4, 3),
+    LstmCase("b2-t3-i5-u4-tm", 2, 3, 5, 4, time_major=True, hidden_zp=-21),
+    LstmCase("b1-t8-i8-u6-clip", 1, 8, 8, 6, cell_clip=2.5, hidden_zp=9),
+    LstmCase("b2-t4-i3-u9", 2, 4, 3, 9, hidden_zp=5),
+    LstmCase("b2-t2-i12-u5-tm-clip", 2, 2, 12, 5, time_major=True, cell_clip=1.0),
+    LstmCase("b1-t5-i6-u4-odd-cell", 1, 5, 6, 4, cell_scale=2.0 ** -11 * 1.3, hidden_zp=-3),
+)
+
+# operand positions of lstm_shared.h: (input weights, recurrent weights, bias) per gate
+_LSTM_GATES = ((1, 5, 12), (2, 6, 13), (3, 7, 14), (4, 8, 15))
+_LSTM_INPUTS = 24
+
+
+def lstm_graph(case: LstmCase, rng: np.random.Generator | None = None) -> Graph:
+    """A standard (no CIFG, peephole, projection or layer norm) int8 LSTM: 24 operands, the optional
+    ones absent (-1), the hidden (int8) and cell (int16) states variable tensors."""
+    rng = rng or rng_for(case.name)
+    b, t, n, u = case.batches, case.time_steps, case.input_size, case.units
+    in_scale, in_zp = 1.0 / 128, int(rng.integers(-10, 10))
+    hidden_scale = 1.0 / 128               # tanh(cell) * sigmoid(.) lies in (-1, 1)
+    tensors: list[Tensor] = []
+
+    def add(name: str, shape: tuple[int, ...], dtype: str, quant: Quantization | None,
+            data: np.ndarray | None = None, variable: bool = False) -> int:
+        tensors.append(Tensor(len(tensors), name, shape, dtype, quant,
+                              None if data is None else data.tobytes(), is_variable=variable))
+        return len(tensors) - 1
+
+    inputs = [-1] * _LSTM_INPUTS
+    in_shape = (t, b, n) if case.time_major else (b, t, n)
+    inputs[0] = add("input", in_shape, "int8", _q(in_scale, in_zp))
+    for gate, (pos_in, pos_rec, pos_bias) in zip(("input", "forget", "cell", "output"), _LSTM_GATES):
+        # real weights up to ~4.5/sqrt(fan-in): gate pre-activations of a few units, inside Q3.12's +-8
+        for pos, fan_in, x_scale in ((pos_in, n, in_scale), (pos_rec, u, hidden_scale)):
+            w_scale = 4.5 / np.sqrt(fan_in) / 127.0
+            w = rng.integers(-127, 128, size=(u, fan_in), dtype=np.int8)
+            inputs[pos] = add(f"{gate}_{'input' if pos == pos_in else 'recurrent'}_weights", w.shape, "int8",
+                              _q(w_scale), w)
+            if pos == pos_in:
+                bias_scale = _f32(np.float32(x_scale) * np.float32(w_scale))
+        bias = np.round(rng.uniform(-1.0, 1.0, size=u) / bias_scale).astype(np.int32)
+        inputs[pos_bias] = add(f"{gate}_bias", (u,), "int32", _q(bias_scale), bias)
+    inputs[18] = add("hidden_state", (b, u), "int8", _q(hidden_scale, case.hidden_zp), variable=True)
+    inputs[19] = add("cell_state", (b, u), "int16", _q(case.cell_scale), variable=True)
+    out_shape = (t, b, u) if case.time_major else (b, t, u)
+    output = add("output", out_shape, "int8", _q(hidden_scale, case.hidden_zp))
+    options = {"activation": "TANH", "cell_clip": case.cell_clip, "proj_clip": 0.0,
+               "time_major": case.time_major, "asymmetric_quantize_inputs": False,
+               "diagonal_recurrent_tensors": False}
+    op = Operator(0, "UNIDIRECTIONAL_SEQUENCE_LSTM", 1, tuple(inputs), (output,), options)
+    return Graph(tuple(tensors), (op,), (inputs[0],), (output,))

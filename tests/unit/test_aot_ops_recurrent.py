@@ -16,11 +16,12 @@ from tinyflash.errors import UnsupportedOperatorError
 from tinyflash.generate.runtime.aot.codegen import check_graph
 from tinyflash.model.graph import Graph, Operator, Quantization, Tensor
 
-from ..support.op_graphs_recurrent import SVDF_CASES, svdf_graph
+from ..support.op_graphs_recurrent import LSTM_CASES, SVDF_CASES, lstm_graph, svdf_graph
 from ..support.op_harness import check_against_tflm, generated_c
 from ..support.synthetic_layers import assert_not_all_clamped
 
 SVDF_IDS = [c.name for c in SVDF_CASES]
+LSTM_IDS = [c.name for c in LSTM_CASES]
 
 
 @pytest.mark.parametrize("steps", [1, 5])
@@ -60,4 +61,54 @@ def test_svdf_refused_variants_name_the_operator(what: str) -> None:
     with pytest.raises(UnsupportedOperatorError) as err:
         check_graph(_svdf_refusals()[what])
     assert err.value.operator == "SVDF"
+    assert what in str(err.value)
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+@pytest.mark.parametrize("case", LSTM_CASES, ids=LSTM_IDS)
+def test_lstm_equals_tflm(case, steps: int, tmp_path: Path) -> None:
+    outputs = check_against_tflm(lstm_graph(case), tmp_path, steps=steps, name=f"lstm-{case.name}")
+    assert_not_all_clamped(outputs)
+    assert "tf_rnn_matvec_s8_simd" in generated_c(tmp_path, "auto")
+    assert "tf_rnn_matvec_s8_simd" not in generated_c(tmp_path, "portable")
+
+
+def _with_operand(graph: Graph, position: int, tensor: Tensor | None) -> Graph:
+    """The LSTM with operand ``position`` replaced by a new tensor (None: absent)."""
+    tensors, inputs = list(graph.tensors), list(graph.operators[0].inputs)
+    if tensor is None:
+        inputs[position] = -1
+    else:
+        tensors.append(replace(tensor, index=len(tensors)))
+        inputs[position] = len(tensors) - 1
+    return replace(graph, tensors=tuple(tensors), operators=(replace(graph.operators[0], inputs=tuple(inputs)),))
+
+
+def _lstm_refusals() -> dict[str, Graph]:
+    g = lstm_graph(LSTM_CASES[0])
+    units = g.tensors[g.operators[0].inputs[18]].shape[-1]
+    vector = Tensor(0, "diagonal", (units,), "int16", Quantization((0.01,), (0,)), bytes(2 * units))
+    cifg = g
+    for position in (1, 5, 12):
+        cifg = _with_operand(cifg, position, None)
+    w = g.tensors[g.operators[0].inputs[2]]
+    per_channel = replace(w, quantization=Quantization((0.01,) * w.shape[0], (0,) * w.shape[0]))
+    inp = g.tensors[g.operators[0].inputs[0]]
+    return {
+        "peephole": _with_operand(g, 9, vector),
+        "projection": _with_operand(g, 16, replace(w, name="projection")),
+        "layer normalisation": _with_operand(g, 20, vector),
+        "CIFG": cifg,
+        "int16 activations": _with_tensor(g, inp.index, dtype="int16"),
+        "per-tensor": _with_operand(g, 2, per_channel),
+        "cell activation RELU": _with_op(g, options={**g.operators[0].options, "activation": "RELU"}),
+        "variable": _with_tensor(g, g.operators[0].inputs[19], is_variable=False),
+    }
+
+
+@pytest.mark.parametrize("what", list(_lstm_refusals()))
+def test_lstm_refused_variants_name_the_operator(what: str) -> None:
+    with pytest.raises(UnsupportedOperatorError) as err:
+        check_graph(_lstm_refusals()[what])
+    assert err.value.operator == "UNIDIRECTIONAL_SEQUENCE_LSTM"
     assert what in str(err.value)

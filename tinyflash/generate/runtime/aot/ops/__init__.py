@@ -21,6 +21,7 @@ from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
 # -- arithmetic and reductions
 # -- convolution family
 # -- recurrent
+from tinyflash.generate.runtime.aot.ops.lstm import UNIDIRECTIONAL_SEQUENCE_LSTM
 from tinyflash.generate.runtime.aot.ops.svdf import SVDF
 
 SUPPORTED: dict[str, OpSupport] = {
@@ -38,6 +39,7 @@ SUPPORTED: dict[str, OpSupport] = {
     # -- convolution family
     # -- recurrent
     "SVDF": SVDF,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": UNIDIRECTIONAL_SEQUENCE_LSTM,
 }
 
 __all__ = ["EmitContext", "Emitted", "OpSupport", "SUPPORTED"]
