@@ -105,7 +105,7 @@ def _emit(ctx: EmitContext) -> Emitted:
     update = mul_multiplier(GATE_OUTPUT_SCALE, GATE_OUTPUT_SCALE, cell_scale)
     to_hidden = mul_multiplier(GATE_OUTPUT_SCALE, GATE_OUTPUT_SCALE, hidden.quantization.scale)
     clip = float(options.get("cell_clip", 0.0))
-    fields = {
+    fields: dict[str, int | list[int]] = {
         "batches": batches, "time_steps": time_steps, "input_size": input_size, "units": units,
         "time_major": int(time_major),
         "in_mult": [m for m, _ in in_rq], "in_shift": [s for _, s in in_rq],
@@ -114,10 +114,7 @@ def _emit(ctx: EmitContext) -> Emitted:
         "hidden_mult": to_hidden[0], "hidden_shift": to_hidden[1], "hidden_zp": hidden_zp,
         "cell_clip": quantized_cell_clip(clip, cell_scale) if clip > 0 else 0,
         "cell_tanh_mult": tanh_mult, "cell_tanh_shift": tanh_shift}
-    params = f"tf_n{ctx.op.index}_params"
-    inits = ", ".join(f".{k} = {{{', '.join(str(int(x)) for x in v)}}}" if isinstance(v, list) else f".{k} = {int(v)}"
-                      for k, v in fields.items())
-    ctx.constants.append(f"static const tf_lstm_params_t {params} = {{{inits}}};")
+    params = _params(ctx, fields)
     names = [ctx.constant("w_in", np.concatenate(w_in)), ctx.constant("b_in", np.concatenate(b_in)),
              ctx.constant("w_rec", np.concatenate(w_rec)), ctx.constant("b_rec", np.concatenate(b_rec))]
     kernels, matvec = KERNELS, "tf_lstm_matvec_portable"
@@ -127,6 +124,17 @@ def _emit(ctx: EmitContext) -> Emitted:
             f"(int16_t *){ctx.pointer(cell.index)}, (int32_t *)tf_scratch, {ctx.pointer(out.index)}, {matvec});")
     macs = batches * time_steps * 4 * units * (input_size + units)
     return Emitted(code, kernels, macs=macs, scratch_bytes=40 * units)
+
+
+def _params(ctx: EmitContext, fields: dict[str, int | list[int]]) -> str:
+    """tf_lstm_params_t's constant (ctx.params without the per-gate arrays); its name."""
+    def init(value: int | list[int]) -> str:
+        return "{" + ", ".join(str(int(v)) for v in value) + "}" if isinstance(value, list) else str(int(value))
+
+    name = f"tf_n{ctx.op.index}_params"
+    inits = ", ".join(f".{key} = {init(value)}" for key, value in fields.items())
+    ctx.constants.append(f"static const tf_lstm_params_t {name} = {{{inits}}};")
+    return name
 
 
 UNIDIRECTIONAL_SEQUENCE_LSTM = OpSupport(emit=_emit, check=_check)
