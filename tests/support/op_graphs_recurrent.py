@@ -98,6 +98,9 @@ LSTM_CASES = (
     LstmCase("b2-t4-i3-u9", 2, 4, 3, 9, hidden_zp=5),
     LstmCase("b2-t2-i12-u5-tm-clip", 2, 2, 12, 5, time_major=True, cell_clip=1.0),
     LstmCase("b1-t5-i6-u4-odd-cell", 1, 5, 6, 4, cell_scale=2.0 ** -11 * 1.3, hidden_zp=-3),
+    # the cell's tanh scales its input down (2^-15: a right shift) or up (2^-8: a larger multiplier)
+    LstmCase("b1-t6-i4-u5-cell-2e-15", 1, 6, 4, 5, cell_scale=2.0 ** -15, hidden_zp=2),
+    LstmCase("b2-t3-i7-u3-tm-cell-2e-8", 2, 3, 7, 3, time_major=True, cell_scale=2.0 ** -8),
 )
 
 # operand positions of lstm_shared.h: (input weights, recurrent weights, bias) per gate
