@@ -53,6 +53,7 @@ def _svdf_refusals() -> dict[str, Graph]:
         "variable": _with_tensor(g, 4, is_variable=False),
         "bias scale": _with_tensor(g, 3, quantization=Quantization((1.0,), (0,))),
         "per-tensor": _with_tensor(g, 1, quantization=Quantization((0.01, 0.02), (0, 0))),
+        "scale 0.0": _with_tensor(g, 4, quantization=Quantization((0.0,), (0,))),
     }
 
 
@@ -103,6 +104,7 @@ def _lstm_refusals() -> dict[str, Graph]:
         "per-tensor": _with_operand(g, 2, per_channel),
         "cell activation RELU": _with_op(g, options={**g.operators[0].options, "activation": "RELU"}),
         "variable": _with_tensor(g, g.operators[0].inputs[19], is_variable=False),
+        "scale inf": _with_tensor(g, g.operators[0].inputs[19], quantization=Quantization((float("inf"),), (0,))),
     }
 
 

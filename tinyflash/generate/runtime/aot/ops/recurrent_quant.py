@@ -102,4 +102,11 @@ def check_operand(ctx: EmitContext, rule: TensorRule) -> Tensor:
                                   "kernel reads one scale)")
         if t.dtype in ("int8", "int16") and rule.constant and q.zero_point != 0:
             raise ctx.unsupported(f"the {rule.what} '{t.name}' must be symmetric (zero point 0)")
+        if not scale_ok(q.scale):
+            raise ctx.unsupported(f"the {rule.what} '{t.name}' has scale {q.scale}")
     return t
+
+
+def scale_ok(scale: float) -> bool:
+    """A scale the multipliers can be computed from (the model fuzzer finds zeros and infinities)."""
+    return math.isfinite(scale) and 1e-30 < scale < 1e30

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport
-from tinyflash.generate.runtime.aot.ops.recurrent_quant import (TensorRule, check_operand, folded_bias,
+from tinyflash.generate.runtime.aot.ops.recurrent_quant import (TensorRule, check_operand, folded_bias, scale_ok,
                                                                 svdf_bias_scale_ok, svdf_multipliers)
 
 KERNELS = frozenset({"tf_svdf.c", "tf_svdf.h"})
@@ -32,8 +32,11 @@ def _check(ctx: EmitContext) -> None:
         raise ctx.unsupported("int8 time weights and state are not supported (int16 only)")
     inp, wf, wt, bias, state = (check_operand(ctx, rule) for rule in RULES)
     out = ctx.output()
-    if out.dtype != "int8" or out.quantization is None or out.quantization.per_channel:
+    if out.dtype != "int8" or out.quantization is None or out.quantization.per_channel \
+            or not scale_ok(out.quantization.scale):
         raise ctx.unsupported(f"the output '{out.name}' must be int8, per-tensor quantised")
+    if bias.quantization is None:
+        raise ctx.unsupported(f"the bias '{bias.name}' has no scale (TFLM's int8 kernel checks it)")
     if not state.is_variable:
         raise ctx.unsupported(f"the activation state '{state.name}' must be a variable tensor")
     rank = int(ctx.op.options.get("rank", 0))
