@@ -23,6 +23,8 @@ from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
 from tinyflash.generate.runtime.aot.ops.batch_matmul import BATCH_MATMUL
 from tinyflash.generate.runtime.aot.ops.transpose_conv import TRANSPOSE_CONV
 # -- recurrent
+from tinyflash.generate.runtime.aot.ops.lstm import UNIDIRECTIONAL_SEQUENCE_LSTM
+from tinyflash.generate.runtime.aot.ops.svdf import SVDF
 
 SUPPORTED: dict[str, OpSupport] = {
     "ADD": ADD,
@@ -40,6 +42,8 @@ SUPPORTED: dict[str, OpSupport] = {
     "BATCH_MATMUL": BATCH_MATMUL,
     "TRANSPOSE_CONV": TRANSPOSE_CONV,
     # -- recurrent
+    "SVDF": SVDF,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": UNIDIRECTIONAL_SEQUENCE_LSTM,
 }
 
 __all__ = ["EmitContext", "Emitted", "OpSupport", "SUPPORTED"]
