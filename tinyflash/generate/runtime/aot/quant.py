@@ -224,3 +224,22 @@ def multiply_by_quantized_multiplier(acc: int, multiplier: int, shift: int) -> i
     remainder = r & mask
     threshold = (mask >> 1) + (1 if r < 0 else 0)
     return (r >> right) + (1 if remainder > threshold else 0)
+
+
+def sigmoid_table_q16() -> np.ndarray:
+    """sigmoid(i / 24), i = 0..255, in 0.16 fixed point, for the int16 LOGISTIC/TANH interpolation of
+    TFLite's reference kernels (and the LSTM gates, which use them). Each knot is raised by half the
+    chord's error at its segment's midpoint, which balances the linear interpolation's error over the
+    segment; the last knot is the 0.16 maximum. Derived here, checked against TFLM's results on every
+    int16 input by the operators' tests."""
+    x = np.arange(256, dtype=np.float64) / 24.0
+    h = 1.0 / 24.0
+
+    def sigmoid(z: np.ndarray) -> np.ndarray:
+        return 65536.0 / (1.0 + np.exp(-z))
+
+    knots = sigmoid(x)
+    chord_error = sigmoid(x + h / 2) - (knots + sigmoid(x + h)) / 2
+    table = np.round(knots + chord_error / 2)
+    table[-1] = 65535
+    return np.minimum(table, 65535).astype(np.uint16)

@@ -11,7 +11,7 @@ from tinyflash.errors import UnsupportedOperatorError
 from tinyflash.model.graph import Graph, Operator, Tensor
 
 _CTYPES = {np.dtype("int8"): "int8_t", np.dtype("int16"): "int16_t", np.dtype("int32"): "int32_t",
-           np.dtype("uint8"): "uint8_t", np.dtype("uint32"): "uint32_t"}
+           np.dtype("uint8"): "uint8_t", np.dtype("uint16"): "uint16_t", np.dtype("uint32"): "uint32_t"}
 
 
 @dataclass
@@ -41,6 +41,17 @@ class EmitContext:
         rows = [", ".join(str(v) for v in flat[i:i + 24]) for i in range(0, len(flat), 24)]
         body = ",\n    ".join(rows)
         self.constants.append(f"static const {ctype} {name}[{len(flat)}] __attribute__((aligned(4))) = {{\n    {body}\n}};")
+        return name
+
+    def shared_table(self, name: str, values: np.ndarray) -> str:
+        """Define a const array once per model.c, visible to the kernels' .c files (which declare it
+        extern): a table every node of an operator shares, derived at generation time."""
+        flat = values.reshape(-1).tolist()
+        rows = [", ".join(str(v) for v in flat[i:i + 16]) for i in range(0, len(flat), 16)]
+        body = ",\n    ".join(rows)
+        text = f"const {_CTYPES[values.dtype]} {name}[{len(flat)}] = {{\n    {body}\n}};"
+        if text not in self.constants:
+            self.constants.append(text)
         return name
 
     def layer_function(self, attrs: str, call: str, args: dict[str, int]) -> str:

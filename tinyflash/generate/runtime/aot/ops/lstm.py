@@ -11,6 +11,7 @@ from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupp
 from tinyflash.generate.runtime.aot.ops.recurrent_quant import (GATE_OUTPUT_SCALE, TensorRule, cell_scale_power,
                                                                 check_operand, folded_bias, gate_multiplier,
                                                                 mul_multiplier, quantized_cell_clip)
+from tinyflash.generate.runtime.aot.quant import sigmoid_table_q16
 
 KERNELS = frozenset({"tf_lstm.c", "tf_lstm.h"})
 SIMD_KERNELS = frozenset({"tf_fast.h", "tf_recurrent_simd.h"})
@@ -104,6 +105,7 @@ def _emit(ctx: EmitContext) -> Emitted:
     forget = mul_multiplier(GATE_OUTPUT_SCALE, cell_scale, cell_scale)
     update = mul_multiplier(GATE_OUTPUT_SCALE, GATE_OUTPUT_SCALE, cell_scale)
     to_hidden = mul_multiplier(GATE_OUTPUT_SCALE, GATE_OUTPUT_SCALE, hidden.quantization.scale)
+    ctx.shared_table("tf_sigmoid_q16", sigmoid_table_q16())     # tf_lstm.c's gate activations
     clip = float(options.get("cell_clip", 0.0))
     fields: dict[str, int | list[int]] = {
         "batches": batches, "time_steps": time_steps, "input_size": input_size, "units": units,
