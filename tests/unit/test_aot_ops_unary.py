@@ -168,3 +168,35 @@ def test_refused_variants_name_the_operator() -> None:
     assert "zero point 0" in _refused("RELU", "int16", (0.001, 3), "int16", (0.001, 0))
     assert "float32" in _refused("RELU6", "float32", None, "float32", None)
     assert "float32" in _refused("LEAKY_RELU", "float32", None, "float32", None, {"alpha": 0.1})
+
+
+# -- PRELU: (input shape, alpha shape, type, alpha a constant?)
+PRELU_CASES = {
+    "per-channel": ((1, 4, 5, 8), (8,), "int8", True),            # broadcast on the last axis
+    "full-shape": ((1, 4, 5, 8), (1, 4, 5, 8), "int8", True),
+    "over-w": ((1, 4, 5, 8), (1, 1, 5, 1), "int8", True),          # broadcast over H and C
+    "over-hw": ((1, 4, 5, 8), (4, 1, 1), "int8", True),            # rank 3 alpha, one per row
+    "2d": ((3, 7), (7,), "int8", True),
+    "1d-scalar": ((37,), (1,), "int8", True),
+    "activation-alpha": ((2, 3, 6), (2, 3, 6), "int8", False),
+    "int16": ((1, 4, 5, 8), (8,), "int16", True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PRELU_CASES))
+def test_prelu_matches_tflm(case: str, tmp_path: Path) -> None:
+    shape, alpha_shape, dtype, constant = PRELU_CASES[case]
+    rng = np.random.default_rng(sorted(PRELU_CASES).index(case))
+    quant = ((0.05, 3), (0.01, 5), (0.04, -10)) if dtype == "int8" else ((0.0005, 0), (0.01, 5), (0.0004, 0))
+    graph = prelu_graph(shape, alpha_shape, dtype, *quant, rng, alpha_constant=constant)
+    assert_not_all_clamped(check_against_tflm(graph, tmp_path, name=case))
+
+
+def test_prelu_refusals_name_the_operator() -> None:
+    rng = np.random.default_rng(0)
+    graph = prelu_graph((2, 3), (4,), "int8", (0.05, 3), (0.01, 5), (0.04, -10), rng)
+    with pytest.raises(UnsupportedOperatorError, match="PRELU.*do not broadcast"):
+        check_graph(graph)
+    graph = prelu_graph((1, 2, 2, 2, 3), (3,), "int8", (0.05, 3), (0.01, 5), (0.04, -10), rng)
+    with pytest.raises(UnsupportedOperatorError, match="PRELU.*beyond 4-D"):
+        check_graph(graph)

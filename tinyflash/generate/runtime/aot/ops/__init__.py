@@ -19,6 +19,7 @@ from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
 # -- quantisation and activations
 from tinyflash.generate.runtime.aot.ops.activations import HARD_SWISH, LEAKY_RELU, LOGISTIC, RELU, RELU6, TANH
 from tinyflash.generate.runtime.aot.ops.dequantize import DEQUANTIZE
+from tinyflash.generate.runtime.aot.ops.prelu import PRELU
 from tinyflash.generate.runtime.aot.ops.quantize import QUANTIZE
 # -- data movement
 # -- arithmetic and reductions
@@ -42,6 +43,7 @@ SUPPORTED: dict[str, OpSupport] = {
     "RELU6": RELU6,
     "TANH": TANH,
     "DEQUANTIZE": DEQUANTIZE,
+    "PRELU": PRELU,
     "QUANTIZE": QUANTIZE,
     # -- data movement
     # -- arithmetic and reductions
