@@ -46,3 +46,16 @@ def prelu_graph(shape: tuple[int, ...], alpha_shape: tuple[int, ...], dtype: str
     tensors.append(Tensor(2, "output", shape, dtype, _quant(out_q)))
     ops.append(Operator(len(ops), "PRELU", 1, (0, 1), (2,), {}))
     return Graph(tuple(tensors), tuple(ops), (0,), (2,))
+
+
+def chain_graph() -> Graph:
+    """float32 -> QUANTIZE int8 -> HARD_SWISH -> QUANTIZE int16 -> LEAKY_RELU -> DEQUANTIZE float32: the
+    model edges of a float model and every kernel file of the family in one graph."""
+    shape = (1, 4, 4, 8)
+    specs: list[tuple[str, QuantSpec]] = [("float32", None), ("int8", (0.05, 3)), ("int8", (0.04, -10)),
+                                          ("int16", (0.0005, 0)), ("int16", (0.0004, 0)), ("float32", None)]
+    tensors = tuple(Tensor(i, f"t{i}", shape, dtype, _quant(q)) for i, (dtype, q) in enumerate(specs))
+    opcodes = ["QUANTIZE", "HARD_SWISH", "QUANTIZE", "LEAKY_RELU", "DEQUANTIZE"]
+    ops = tuple(Operator(i, opcode, 1, (i,), (i + 1,), {"alpha": 0.1} if opcode == "LEAKY_RELU" else {})
+                for i, opcode in enumerate(opcodes))
+    return Graph(tensors, ops, (0,), (len(specs) - 1,))

@@ -12,7 +12,7 @@ import pytest
 
 from tinyflash.errors import UnsupportedOperatorError
 from tinyflash.generate.runtime.aot.codegen import check_graph
-from tests.support.op_graphs_unary import QuantSpec, prelu_graph, unary_graph
+from tests.support.op_graphs_unary import QuantSpec, chain_graph, prelu_graph, unary_graph
 from tests.support.op_harness import check_against_tflm, generated_c
 from tests.support.synthetic_layers import assert_not_all_clamped
 
@@ -200,3 +200,8 @@ def test_prelu_refusals_name_the_operator() -> None:
     graph = prelu_graph((1, 2, 2, 2, 3), (3,), "int8", (0.05, 3), (0.01, 5), (0.04, -10), rng)
     with pytest.raises(UnsupportedOperatorError, match="PRELU.*beyond 4-D"):
         check_graph(graph)
+
+
+def test_float_model_through_the_family_matches_tflm(tmp_path: Path) -> None:
+    outputs = check_against_tflm(chain_graph(), tmp_path)
+    assert_not_all_clamped(outputs)

@@ -44,7 +44,8 @@ void tf_quantize_f32_s16(const float *in, int16_t *out, int32_t n, float scale, 
 static inline int32_t tf_requant_one(const tf_requant_params_t *p, int32_t x)
 {
     /* the offset added in unsigned arithmetic: int32 outputs wrap as TFLM's do, without undefined behaviour */
-    return (int32_t)((uint32_t)tf_requantize(x - p->input_offset, p->multiplier, p->shift) + (uint32_t)p->output_offset);
+    uint32_t scaled = (uint32_t)tf_requantize(x - p->input_offset, p->multiplier, p->shift);
+    return (int32_t)(scaled + (uint32_t)p->output_offset);
 }
 
 void tf_requantize_s16_s8(const tf_requant_params_t *p, const int16_t *in, int8_t *out, int32_t n)

@@ -79,7 +79,8 @@ def _emit(ctx: EmitContext) -> Emitted:
         f".input_offset = {-inp.quantization.zero_point}, .alpha_offset = {-alpha.quantization.zero_point}, "
         f".output_offset = {out.quantization.zero_point}, .multiplier_1 = {m1}, .shift_1 = {s1}, "
         f".multiplier_2 = {m2}, .shift_2 = {s2}, .act_min = {lo}, .act_max = {hi}}};")
-    alpha_ptr = ctx.constant("alpha", alpha.array().astype(np.int8)) if alpha.is_constant else ctx.pointer(alpha.index)
+    alpha_ptr = (ctx.constant("alpha", alpha.array().astype(np.int8)) if alpha.is_constant
+                 else ctx.pointer(alpha.index))
     if out.dtype == "int8":
         code = f"tf_prelu_s8(&{name}, {ctx.pointer(inp.index)}, {alpha_ptr}, {ctx.pointer(out.index)});"
     else:
