@@ -46,6 +46,12 @@ def fc_then(*tail: str) -> Graph:
     return Graph(tuple(tensors), tuple(operators), fc.inputs, (last,))
 
 
+@pytest.fixture(autouse=True)
+def aot_lacks_tanh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TANH stands for an operator the AOT runtime lacks here (it has one since #13)."""
+    monkeypatch.delitem(aot_ops.SUPPORTED, "TANH", raising=False)
+
+
 @pytest.fixture
 def tflm_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """$TINYFLASH_TFLM_DIR naming a side-by-side tree with every required project's marker file."""
@@ -116,8 +122,8 @@ def test_without_tflm_sources_one_error_lists_every_unsupported_operator(no_tflm
     error = info.value
     assert error.message.startswith("no runtime can run tiny (--runtime auto):")
     # nodes with the same detail share a line
-    assert ("aot", "TANH (node 1), SOFTMAX (node 2): supported operators: ADD, AVERAGE_POOL_2D, CONV_2D, "
-                   "DEPTHWISE_CONV_2D, FULLY_CONNECTED, MAX_POOL_2D, RESHAPE") in error.problems
+    assert ("aot", "TANH (node 1), SOFTMAX (node 2): supported operators: "
+                   + ", ".join(sorted(aot_ops.SUPPORTED))) in error.problems
     assert any(r == "tflm" and str(no_tflm_sources) in p and "not a usable TFLM checkout" in p
                for r, p in error.problems)
     assert "tinyflash deps" in (error.hint or "") and TFLM_DIR_ENV in (error.hint or "")
