@@ -17,6 +17,10 @@ from tinyflash.generate.runtime.aot.ops.pooling import AVERAGE_POOL_2D, MAX_POOL
 from tinyflash.generate.runtime.aot.ops.reshape import RESHAPE
 from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
 # -- quantisation and activations
+from tinyflash.generate.runtime.aot.ops.activations import HARD_SWISH, LEAKY_RELU, LOGISTIC, RELU, RELU6, TANH
+from tinyflash.generate.runtime.aot.ops.dequantize import DEQUANTIZE
+from tinyflash.generate.runtime.aot.ops.prelu import PRELU
+from tinyflash.generate.runtime.aot.ops.quantize import QUANTIZE
 # -- data movement
 # -- arithmetic and reductions
 # -- convolution family
@@ -36,6 +40,15 @@ SUPPORTED: dict[str, OpSupport] = {
     "RESHAPE": RESHAPE,
     "SOFTMAX": SOFTMAX,
     # -- quantisation and activations
+    "HARD_SWISH": HARD_SWISH,
+    "LEAKY_RELU": LEAKY_RELU,
+    "LOGISTIC": LOGISTIC,
+    "RELU": RELU,
+    "RELU6": RELU6,
+    "TANH": TANH,
+    "DEQUANTIZE": DEQUANTIZE,
+    "PRELU": PRELU,
+    "QUANTIZE": QUANTIZE,
     # -- data movement
     # -- arithmetic and reductions
     # -- convolution family
