@@ -7,6 +7,7 @@ reader stops within ~0.1 s instead of at the wait's deadline."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import socket
 import threading
@@ -49,8 +50,18 @@ class SerialLink:
 
     def close(self) -> None:
         if self._serial is not None:
+            sock = getattr(self._serial, "_socket", None)
             try:
-                self._serial.close()
+                if isinstance(sock, socket.socket):
+                    # socket://: pyserial's close() sleeps 0.3 s afterwards "for quick reconnects"
+                    # (protocol_socket.py), a tenth of a warm emulated bench (#14); nobody reconnects here
+                    self._serial._socket = None
+                    self._serial.is_open = False
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                    sock.close()
+                else:
+                    self._serial.close()
             except Exception:   # a vanished port may fail to close; it is gone either way
                 pass
             self._serial = None
