@@ -318,3 +318,27 @@ def test_relay_drops_output_with_no_client_but_not_for_one_still_connecting() ->
         client.close()
     finally:
         relay.stop()
+
+
+def test_loading_the_bytes_the_device_holds_sends_nothing() -> None:
+    """#14: the performance input is the last one verified; uploading it again cost a quarter of a vww bench."""
+    device = FakeDevice({
+        "db load 40": b"m-[Expecting 40 bytes]\r\nm-ready\r\n",
+        "db load 10": b"m-[Expecting 10 bytes]\r\nm-ready\r\n",
+        "db *": lambda cmd: (b"m-load-done\r\nm-ready\r\n" if len(cmd) < 60 else b"m-ready\r\n"),
+        "name": b"m-name-dut-[x]\r\nm-ready\r\n",
+    })
+    link, session = _session(device)
+    try:
+        session.load(bytes(range(40)))
+        sent = len(device.received)
+        session.load(bytes(range(40)))
+        session.name()                              # other commands leave the buffer alone
+        session.load(bytes(range(40)))
+        assert device.received[sent:] == ["name"]
+        session.load(bytes(10))                     # other bytes: uploaded
+        session.load(bytes(range(40)))              # and back: uploaded again
+        assert device.received[-3:-1] == ["db load 40", "db " + bytes(range(31)).hex()]
+    finally:
+        link.close()
+        device.close()

@@ -31,6 +31,10 @@ class DeviceSession:
         self.link = link
         self.timeouts = timeouts
         self.multiplier = check_seconds(multiplier, "timeout multiplier")
+        # the bytes the device's db buffer holds (after a complete load), or None when unknown: infer
+        # copies the buffer into the model input and leaves it as it was, so loading the same bytes
+        # again is a no-op the host can skip (each 27 KB vww upload is ~900 commands, seconds in QEMU)
+        self._loaded: Optional[bytes] = None
 
     def _deadline(self, seconds: float) -> Deadline:
         return Deadline.after(seconds, multiplier=self.multiplier)
@@ -49,6 +53,8 @@ class DeviceSession:
 
     def command(self, text: str, *, timeout: Optional[float] = None, check: bool = True) -> list[str]:
         deadline = self._deadline(timeout if timeout is not None else self.timeouts.command)
+        if text.split(" ", 1)[0] == "db":
+            self._loaded = None          # the buffer changes (or may: a failed command part-way)
         self.link.write(text + "%")
         lines: list[str] = []
         while True:
@@ -78,7 +84,11 @@ class DeviceSession:
         return protocol.parse_profile(self.command("profile"))
 
     def load(self, data: bytes) -> None:
-        """db load N, then N bytes as hex; checks m-[Expecting N bytes] and the final m-load-done."""
+        """db load N, then N bytes as hex; checks m-[Expecting N bytes] and the final m-load-done.
+
+        Nothing is sent when the device already holds exactly these bytes from this session's last load."""
+        if self._loaded is not None and self._loaded == data:
+            return
         expecting = protocol.parse_expecting(self.command(f"db load {len(data)}"))
         if expecting != len(data):
             raise ProtocolError(f"device expects {expecting} bytes after 'db load {len(data)}'")
@@ -89,6 +99,7 @@ class DeviceSession:
                 raise ProtocolError(f"m-load-done after {start + CHUNK_BYTES} of {len(data)} bytes", last_lines=last)
         if "m-load-done" not in last:
             raise ProtocolError(f"no m-load-done after uploading {len(data)} bytes", last_lines=last)
+        self._loaded = bytes(data)
 
     def infer(self, iterations: int, warmups: int, *, timeout: Optional[float] = None) -> protocol.InferResponse:
         lines = self.command(f"infer {iterations} {warmups}", timeout=timeout or self.timeouts.infer, check=False)

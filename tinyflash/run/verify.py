@@ -48,10 +48,18 @@ def tolerance_for(io: ModelIO) -> int:
 
 
 def verify_on_device(session: DeviceSession, io: ModelIO, golden: Golden, samples: Sequence[Sample], *,
-                     infer_timeout: Optional[float] = None,
+                     infer_timeout: Optional[float] = None, keep_loaded: Optional[Sample] = None,
                      progress: Optional[Callable[[str], None]] = None) -> Verification:
-    checks = []
-    for sample in samples:
+    """Checks in the order of ``samples``. ``keep_loaded`` (one of them) is checked last, so the device
+    still holds its input afterwards: the performance run that follows does not upload it again."""
+    order = list(range(len(samples)))
+    last = next((k for k, sample in enumerate(samples) if sample is keep_loaded), None)
+    if last is not None:
+        order.remove(last)
+        order.append(last)
+    checks: dict[int, SampleCheck] = {}
+    for index in order:
+        sample = samples[index]
         if progress:
             progress(sample.label)
         session.load(sample.upload)
@@ -63,5 +71,5 @@ def verify_on_device(session: DeviceSession, io: ModelIO, golden: Golden, sample
         got = list(response.results)
         results_ok = len(got) == len(want) and all(
             abs(g - w) <= 0.0015 + 1e-4 * abs(w) for g, w in zip(got, want))
-        checks.append(SampleCheck(sample.label, int(diff.max()), int((diff > 0).sum()), results_ok))
-    return Verification(tolerance_for(io), tuple(checks))
+        checks[index] = SampleCheck(sample.label, int(diff.max()), int((diff > 0).sum()), results_ok)
+    return Verification(tolerance_for(io), tuple(checks[k] for k in sorted(checks)))
