@@ -56,9 +56,15 @@ def test_bench_ad_verifies_and_repeats(board: str, model_dir: Path, qemu: None, 
     assert perf["latency_us"] > 0 and perf["throughput_ips"] > 0
     assert "emulated" in perf["timing"]
     assert second["performance"]["instructions"] == perf["instructions"]
+    # the output says how many inferences were timed (#14); five windows for results.txt's median line
+    assert len(perf["windows"]) == 5
+    assert perf["timed_inferences"] == sum(w["iterations"] for w in perf["windows"]) >= 5
     assert Path(workdir, first["results_file"]).is_file()
     log = Path(workdir, first["serial_log"]).read_text()
     assert "> name%" in log and "< m-name-dut-[tinyflash " in log
+    # the performance input is the last one verified, so it is not uploaded a second time (#14)
+    samples = first["verification"]["samples"]
+    assert log.count("> db load ") == len(samples)
     assert not qemu_processes_mentioning(str(workdir))
 
 

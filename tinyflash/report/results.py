@@ -59,6 +59,7 @@ def result_dict(spec: ModelSpec, result: RunResult) -> dict[str, Any]:
         "cycles": round(perf.cycles_per_inference, 1),
         "instructions": instructions,
         "instructions_per_mac": round(instructions / macs, 3) if instructions is not None and macs else None,
+        "timed_inferences": perf.timed_inferences,
         "windows": [{"iterations": w.iterations, "warmups": w.warmups, "elapsed_us": w.elapsed_us,
                      "cycles": w.cycles, "throughput_ips": round(w.throughput_ips, 3)} for w in perf.windows],
     }
@@ -105,6 +106,13 @@ def table_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
         else:
             rows.append(("cycles/inference", f"{perf['cycles']:,.0f}"))
         rows.append(("timing", perf["timing"]))
+        windows = perf["windows"]
+        if windows:
+            per = {w["iterations"] for w in windows}
+            split = f"{len(windows)} windows of {per.pop()}" if len(per) == 1 else f"{len(windows)} windows"
+            warm = sum(w["warmups"] for w in windows)
+            rows.append(("timed inferences", f"{sum(w['iterations'] for w in windows)} ({split}"
+                                             + (f", plus {warm} warm-up" if warm else "") + ")"))
     ver = data.get("verification")
     if ver:
         verdict = "PASSED" if ver["passed"] else "FAILED"

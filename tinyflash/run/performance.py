@@ -57,6 +57,11 @@ class Performance:
         return statistics.median(w.cycles / w.iterations for w in self.windows)
 
     @property
+    def timed_inferences(self) -> int:
+        """Inferences inside the timed loops, over all windows (warm-ups not counted)."""
+        return sum(w.iterations for w in self.windows)
+
+    @property
     def instructions(self) -> Optional[int]:
         """Guest instructions per inference (icount boards)."""
         return cycles_to_instructions(self.cycles_per_inference, self.clock_hz, self.icount_shift)
