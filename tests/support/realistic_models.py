@@ -1,6 +1,6 @@
 """Small models of the kinds users bring (#13), built from the operators the aot runtime gained: a
 converted PyTorch MobileNetV2 block, a classifier with float32 edges, a segmentation head, a tiny
-attention block and an int16 head. Weights are random, scales calibrated on TFLM
+attention block, an int16 head, an LSTM keyword spotter and an SVDF streaming model. Weights are random, scales calibrated on TFLM
 (tests/support/model_builder.py), so every layer's values spread over its range.
 
 Each function returns a Graph; tests/support/tflite_writer.write_tflite makes it a file.
@@ -141,7 +141,36 @@ def _fc16(b: ModelBuilder, x: int, units: int, name: str) -> int:
                 activation="NONE", keep_num_dims=False, weights_format=0)
 
 
+def lstm_kws() -> Graph:
+    """A keyword spotter on 10 frames of 20 features: an LSTM, its last step (STRIDED_SLICE with
+    shrink_axis_mask), a classifier."""
+    b = ModelBuilder(seed=16)
+    x = b.model_input("frames", (1, 10, 20), quant=q(1 / 128, 0))
+    seq = b.lstm(x, 16)
+    last = b.op("STRIDED_SLICE", (seq, b.ints("b", [0, 9, 0]), b.ints("e", [1, 10, 16]), b.ints("s", [1, 1, 1])),
+                "last_step", (1, 16), quant=b.like(seq).quantization, begin_mask=0, end_mask=0, ellipsis_mask=0,
+                new_axis_mask=0, shrink_axis_mask=2, offset=False)
+    logits = b.fully_connected(last, 8, name="classifier")
+    out = b.op("SOFTMAX", (logits,), "probabilities", (1, 8), quant=SOFTMAX_Q, beta=b.softmax_beta(logits))
+    return b.graph(out)
+
+
+def svdf_stream() -> Graph:
+    """A streaming keyword model as TFLM's micro_speech examples build them: SVDF layers (int16 state)
+    over one new feature frame per invocation, dense layers, SOFTMAX."""
+    b = ModelBuilder(seed=17)
+    x = b.model_input("frame", (1, 40), quant=q(0.05, -7))
+    h = b.svdf(x, 32, rank=1, memory=8, name="svdf1")
+    h = b.op("RELU", (h,), "relu1", (1, 32), quant=b.like(h).quantization)
+    h = b.svdf(h, 16, rank=2, memory=4, name="svdf2")
+    h = b.fully_connected(h, 12, activation="RELU", name="dense")
+    logits = b.fully_connected(h, 4, name="classifier")
+    out = b.op("SOFTMAX", (logits,), "probabilities", (1, 4), quant=SOFTMAX_Q, beta=b.softmax_beta(logits))
+    return b.graph(out)
+
+
 MODELS: dict[str, Callable[[], Graph]] = {
+    "lstm_kws": lstm_kws, "svdf_stream": svdf_stream,
     "pytorch_block": pytorch_block, "float_edges": float_edges, "segmenter": segmenter,
     "tiny_attention": tiny_attention, "int16_head": int16_head,
 }
