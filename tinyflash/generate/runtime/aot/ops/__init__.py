@@ -19,6 +19,11 @@ from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
 # -- quantisation and activations
 # -- data movement
 # -- arithmetic and reductions
+from tinyflash.generate.runtime.aot.ops.arg_max import ARG_MAX
+from tinyflash.generate.runtime.aot.ops.mean import MEAN
+from tinyflash.generate.runtime.aot.ops.mul import MUL
+from tinyflash.generate.runtime.aot.ops.squared_difference import SQUARED_DIFFERENCE
+from tinyflash.generate.runtime.aot.ops.sub import SUB
 # -- convolution family
 # -- recurrent
 
@@ -34,6 +39,11 @@ SUPPORTED: dict[str, OpSupport] = {
     # -- quantisation and activations
     # -- data movement
     # -- arithmetic and reductions
+    "ARG_MAX": ARG_MAX,
+    "MEAN": MEAN,
+    "MUL": MUL,
+    "SQUARED_DIFFERENCE": SQUARED_DIFFERENCE,
+    "SUB": SUB,
     # -- convolution family
     # -- recurrent
 }
