@@ -31,6 +31,15 @@ SHAPES = {
     "rank5": ((2, 1, 3, 4, 5), (3, 1, 5)),
 }
 # (input 1 scale, input 2 scale, output scale): output multipliers below and above one
+# the default run takes these (dtype, shape) pairs of the shape matrix; the rest are marked slow (CI budget)
+QUICK_SHAPES = {("int8", "same"), ("int8", "last-axis"), ("int8", "both-4d"), ("int16", "scalar"),
+                ("int16", "middle")}
+SLOW = pytest.mark.slow
+SHAPE_MATRIX = [pytest.param(dtype, shape, marks=() if (dtype, shape) in QUICK_SHAPES else SLOW, id=f"{dtype}-{shape}")
+                for dtype in ("int8", "int16") for shape in SHAPES]
+# every activation for int8, one for int16 by default
+ACTIVATION_MATRIX = [pytest.param(dtype, act, marks=() if dtype == "int8" or act == "RELU6" else SLOW,
+                                  id=f"{dtype}-{act}") for dtype in ("int8", "int16") for act in ACTIVATIONS]
 SCALES = {"even": (0.05, 0.05, 0.08), "skewed": (0.1, 0.013, 0.04), "fine-out": (0.02, 0.07, 0.011)}
 
 
@@ -59,15 +68,13 @@ def test_loop_nest_fuses_as_tflm() -> None:
 
 
 # --- ADD -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("dtype", ["int8", "int16"])
+@pytest.mark.parametrize("dtype,shape", SHAPE_MATRIX)
 def test_add_broadcasts_as_tflm(tmp_path: Path, shape: str, dtype: str) -> None:
     a, b, so, zo = _operands(shape, dtype, SCALES["skewed"], None)
     _check(binary_graph("ADD", dtype, a, b, so, zo), tmp_path, f"add-{dtype}-{shape}")
 
 
-@pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize("dtype", ["int8", "int16"])
+@pytest.mark.parametrize("dtype,activation", ACTIVATION_MATRIX)
 def test_add_activations_and_constants(tmp_path: Path, activation: str, dtype: str) -> None:
     const = ACTIVATIONS.index(activation) % 2
     shape = "last-axis" if activation in ("RELU", "RELU6") else "same"
@@ -81,7 +88,7 @@ def test_add_same_shape_int8_keeps_its_kernel(tmp_path: Path) -> None:
     assert "tf_add_s8(&tf_n1_params" in generated_c(tmp_path, "portable")
 
 
-@pytest.mark.parametrize("pot", [True, False])
+@pytest.mark.parametrize("pot", [True, pytest.param(False, marks=SLOW)])
 def test_add_int16_ignores_pot_scale_as_tflm(tmp_path: Path, pot: bool) -> None:
     # power-of-two scales, as a pot_scale_int16 model has them: TFLM still rescales generally
     a, b, so, zo = _operands("same", "int16", (2.0 ** -12, 2.0 ** -10, 2.0 ** -11), None)
@@ -89,16 +96,14 @@ def test_add_int16_ignores_pot_scale_as_tflm(tmp_path: Path, pot: bool) -> None:
 
 
 # --- SUB ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("dtype", ["int8", "int16"])
+@pytest.mark.parametrize("dtype,shape", SHAPE_MATRIX)
 def test_sub_broadcasts_as_tflm(tmp_path: Path, shape: str, dtype: str) -> None:
     scales = SCALES["even"] if shape in ("same", "middle") else SCALES["fine-out"]
     a, b, so, zo = _operands(shape, dtype, scales, None)
     _check(binary_graph("SUB", dtype, a, b, so, zo, options={"pot_scale_int16": False}), tmp_path, "sub")
 
 
-@pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize("dtype", ["int8", "int16"])
+@pytest.mark.parametrize("dtype,activation", ACTIVATION_MATRIX)
 def test_sub_activations_and_constants(tmp_path: Path, activation: str, dtype: str) -> None:
     const = ACTIVATIONS.index(activation) % 2
     a, b, so, zo = _operands("scalar" if const else "middle", dtype, SCALES["skewed"], const)
@@ -111,8 +116,7 @@ def test_sub_int16_pot_scale(tmp_path: Path) -> None:
 
 
 # --- MUL ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("dtype", ["int8", "int16"])
+@pytest.mark.parametrize("dtype,shape", SHAPE_MATRIX)
 def test_mul_broadcasts_as_tflm(tmp_path: Path, shape: str, dtype: str) -> None:
     s1, s2 = SCALES["skewed"][:2]
     out = s1 * s2 * (60.0 if dtype == "int8" else 6000.0)
@@ -120,8 +124,7 @@ def test_mul_broadcasts_as_tflm(tmp_path: Path, shape: str, dtype: str) -> None:
     _check(binary_graph("MUL", dtype, a, b, so, zo), tmp_path, "mul")
 
 
-@pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize("dtype", ["int8", "int16"])
+@pytest.mark.parametrize("dtype,activation", ACTIVATION_MATRIX)
 def test_mul_activations_and_constants(tmp_path: Path, activation: str, dtype: str) -> None:
     # inputs within [-1, 1], the output finer than the activations' ranges
     const = ACTIVATIONS.index(activation) % 2
@@ -129,7 +132,7 @@ def test_mul_activations_and_constants(tmp_path: Path, activation: str, dtype: s
     _check(binary_graph("MUL", dtype, a, b, so, zo, activation=activation), tmp_path, f"mul-{activation}")
 
 
-@pytest.mark.parametrize("dtype", ["int8", "int16"])
+@pytest.mark.parametrize("dtype", ["int8", pytest.param("int16", marks=SLOW)])
 @pytest.mark.parametrize("multiplier", [3.3, 1 / 150])      # the output multiplier above and below one
 def test_mul_scale_ratios(tmp_path: Path, dtype: str, multiplier: float) -> None:
     s1, s2 = 0.08, 0.03
@@ -138,8 +141,7 @@ def test_mul_scale_ratios(tmp_path: Path, dtype: str, multiplier: float) -> None
 
 
 # --- SQUARED_DIFFERENCE -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("dtype", ["int8", "int16"])
+@pytest.mark.parametrize("dtype,shape", SHAPE_MATRIX)
 def test_squared_difference_as_tflm(tmp_path: Path, shape: str, dtype: str) -> None:
     s1, s2 = SCALES["skewed"][:2]
     a, b, so, zo = _operands(shape, dtype, (s1, s2, s1 * s1 * (20.0 if dtype == "int8" else 2000.0)), None,
@@ -147,7 +149,7 @@ def test_squared_difference_as_tflm(tmp_path: Path, shape: str, dtype: str) -> N
     _check(binary_graph("SQUARED_DIFFERENCE", dtype, a, b, so, zo, activation=None), tmp_path, "sqd")
 
 
-@pytest.mark.parametrize("const", [0, 1])
+@pytest.mark.parametrize("const", [0, pytest.param(1, marks=SLOW)])
 def test_squared_difference_constant_operand(tmp_path: Path, const: int) -> None:
     a, b, so, zo = _operands("last-axis", "int8", (0.05, 0.02, 0.01), const, zps=(3, -7, -128))
     _check(binary_graph("SQUARED_DIFFERENCE", "int8", a, b, so, zo, activation=None), tmp_path, "sqd-const")
@@ -167,8 +169,12 @@ MEAN_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", MEAN_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
-@pytest.mark.parametrize("dtype", ["int8", "int16"])
+MEAN_MATRIX = [pytest.param(dtype, case, marks=() if (dtype == "int8" and k < 6) or (dtype == "int16" and k in (0, 3))
+                             else SLOW, id=f"{dtype}-{case[0]}-{case[1]}-{case[2]}")
+               for dtype in ("int8", "int16") for k, case in enumerate(MEAN_CASES)]
+
+
+@pytest.mark.parametrize("dtype,case", MEAN_MATRIX)
 def test_mean_as_tflm(tmp_path: Path, case: tuple, dtype: str) -> None:
     shape, axes, keep = case
     zp_in, zp_out = (5, -3) if dtype == "int8" else (0, 0)
@@ -176,7 +182,7 @@ def test_mean_as_tflm(tmp_path: Path, case: tuple, dtype: str) -> None:
     _check(g, tmp_path, "mean")
 
 
-@pytest.mark.parametrize("ratio", [0.25, 1.0, 3.0])
+@pytest.mark.parametrize("ratio", [0.25, pytest.param(1.0, marks=SLOW), 3.0])
 def test_mean_scale_ratios(tmp_path: Path, ratio: float) -> None:
     g = mean_graph("int8", (1, 4, 4, 8), (1, 2), True, in_scale=0.05, in_zp=-2, out_scale=0.05 * ratio / 8, out_zp=4)
     _check(g, tmp_path, "mean-ratio")
@@ -184,7 +190,7 @@ def test_mean_scale_ratios(tmp_path: Path, ratio: float) -> None:
 
 # --- ARG_MAX ----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape,axis", [((1, 10), 1), ((1, 10), -1), ((3, 4, 5), 0), ((2, 3, 4, 5), 2),
-                                        ((2, 3, 4, 2), -3), ((1, 1000), 1)])
+                                        pytest.param((2, 3, 4, 2), -3, marks=SLOW), pytest.param((1, 1000), 1, marks=SLOW)])
 def test_arg_max_as_tflm(tmp_path: Path, shape: tuple[int, ...], axis: int) -> None:
     outputs = check_against_tflm(arg_max_graph(shape, axis), tmp_path, name="arg-max")
     assert len(np.unique(np.concatenate(outputs))) > 1
