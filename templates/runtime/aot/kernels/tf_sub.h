@@ -7,8 +7,8 @@
 #include <stdint.h>
 
 void tf_sub_row_s8(const void *params, const void *a, int32_t a_step, const void *b, int32_t b_step,
-                  void *out, int32_t n);
+                   void *out, int32_t n);
 void tf_sub_row_s16(const void *params, const void *a, int32_t a_step, const void *b, int32_t b_step,
-                  void *out, int32_t n);
+                    void *out, int32_t n);
 
 #endif
