@@ -23,6 +23,11 @@ from tinyflash.generate.runtime.aot.ops.prelu import PRELU
 from tinyflash.generate.runtime.aot.ops.quantize import QUANTIZE
 # -- data movement
 # -- arithmetic and reductions
+from tinyflash.generate.runtime.aot.ops.arg_max import ARG_MAX
+from tinyflash.generate.runtime.aot.ops.mean import MEAN
+from tinyflash.generate.runtime.aot.ops.mul import MUL
+from tinyflash.generate.runtime.aot.ops.squared_difference import SQUARED_DIFFERENCE
+from tinyflash.generate.runtime.aot.ops.sub import SUB
 # -- convolution family
 from tinyflash.generate.runtime.aot.ops.batch_matmul import BATCH_MATMUL
 from tinyflash.generate.runtime.aot.ops.transpose_conv import TRANSPOSE_CONV
@@ -51,6 +56,11 @@ SUPPORTED: dict[str, OpSupport] = {
     "QUANTIZE": QUANTIZE,
     # -- data movement
     # -- arithmetic and reductions
+    "ARG_MAX": ARG_MAX,
+    "MEAN": MEAN,
+    "MUL": MUL,
+    "SQUARED_DIFFERENCE": SQUARED_DIFFERENCE,
+    "SUB": SUB,
     # -- convolution family
     "BATCH_MATMUL": BATCH_MATMUL,
     "TRANSPOSE_CONV": TRANSPOSE_CONV,
