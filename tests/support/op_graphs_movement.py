@@ -71,3 +71,33 @@ def transpose_graph(shape: Sequence[int], perm: Sequence[int], dtype: str) -> Gr
     y = b.tensor("output", [shape[k] for k in perm], dtype, q)
     b.op("TRANSPOSE", [x, p], [y])
     return b.graph(y)
+
+
+def sliced_shape(shape: Sequence[int], begin: Sequence[int], end: Sequence[int], strides: Sequence[int],
+                 masks: dict[str, int]) -> tuple[int, ...]:
+    """The output shape by numpy's own slicing (Python's slice rules are TensorFlow's), not by the
+    code under test."""
+    index: list[Any] = []
+    for k in range(len(shape)):
+        bit = 1 << k
+        if masks.get("shrink_axis_mask", 0) & bit:
+            index.append(begin[k])
+        else:
+            index.append(slice(None if masks.get("begin_mask", 0) & bit else begin[k],
+                               None if masks.get("end_mask", 0) & bit else end[k], strides[k]))
+    return np.empty(shape, dtype=np.int8)[tuple(index)].shape
+
+
+def strided_slice_graph(shape: Sequence[int], begin: Sequence[int], end: Sequence[int], strides: Sequence[int],
+                        dtype: str, out_shape: Optional[Sequence[int]] = None, **masks: int) -> Graph:
+    q = quant_for(dtype, rng_for("strided_slice", shape, begin, end, strides, dtype))
+    b = _Builder()
+    x = b.tensor("input", shape, dtype, q)
+    ins = [x, b.ints("begin", begin), b.ints("end", end), b.ints("strides", strides)]
+    if out_shape is None:
+        out_shape = sliced_shape(shape, begin, end, strides, masks)
+    y = b.tensor("output", out_shape, dtype, q)
+    options = {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0, "shrink_axis_mask": 0,
+               "offset": False}
+    b.op("STRIDED_SLICE", ins, [y], **{**options, **masks})
+    return b.graph(y)

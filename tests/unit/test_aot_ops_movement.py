@@ -61,3 +61,35 @@ def test_transpose(tmp_path: Path, shape: Sequence[int], perm: Sequence[int], dt
 def test_transpose_refusals() -> None:
     _refused(graphs.transpose_graph((2, 3, 4), (0, 2, 1), "int32"), "TRANSPOSE", "int32")
     _refused(graphs.transpose_graph((2, 3, 4, 1, 2, 2), (0, 2, 1, 3, 4, 5), "int8"), "TRANSPOSE", "1 to 5")
+
+
+# -- STRIDED_SLICE: (shape, begin, end, strides, masks)
+SLICE_CASES: list[tuple[Sequence[int], Sequence[int], Sequence[int], Sequence[int], dict[str, int]]] = [
+    ((9, 7), (1, 0), (8, 7), (1, 1), {}),
+    ((9, 7), (-2, 6), (0, -8), (-2, -1), {}),                       # negative indices and strides
+    ((4, 9, 5), (0, 1, 0), (4, 9, 5), (1, 3, 2), {}),
+    ((4, 9, 5), (3, -1, 1), (0, 0, 4), (-1, -2, 1), {"begin_mask": 0b001, "end_mask": 0b100}),
+    ((2, 6, 7, 3), (1, 1, 0, 0), (2, 5, 7, 2), (1, 1, 2, 1), {"shrink_axis_mask": 0b0001}),
+    ((2, 6, 7, 3), (0, -3, 0, 2), (2, 0, 7, 3), (1, 1, 1, 1), {"shrink_axis_mask": 0b1010, "end_mask": 0b0100}),
+    ((3, 5, 8, 4), (0, 100, -100, 0), (3, -100, 100, 4), (1, -2, 3, 1), {}),   # clamped out-of-range indices
+    ((3, 5, 8, 4), (0, 0, 0, 0), (0, 0, 0, 0), (1, 1, 1, -1), {"begin_mask": 0b1111, "end_mask": 0b1111}),
+    ((17,), (-15,), (16,), (4,), {}),
+]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+@pytest.mark.parametrize("case", SLICE_CASES, ids=[f"{c[0]}-{c[1]}-{c[2]}-{c[3]}-{c[4]}" for c in SLICE_CASES])
+def test_strided_slice(tmp_path: Path, case: tuple, dtype: str) -> None:
+    shape, begin, end, strides, masks = case
+    _check(graphs.strided_slice_graph(shape, begin, end, strides, dtype, **masks), tmp_path, "strided_slice")
+
+
+def test_strided_slice_refusals() -> None:
+    shape, begin, end, strides = (4, 6, 5), (0, 1, 0), (4, 5, 5), (1, 1, 1)
+    for mask in ("ellipsis_mask", "new_axis_mask"):
+        graph = graphs.strided_slice_graph(shape, begin, end, strides, "int8", out_shape=(4, 4, 5), **{mask: 1})
+        _refused(graph, "STRIDED_SLICE", mask)
+    graph = graphs.strided_slice_graph(shape, begin, end, strides, "int8", offset=True)
+    _refused(graph, "STRIDED_SLICE", "offset")
+    graph = graphs.strided_slice_graph((2, 2, 3, 4, 5), (0,) * 5, (1,) * 5, (1,) * 5, "int8")
+    _refused(graph, "STRIDED_SLICE", "1 to 4")
