@@ -101,3 +101,44 @@ def strided_slice_graph(shape: Sequence[int], begin: Sequence[int], end: Sequenc
                "offset": False}
     b.op("STRIDED_SLICE", ins, [y], **{**options, **masks})
     return b.graph(y)
+
+
+def concat_graph(shape: Sequence[int], axis: int, parts: Sequence[Any], dtype: str,
+                 activation: str = "NONE", other_quant: bool = False) -> Graph:
+    """CONCATENATION on ``axis`` of ``parts``: "x" the model input (of ``shape``), "s" every other
+    element of it along the axis (a STRIDED_SLICE: a second activation tensor), an int n a constant
+    of n elements on the axis. ``other_quant``: constants quantised unlike the output."""
+    rng = rng_for("concat", shape, axis, parts, dtype)
+    q = quant_for(dtype, rng)
+    rank = len(shape)
+    a = axis + rank if axis < 0 else axis
+    b = _Builder()
+    x = b.tensor("input", shape, dtype, q)
+    inputs, sizes = [], []
+    for k, part in enumerate(parts):
+        if part == "x":
+            inputs.append(x)
+            sizes.append(shape[a])
+        elif part == "s":
+            half = list(shape)
+            half[a] = (shape[a] + 1) // 2
+            steps = [1] * rank
+            steps[a] = 2
+            s = b.tensor(f"half{k}", half, dtype, q)
+            b.op("STRIDED_SLICE", [x, b.ints(f"b{k}", [0] * rank), b.ints(f"e{k}", shape), b.ints(f"s{k}", steps)],
+                 [s], begin_mask=0, end_mask=0, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0, offset=False)
+            inputs.append(s)
+            sizes.append(half[a])
+        else:
+            cshape = list(shape)
+            cshape[a] = int(part)
+            cq = q
+            if other_quant and q is not None:
+                cq = Quantization((_f32(q.scale * 2),), q.zero_points)
+            inputs.append(b.tensor(f"const{k}", cshape, dtype, cq, random_values(dtype, cshape, rng)))
+            sizes.append(int(part))
+    out_shape = list(shape)
+    out_shape[a] = sum(sizes)
+    y = b.tensor("output", out_shape, dtype, q)
+    b.op("CONCATENATION", inputs, [y], axis=axis, activation=activation)
+    return b.graph(y)

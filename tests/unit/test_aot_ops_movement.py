@@ -93,3 +93,30 @@ def test_strided_slice_refusals() -> None:
     _refused(graph, "STRIDED_SLICE", "offset")
     graph = graphs.strided_slice_graph((2, 2, 3, 4, 5), (0,) * 5, (1,) * 5, (1,) * 5, "int8")
     _refused(graph, "STRIDED_SLICE", "1 to 4")
+
+
+# -- CONCATENATION: (input shape, axis, parts: "x" the input, "s" a slice of it, n a constant of n on the axis)
+CONCAT_CASES: list[tuple[Sequence[int], int, Sequence[object]]] = [
+    ((5, 7), 0, ("x", 3)),
+    ((5, 7), -1, ("x", "x")),
+    ((3, 4, 5), 1, ("x", "s", 2, "x")),
+    ((3, 4, 5), -3, (1, "x", "s")),
+    ((2, 5, 3, 7), 3, ("s", "x", 1, 5, "x")),
+    ((2, 5, 3, 7), -2, ("x", 4)),
+    ((2, 3, 2, 3, 5), 2, ("x", 2, "x", 3)),          # STRIDED_SLICE has no 5-D
+    ((2, 1, 3, 2, 2, 3), -1, ("x", 2, "x")),          # six axes
+    ((2, 3, 2, 3), 0, ("x", "x", "x", 1, 1, 1, "s", 2, "x", "x")),      # ten inputs
+]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+@pytest.mark.parametrize("case", CONCAT_CASES, ids=[f"{c[0]}-axis{c[1]}-{''.join(map(str, c[2]))}" for c in CONCAT_CASES])
+def test_concatenation(tmp_path: Path, case: tuple, dtype: str) -> None:
+    shape, axis, parts = case
+    _check(graphs.concat_graph(shape, axis, parts, dtype), tmp_path, "concatenation")
+
+
+def test_concatenation_refusals() -> None:
+    _refused(graphs.concat_graph((3, 4), 1, ("x", 2), "int8", other_quant=True), "CONCATENATION", "rescale")
+    _refused(graphs.concat_graph((3, 4), 1, ("x", 2), "int8", activation="RELU"), "CONCATENATION", "RELU")
+    _refused(graphs.concat_graph((3, 4), 0, ("x",) * 11, "int8"), "CONCATENATION", "at most 10")

@@ -18,6 +18,7 @@ from tinyflash.generate.runtime.aot.ops.reshape import RESHAPE
 from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
 # -- quantisation and activations
 # -- data movement
+from tinyflash.generate.runtime.aot.ops.concatenation import CONCATENATION
 from tinyflash.generate.runtime.aot.ops.strided_slice import STRIDED_SLICE
 from tinyflash.generate.runtime.aot.ops.transpose import TRANSPOSE
 # -- arithmetic and reductions
@@ -35,6 +36,7 @@ SUPPORTED: dict[str, OpSupport] = {
     "SOFTMAX": SOFTMAX,
     # -- quantisation and activations
     # -- data movement
+    "CONCATENATION": CONCATENATION,
     "STRIDED_SLICE": STRIDED_SLICE,
     "TRANSPOSE": TRANSPOSE,
     # -- arithmetic and reductions
