@@ -142,3 +142,20 @@ def concat_graph(shape: Sequence[int], axis: int, parts: Sequence[Any], dtype: s
     y = b.tensor("output", out_shape, dtype, q)
     b.op("CONCATENATION", inputs, [y], axis=axis, activation=activation)
     return b.graph(y)
+
+
+def pad_graph(shape: Sequence[int], paddings: Sequence[tuple[int, int]], dtype: str,
+              value: Optional[float] = None, out_shape: Optional[Sequence[int]] = None,
+              value_quant: Optional[Quantization] = None) -> Graph:
+    """PAD, or PADV2 when a constant ``value`` is given (int8/int16: in the output's quantised units)."""
+    q = quant_for(dtype, rng_for("pad", shape, paddings, dtype))
+    b = _Builder()
+    x = b.tensor("input", shape, dtype, q)
+    ins = [x, b.ints("paddings", [v for pair in paddings for v in pair], (len(shape), 2))]
+    if value is not None:
+        ins.append(b.tensor("value", (), dtype, value_quant or q, np.asarray(value, dtype=dtype)))
+    if out_shape is None:
+        out_shape = [d + p0 + p1 for d, (p0, p1) in zip(shape, paddings)]
+    y = b.tensor("output", out_shape, dtype, q)
+    b.op("PAD" if value is None else "PADV2", ins, [y])
+    return b.graph(y)

@@ -9,6 +9,7 @@ shares the 4-byte kernels of float32 (a model input is never int32, so float32 s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -17,7 +18,7 @@ import pytest
 
 from tinyflash.errors import UnsupportedOperatorError
 from tinyflash.generate.runtime.aot.codegen import graph_problems
-from tinyflash.model.graph import Graph
+from tinyflash.model.graph import Graph, Quantization
 
 from ..support import op_graphs_movement as graphs
 from ..support.op_harness import check_against_tflm, generated_c
@@ -120,3 +121,45 @@ def test_concatenation_refusals() -> None:
     _refused(graphs.concat_graph((3, 4), 1, ("x", 2), "int8", other_quant=True), "CONCATENATION", "rescale")
     _refused(graphs.concat_graph((3, 4), 1, ("x", 2), "int8", activation="RELU"), "CONCATENATION", "RELU")
     _refused(graphs.concat_graph((3, 4), 0, ("x",) * 11, "int8"), "CONCATENATION", "at most 10")
+
+
+# -- PAD / PADV2: (shape, paddings); PADV2's value per type
+PAD_CASES: list[tuple[Sequence[int], Sequence[tuple[int, int]]]] = [
+    ((5, 7), ((1, 2), (0, 3))),
+    ((4, 3, 5), ((0, 0), (2, 1), (1, 1))),
+    ((1, 5, 6, 3), ((0, 0), (1, 1), (2, 2), (0, 0))),       # image style
+    ((2, 4, 3, 5), ((1, 0), (0, 2), (3, 0), (2, 1))),        # every axis, batch too
+    ((1, 3, 2, 2, 3), ((1, 1), (0, 1), (1, 0), (0, 0), (1, 2))),
+    ((9,), ((4, 0),)),
+]
+PADV2_VALUES = {"int8": -77, "int16": 1234, "float32": -1.5}
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+@pytest.mark.parametrize("v2", [False, True], ids=["PAD", "PADV2"])
+@pytest.mark.parametrize("case", PAD_CASES, ids=[f"{c[0]}-{c[1]}" for c in PAD_CASES])
+def test_pad(tmp_path: Path, case: tuple, v2: bool, dtype: str) -> None:
+    shape, paddings = case
+    graph = graphs.pad_graph(shape, paddings, dtype, value=PADV2_VALUES[dtype] if v2 else None)
+    _check(graph, tmp_path, "pad")
+
+
+def test_pad_uses_the_output_zero_point_in_int8_only(tmp_path: Path) -> None:
+    """TFLM pads int8 with the output zero point, int16 with 0 whatever its zero point."""
+    for dtype in ("int8", "int16"):
+        graph = graphs.pad_graph((3, 4), ((1, 1), (2, 0)), dtype)
+        out = graph.output
+        q = Quantization(out.quantization.scales, (9,)) if out.quantization else None
+        tensors = tuple(replace(t, quantization=q) for t in graph.tensors[:1]) + graph.tensors[1:-1] + \
+            (replace(out, quantization=q),)
+        graph = replace(graph, tensors=tensors)
+        (tmp_path / dtype).mkdir()
+        outputs = check_against_tflm(graph, tmp_path / dtype, kernel_sets=KERNELS, name="pad-zp")
+        assert outputs[0].reshape(5, 6)[0, 0] == (9 if dtype == "int8" else 0)
+
+
+def test_pad_refusals() -> None:
+    _refused(graphs.pad_graph((3, 4), ((1, -1), (0, 0)), "int8", out_shape=(3, 4)), "PAD", "negative")
+    _refused(graphs.pad_graph((2, 2, 2, 2, 2, 2), ((1, 0),) * 6, "int8"), "PAD", "1 to 5")
+    other = Quantization((0.5,), (3,))
+    _refused(graphs.pad_graph((3, 4), ((1, 1), (0, 0)), "int8", value=5, value_quant=other), "PADV2", "quantised")

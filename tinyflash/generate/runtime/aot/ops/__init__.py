@@ -18,6 +18,7 @@ from tinyflash.generate.runtime.aot.ops.reshape import RESHAPE
 from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
 # -- quantisation and activations
 # -- data movement
+from tinyflash.generate.runtime.aot.ops.pad import PAD, PADV2
 from tinyflash.generate.runtime.aot.ops.concatenation import CONCATENATION
 from tinyflash.generate.runtime.aot.ops.strided_slice import STRIDED_SLICE
 from tinyflash.generate.runtime.aot.ops.transpose import TRANSPOSE
@@ -36,6 +37,8 @@ SUPPORTED: dict[str, OpSupport] = {
     "SOFTMAX": SOFTMAX,
     # -- quantisation and activations
     # -- data movement
+    "PAD": PAD,
+    "PADV2": PADV2,
     "CONCATENATION": CONCATENATION,
     "STRIDED_SLICE": STRIDED_SLICE,
     "TRANSPOSE": TRANSPOSE,
