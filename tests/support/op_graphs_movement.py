@@ -159,3 +159,14 @@ def pad_graph(shape: Sequence[int], paddings: Sequence[tuple[int, int]], dtype: 
     y = b.tensor("output", out_shape, dtype, q)
     b.op("PAD" if value is None else "PADV2", ins, [y])
     return b.graph(y)
+
+
+def resize_graph(shape: Sequence[int], size: Sequence[int], dtype: str, align_corners: bool = False,
+                 half_pixel_centers: bool = False) -> Graph:
+    q = quant_for(dtype, rng_for("resize", shape, size, dtype))
+    b = _Builder()
+    x = b.tensor("input", shape, dtype, q)
+    s = b.ints("size", size)
+    y = b.tensor("output", (shape[0], size[0], size[1], shape[3]), dtype, q)
+    b.op("RESIZE_NEAREST_NEIGHBOR", [x, s], [y], align_corners=align_corners, half_pixel_centers=half_pixel_centers)
+    return b.graph(y)

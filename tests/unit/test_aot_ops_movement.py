@@ -163,3 +163,28 @@ def test_pad_refusals() -> None:
     _refused(graphs.pad_graph((2, 2, 2, 2, 2, 2), ((1, 0),) * 6, "int8"), "PAD", "1 to 5")
     other = Quantization((0.5,), (3,))
     _refused(graphs.pad_graph((3, 4), ((1, 1), (0, 0)), "int8", value=5, value_quant=other), "PADV2", "quantised")
+
+
+# -- RESIZE_NEAREST_NEIGHBOR: (input shape, size): up, down, mixed, odd ratios, to and from one pixel
+RESIZE_CASES: list[tuple[Sequence[int], Sequence[int]]] = [
+    ((1, 4, 5, 3), (8, 10)),
+    ((1, 5, 7, 2), (13, 11)),
+    ((2, 9, 8, 3), (4, 3)),
+    ((1, 6, 4, 5), (3, 9)),
+    ((1, 1, 3, 4), (5, 1)),
+    ((1, 7, 7, 1), (7, 7)),
+]
+RESIZE_MODES = [(False, False), (True, False), (False, True), (True, True)]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+@pytest.mark.parametrize("corners,half", RESIZE_MODES, ids=["plain", "align_corners", "half_pixel", "both"])
+@pytest.mark.parametrize("case", RESIZE_CASES, ids=[f"{c[0]}-to-{c[1]}" for c in RESIZE_CASES])
+def test_resize_nearest_neighbor(tmp_path: Path, case: tuple, corners: bool, half: bool, dtype: str) -> None:
+    shape, size = case
+    graph = graphs.resize_graph(shape, size, dtype, align_corners=corners, half_pixel_centers=half)
+    _check(graph, tmp_path, "resize")
+
+
+def test_resize_nearest_neighbor_refusals() -> None:
+    _refused(graphs.resize_graph((1, 4, 4, 2), (8, 8), "int32"), "RESIZE_NEAREST_NEIGHBOR", "int32")

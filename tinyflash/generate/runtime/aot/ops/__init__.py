@@ -19,6 +19,7 @@ from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
 # -- quantisation and activations
 # -- data movement
 from tinyflash.generate.runtime.aot.ops.pad import PAD, PADV2
+from tinyflash.generate.runtime.aot.ops.resize import RESIZE_NEAREST_NEIGHBOR
 from tinyflash.generate.runtime.aot.ops.concatenation import CONCATENATION
 from tinyflash.generate.runtime.aot.ops.strided_slice import STRIDED_SLICE
 from tinyflash.generate.runtime.aot.ops.transpose import TRANSPOSE
@@ -39,6 +40,7 @@ SUPPORTED: dict[str, OpSupport] = {
     # -- data movement
     "PAD": PAD,
     "PADV2": PADV2,
+    "RESIZE_NEAREST_NEIGHBOR": RESIZE_NEAREST_NEIGHBOR,
     "CONCATENATION": CONCATENATION,
     "STRIDED_SLICE": STRIDED_SLICE,
     "TRANSPOSE": TRANSPOSE,
