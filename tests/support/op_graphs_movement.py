@@ -170,3 +170,46 @@ def resize_graph(shape: Sequence[int], size: Sequence[int], dtype: str, align_co
     y = b.tensor("output", (shape[0], size[0], size[1], shape[3]), dtype, q)
     b.op("RESIZE_NEAREST_NEIGHBOR", [x, s], [y], align_corners=align_corners, half_pixel_centers=half_pixel_centers)
     return b.graph(y)
+
+
+def _reshaping_graph(opcode: str, shape: Sequence[int], out_shape: Sequence[int], dtype: str, chained: bool,
+                     extra_inputs: Sequence[tuple[str, Sequence[int]]] = (), **options: Any) -> Graph:
+    """``opcode`` (SQUEEZE, EXPAND_DIMS) on the model input, or, ``chained``, between a TRANSPOSE
+    (reversing the axes) and a PAD, so its in-place output is read and written by other kernels."""
+    q = quant_for(dtype, rng_for(opcode, shape, out_shape, dtype, chained))
+    b = _Builder()
+    x = b.tensor("input", shape, dtype, q)
+    source, shape_in = x, list(shape)
+    if chained:
+        shape_in = list(reversed(shape))
+        # the operator's shapes are given for its own input: reverse them back
+        source = b.tensor("transposed", shape_in, dtype, q)
+        b.op("TRANSPOSE", [x, b.ints("perm", list(reversed(range(len(shape)))))], [source])
+    ins = [source] + [b.ints(name, values) for name, values in extra_inputs]
+    y = b.tensor("reshaped", out_shape, dtype, q)
+    b.op(opcode, ins, [y], **options)
+    if not chained:
+        return b.graph(y)
+    pads = [(1, 0)] + [(0, 1)] * (len(out_shape) - 1)
+    padded = b.tensor("output", [d + p0 + p1 for d, (p0, p1) in zip(out_shape, pads)], dtype, q)
+    b.op("PAD", [y, b.ints("paddings", [v for pair in pads for v in pair], (len(out_shape), 2))], [padded])
+    return b.graph(padded)
+
+
+def squeeze_graph(shape: Sequence[int], squeeze_dims: Sequence[int], dtype: str, chained: bool = False,
+                  out_shape: Optional[Sequence[int]] = None) -> Graph:
+    """SQUEEZE of an input whose shape, once ``chained`` reverses it, is ``shape``."""
+    rank = len(shape)
+    axes = {d + rank if d < 0 else d for d in squeeze_dims} or {a for a, d in enumerate(shape) if d == 1}
+    if out_shape is None:
+        out_shape = [d for a, d in enumerate(shape) if a not in axes]
+    model_shape = list(reversed(shape)) if chained else shape
+    return _reshaping_graph("SQUEEZE", model_shape, out_shape, dtype, chained, squeeze_dims=tuple(squeeze_dims))
+
+
+def expand_dims_graph(shape: Sequence[int], axis: int, dtype: str, chained: bool = False) -> Graph:
+    """EXPAND_DIMS of an input whose shape, once ``chained`` reverses it, is ``shape``."""
+    at = axis + len(shape) + 1 if axis < 0 else axis
+    out_shape = list(shape[:at]) + [1] + list(shape[at:])
+    model_shape = list(reversed(shape)) if chained else shape
+    return _reshaping_graph("EXPAND_DIMS", model_shape, out_shape, dtype, chained, extra_inputs=[("axis", [axis])])

@@ -188,3 +188,36 @@ def test_resize_nearest_neighbor(tmp_path: Path, case: tuple, corners: bool, hal
 
 def test_resize_nearest_neighbor_refusals() -> None:
     _refused(graphs.resize_graph((1, 4, 4, 2), (8, 8), "int32"), "RESIZE_NEAREST_NEIGHBOR", "int32")
+
+
+# -- SQUEEZE / EXPAND_DIMS: in place; alone (the model input is the output) and between two kernels
+SQUEEZE_CASES: list[tuple[Sequence[int], Sequence[int]]] = [
+    ((1, 7, 1, 5), ()),                  # every axis of size 1
+    ((1, 7, 1, 5), (2,)),
+    ((3, 1, 4, 1, 1), (-1, 1)),
+    ((1, 1, 9), (0,)),
+]
+EXPAND_CASES: list[tuple[Sequence[int], int]] = [((5, 7), 0), ((5, 7), -1), ((3, 4, 5), 2), ((2, 3, 4, 5), -3)]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+@pytest.mark.parametrize("chained", [False, True], ids=["alone", "chained"])
+@pytest.mark.parametrize("case", SQUEEZE_CASES, ids=[f"{c[0]}-{c[1]}" for c in SQUEEZE_CASES])
+def test_squeeze(tmp_path: Path, case: tuple, chained: bool, dtype: str) -> None:
+    shape, dims = case
+    _check(graphs.squeeze_graph(shape, dims, dtype, chained), tmp_path, "squeeze")
+    assert "SQUEEZE" not in generated_c(tmp_path), "in place: no code"
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+@pytest.mark.parametrize("chained", [False, True], ids=["alone", "chained"])
+@pytest.mark.parametrize("case", EXPAND_CASES, ids=[f"{c[0]}-axis{c[1]}" for c in EXPAND_CASES])
+def test_expand_dims(tmp_path: Path, case: tuple, chained: bool, dtype: str) -> None:
+    shape, axis = case
+    _check(graphs.expand_dims_graph(shape, axis, dtype, chained), tmp_path, "expand_dims")
+    assert "EXPAND_DIMS" not in generated_c(tmp_path), "in place: no code"
+
+
+def test_squeeze_and_expand_dims_refusals() -> None:
+    _refused(graphs.squeeze_graph((1, 7, 2), (2,), "int8", out_shape=(7, 2)), "SQUEEZE", "squeeze_dims")
+    _refused(graphs.expand_dims_graph((3, 4), 1, "int32"), "EXPAND_DIMS", "int32")

@@ -18,9 +18,10 @@ from tinyflash.generate.runtime.aot.ops.reshape import RESHAPE
 from tinyflash.generate.runtime.aot.ops.softmax import SOFTMAX
 # -- quantisation and activations
 # -- data movement
+from tinyflash.generate.runtime.aot.ops.concatenation import CONCATENATION
 from tinyflash.generate.runtime.aot.ops.pad import PAD, PADV2
 from tinyflash.generate.runtime.aot.ops.resize import RESIZE_NEAREST_NEIGHBOR
-from tinyflash.generate.runtime.aot.ops.concatenation import CONCATENATION
+from tinyflash.generate.runtime.aot.ops.squeeze import EXPAND_DIMS, SQUEEZE
 from tinyflash.generate.runtime.aot.ops.strided_slice import STRIDED_SLICE
 from tinyflash.generate.runtime.aot.ops.transpose import TRANSPOSE
 # -- arithmetic and reductions
@@ -38,10 +39,12 @@ SUPPORTED: dict[str, OpSupport] = {
     "SOFTMAX": SOFTMAX,
     # -- quantisation and activations
     # -- data movement
+    "CONCATENATION": CONCATENATION,
+    "EXPAND_DIMS": EXPAND_DIMS,
     "PAD": PAD,
     "PADV2": PADV2,
     "RESIZE_NEAREST_NEIGHBOR": RESIZE_NEAREST_NEIGHBOR,
-    "CONCATENATION": CONCATENATION,
+    "SQUEEZE": SQUEEZE,
     "STRIDED_SLICE": STRIDED_SLICE,
     "TRANSPOSE": TRANSPOSE,
     # -- arithmetic and reductions
