@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pytest
 
+from tinyflash.board import BoardCatalog
 from tinyflash.errors import UnsupportedOperatorError
-from tinyflash.generate.runtime.aot.codegen import graph_problems
+from tinyflash.generate.runtime.aot.codegen import AotRuntime, graph_problems
+from tinyflash.generate.runtime.aot.ops import SUPPORTED, EmitContext
 from tinyflash.model.graph import Graph, Quantization
 
 from ..support import op_graphs_movement as graphs
@@ -39,6 +41,18 @@ def _refused(graph: Graph, opcode: str, words: str) -> None:
     assert any(opcode in p and words in p for p in problems), problems
 
 
+def typed(cases: Sequence[tuple], ids: Sequence[str], wide: int = 2,
+          dtypes: Sequence[str] = ("int8", "int16", "float32")) -> list[Any]:
+    """(case, dtype) parameters: every case in int8, the first ``wide`` also in the other types; the
+    other types of the rest are marked slow (the default run's budget)."""
+    params = []
+    for k, (case, name) in enumerate(zip(cases, ids)):
+        for dtype in dtypes:
+            marks = [pytest.mark.slow] if dtype != dtypes[0] and k >= wide else []
+            params.append(pytest.param(case, dtype, marks=marks, id=f"{name}-{dtype}"))
+    return params
+
+
 # -- TRANSPOSE: (shape, perm); 1-D to 5-D, the last two axes, reversals, odd sizes
 TRANSPOSE_CASES: list[tuple[Sequence[int], Sequence[int]]] = [
     ((7, 5), (1, 0)),
@@ -53,9 +67,9 @@ TRANSPOSE_CASES: list[tuple[Sequence[int], Sequence[int]]] = [
 ]
 
 
-@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
-@pytest.mark.parametrize("shape,perm", TRANSPOSE_CASES, ids=[f"{s}-{p}" for s, p in TRANSPOSE_CASES])
-def test_transpose(tmp_path: Path, shape: Sequence[int], perm: Sequence[int], dtype: str) -> None:
+@pytest.mark.parametrize("case,dtype", typed(TRANSPOSE_CASES, [f"{s}-{p}" for s, p in TRANSPOSE_CASES]))
+def test_transpose(tmp_path: Path, case: tuple, dtype: str) -> None:
+    shape, perm = case
     _check(graphs.transpose_graph(shape, perm, dtype), tmp_path, "transpose")
 
 
@@ -78,8 +92,7 @@ SLICE_CASES: list[tuple[Sequence[int], Sequence[int], Sequence[int], Sequence[in
 ]
 
 
-@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
-@pytest.mark.parametrize("case", SLICE_CASES, ids=[f"{c[0]}-{c[1]}-{c[2]}-{c[3]}-{c[4]}" for c in SLICE_CASES])
+@pytest.mark.parametrize("case,dtype", typed(SLICE_CASES, [f"{c[0]}-{c[1]}-{c[2]}-{c[3]}-{c[4]}" for c in SLICE_CASES]))
 def test_strided_slice(tmp_path: Path, case: tuple, dtype: str) -> None:
     shape, begin, end, strides, masks = case
     _check(graphs.strided_slice_graph(shape, begin, end, strides, dtype, **masks), tmp_path, "strided_slice")
@@ -110,8 +123,8 @@ CONCAT_CASES: list[tuple[Sequence[int], int, Sequence[object]]] = [
 ]
 
 
-@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
-@pytest.mark.parametrize("case", CONCAT_CASES, ids=[f"{c[0]}-axis{c[1]}-{''.join(map(str, c[2]))}" for c in CONCAT_CASES])
+@pytest.mark.parametrize("case,dtype", typed(CONCAT_CASES, [f"{c[0]}-axis{c[1]}-{''.join(map(str, c[2]))}"
+                                                            for c in CONCAT_CASES]))
 def test_concatenation(tmp_path: Path, case: tuple, dtype: str) -> None:
     shape, axis, parts = case
     _check(graphs.concat_graph(shape, axis, parts, dtype), tmp_path, "concatenation")
@@ -135,11 +148,13 @@ PAD_CASES: list[tuple[Sequence[int], Sequence[tuple[int, int]]]] = [
 PADV2_VALUES = {"int8": -77, "int16": 1234, "float32": -1.5}
 
 
-@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
-@pytest.mark.parametrize("v2", [False, True], ids=["PAD", "PADV2"])
-@pytest.mark.parametrize("case", PAD_CASES, ids=[f"{c[0]}-{c[1]}" for c in PAD_CASES])
-def test_pad(tmp_path: Path, case: tuple, v2: bool, dtype: str) -> None:
-    shape, paddings = case
+PAD_PARAMS = typed([(*c, v2) for c in PAD_CASES for v2 in (False, True)],
+                   [f"{c[0]}-{c[1]}-{'PADV2' if v2 else 'PAD'}" for c in PAD_CASES for v2 in (False, True)])
+
+
+@pytest.mark.parametrize("case,dtype", PAD_PARAMS)
+def test_pad(tmp_path: Path, case: tuple, dtype: str) -> None:
+    shape, paddings, v2 = case
     graph = graphs.pad_graph(shape, paddings, dtype, value=PADV2_VALUES[dtype] if v2 else None)
     _check(graph, tmp_path, "pad")
 
@@ -177,11 +192,14 @@ RESIZE_CASES: list[tuple[Sequence[int], Sequence[int]]] = [
 RESIZE_MODES = [(False, False), (True, False), (False, True), (True, True)]
 
 
-@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
-@pytest.mark.parametrize("corners,half", RESIZE_MODES, ids=["plain", "align_corners", "half_pixel", "both"])
-@pytest.mark.parametrize("case", RESIZE_CASES, ids=[f"{c[0]}-to-{c[1]}" for c in RESIZE_CASES])
-def test_resize_nearest_neighbor(tmp_path: Path, case: tuple, corners: bool, half: bool, dtype: str) -> None:
-    shape, size = case
+MODE_NAMES = ("plain", "align_corners", "half_pixel", "both")
+RESIZE_PARAMS = typed([(*c, *m) for m in RESIZE_MODES for c in RESIZE_CASES],
+                      [f"{c[0]}-to-{c[1]}-{n}" for n in MODE_NAMES for c in RESIZE_CASES], wide=4)
+
+
+@pytest.mark.parametrize("case,dtype", RESIZE_PARAMS)
+def test_resize_nearest_neighbor(tmp_path: Path, case: tuple, dtype: str) -> None:
+    shape, size, corners, half = case
     graph = graphs.resize_graph(shape, size, dtype, align_corners=corners, half_pixel_centers=half)
     _check(graph, tmp_path, "resize")
 
@@ -200,20 +218,20 @@ SQUEEZE_CASES: list[tuple[Sequence[int], Sequence[int]]] = [
 EXPAND_CASES: list[tuple[Sequence[int], int]] = [((5, 7), 0), ((5, 7), -1), ((3, 4, 5), 2), ((2, 3, 4, 5), -3)]
 
 
-@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
-@pytest.mark.parametrize("chained", [False, True], ids=["alone", "chained"])
-@pytest.mark.parametrize("case", SQUEEZE_CASES, ids=[f"{c[0]}-{c[1]}" for c in SQUEEZE_CASES])
-def test_squeeze(tmp_path: Path, case: tuple, chained: bool, dtype: str) -> None:
-    shape, dims = case
+@pytest.mark.parametrize("case,dtype", typed([(*c, ch) for ch in (True, False) for c in SQUEEZE_CASES],
+                                             [f"{c[0]}-{c[1]}-{'chained' if ch else 'alone'}"
+                                              for ch in (True, False) for c in SQUEEZE_CASES]))
+def test_squeeze(tmp_path: Path, case: tuple, dtype: str) -> None:
+    shape, dims, chained = case
     _check(graphs.squeeze_graph(shape, dims, dtype, chained), tmp_path, "squeeze")
     assert "SQUEEZE" not in generated_c(tmp_path), "in place: no code"
 
 
-@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
-@pytest.mark.parametrize("chained", [False, True], ids=["alone", "chained"])
-@pytest.mark.parametrize("case", EXPAND_CASES, ids=[f"{c[0]}-axis{c[1]}" for c in EXPAND_CASES])
-def test_expand_dims(tmp_path: Path, case: tuple, chained: bool, dtype: str) -> None:
-    shape, axis = case
+@pytest.mark.parametrize("case,dtype", typed([(*c, ch) for ch in (True, False) for c in EXPAND_CASES],
+                                             [f"{c[0]}-axis{c[1]}-{'chained' if ch else 'alone'}"
+                                              for ch in (True, False) for c in EXPAND_CASES]))
+def test_expand_dims(tmp_path: Path, case: tuple, dtype: str) -> None:
+    shape, axis, chained = case
     _check(graphs.expand_dims_graph(shape, axis, dtype, chained), tmp_path, "expand_dims")
     assert "EXPAND_DIMS" not in generated_c(tmp_path), "in place: no code"
 
@@ -221,3 +239,47 @@ def test_expand_dims(tmp_path: Path, case: tuple, chained: bool, dtype: str) -> 
 def test_squeeze_and_expand_dims_refusals() -> None:
     _refused(graphs.squeeze_graph((1, 7, 2), (2,), "int8", out_shape=(7, 2)), "SQUEEZE", "squeeze_dims")
     _refused(graphs.expand_dims_graph((3, 4), 1, "int32"), "EXPAND_DIMS", "int32")
+
+
+def _one_of_each(dtype: str) -> list[Graph]:
+    return [graphs.transpose_graph((2, 3, 5, 7), (0, 3, 1, 2), dtype),
+            graphs.strided_slice_graph((4, 9, 5), (3, -1, 1), (0, 0, 4), (-1, -2, 1), dtype, begin_mask=1),
+            graphs.concat_graph((3, 4, 5), 1, ("x", "s", 2, "x"), dtype),
+            graphs.pad_graph((2, 4, 3, 5), ((1, 0), (0, 2), (3, 0), (2, 1)), dtype),
+            graphs.resize_graph((1, 5, 7, 2), (13, 11), dtype, half_pixel_centers=True),
+            graphs.squeeze_graph((3, 1, 4, 1, 1), (-1, 1), dtype, chained=True),
+            graphs.expand_dims_graph((3, 4, 5), 2, dtype, chained=True)]
+
+
+def test_no_simd_path_the_kernel_sets_agree(tmp_path: Path) -> None:
+    """No MACs, no SIMD kernels: on a DSP core "auto" emits what "portable" does, so one set is run."""
+    board = BoardCatalog().load("mps2-an500")
+    for k, graph in enumerate(_one_of_each("int8")):
+        texts = []
+        for kernels in ("auto", "portable"):
+            dest = tmp_path / f"{k}-{kernels}"
+            AotRuntime().generate(graph, board, dest, options={"kernels": kernels})
+            texts.append((dest / "model.c").read_text())
+        assert texts[0] == texts[1], graph.operators[-1].opcode
+
+
+@pytest.mark.parametrize("opcode,graph", [
+    ("STRIDED_SLICE", graphs.strided_slice_graph((4, 9, 5), (0, 1, 0), (4, 9, 5), (1, 3, 2), "int32")),
+    ("CONCATENATION", graphs.concat_graph((3, 4, 5), -1, ("x", 3, "x"), "int32")),
+    ("PAD", graphs.pad_graph((2, 4, 3), ((1, 0), (0, 2), (3, 1)), "int32")),
+    ("PADV2", graphs.pad_graph((2, 4, 3), ((1, 0), (0, 2), (3, 1)), "int32", value=-70000)),
+    ("SQUEEZE", graphs.squeeze_graph((3, 1, 4), (), "int32")),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_int32_takes_the_float32_kernels(opcode: str, graph: Graph) -> None:
+    """TFLM has int32 for these; a model input is never int32, so its check and emitted call are
+    looked at here and its arithmetic-free 4-byte kernel is the float32 one tested above."""
+    op = graph.operators[-1]
+    constants: list[str] = []
+    ctx = EmitContext(graph, op, pointer=lambda i: f"(tf_arena + {i})", constants=constants)
+    SUPPORTED[opcode].check(ctx)
+    if SUPPORTED[opcode].in_place:
+        return
+    code = SUPPORTED[opcode].emit(ctx).code
+    assert "tf_concat(" in code or "_s32(" in code
+    if opcode == "PADV2":
+        assert any(".value = -70000" in c for c in constants)
