@@ -213,3 +213,30 @@ def expand_dims_graph(shape: Sequence[int], axis: int, dtype: str, chained: bool
     out_shape = list(shape[:at]) + [1] + list(shape[at:])
     model_shape = list(reversed(shape)) if chained else shape
     return _reshaping_graph("EXPAND_DIMS", model_shape, out_shape, dtype, chained, extra_inputs=[("axis", [axis])])
+
+
+def chain_graph(dtype: str = "int8") -> Graph:
+    """Every data-movement operator in one model, each feeding the next (for the host harness and
+    a device build): PAD, RESIZE_NEAREST_NEIGHBOR, TRANSPOSE, STRIDED_SLICE, CONCATENATION with a
+    constant, SQUEEZE, EXPAND_DIMS."""
+    rng = rng_for("chain", dtype)
+    q = quant_for(dtype, rng)
+    b = _Builder()
+    x = b.tensor("input", (1, 8, 8, 3), dtype, q)
+    p = b.tensor("padded", (1, 10, 10, 3), dtype, q)
+    b.op("PAD", [x, b.ints("paddings", [0, 0, 1, 1, 1, 1, 0, 0], (4, 2))], [p])
+    r = b.tensor("resized", (1, 5, 7, 3), dtype, q)
+    b.op("RESIZE_NEAREST_NEIGHBOR", [p, b.ints("size", [5, 7])], [r], align_corners=False, half_pixel_centers=True)
+    t = b.tensor("nchw", (1, 3, 5, 7), dtype, q)
+    b.op("TRANSPOSE", [r, b.ints("perm", [0, 3, 1, 2])], [t])
+    s = b.tensor("reversed", (1, 3, 5, 7), dtype, q)
+    b.op("STRIDED_SLICE", [t, b.ints("begin", [0, 0, 0, -1]), b.ints("end", [1, 3, 5, 0]), b.ints("strides", [1, 1, 1, -1])],
+         [s], begin_mask=0, end_mask=0b1000, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0, offset=False)
+    c = b.tensor("const", (1, 3, 5, 2), dtype, q, random_values(dtype, (1, 3, 5, 2), rng))
+    j = b.tensor("joined", (1, 3, 5, 9), dtype, q)
+    b.op("CONCATENATION", [s, c], [j], axis=-1, activation="NONE")
+    sq = b.tensor("squeezed", (3, 5, 9), dtype, q)
+    b.op("SQUEEZE", [j], [sq], squeeze_dims=(0,))
+    y = b.tensor("output", (1, 3, 5, 9), dtype, q)
+    b.op("EXPAND_DIMS", [sq, b.ints("axis", [0])], [y])
+    return b.graph(y)

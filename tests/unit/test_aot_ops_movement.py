@@ -283,3 +283,8 @@ def test_int32_takes_the_float32_kernels(opcode: str, graph: Graph) -> None:
     assert "tf_concat(" in code or "_s32(" in code
     if opcode == "PADV2":
         assert any(".value = -70000" in c for c in constants)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+def test_every_operator_in_one_chain(tmp_path: Path, dtype: str) -> None:
+    _check(graphs.chain_graph(dtype), tmp_path, "chain")

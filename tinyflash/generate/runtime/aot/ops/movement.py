@@ -103,4 +103,5 @@ def pointer(ctx: EmitContext, tensor: Tensor, suffix: str, *, const: bool) -> st
         address = ctx.constant(f"t{tensor.index}", data)
     else:
         address = ctx.pointer(tensor.index)
-    return f"({'const ' if const else ''}{ctype} *)(void *){address}"
+    qualifier = "const " if const else ""
+    return f"({qualifier}{ctype} *)({qualifier}void *){address}"
