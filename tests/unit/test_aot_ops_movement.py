@@ -107,6 +107,8 @@ def test_strided_slice_refusals() -> None:
     _refused(graph, "STRIDED_SLICE", "offset")
     graph = graphs.strided_slice_graph((2, 2, 3, 4, 5), (0,) * 5, (1,) * 5, (1,) * 5, "int8")
     _refused(graph, "STRIDED_SLICE", "1 to 4")
+    graph = graphs.strided_slice_graph((5, 6), (2, 0), (0, 6), (-1, 1), "int8", shrink_axis_mask=1)
+    _refused(graph, "STRIDED_SLICE", "negative stride")
 
 
 # -- CONCATENATION: (input shape, axis, parts: "x" the input, "s" a slice of it, n a constant of n on the axis)

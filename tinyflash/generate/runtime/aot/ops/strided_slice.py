@@ -4,7 +4,8 @@ and shrink_axis_mask. The start and stop of every axis are resolved at generatio
 StridedSliceStartForAxis/EndForAxis do; the kernel copies the strided view (tf_slice.c).
 
 Refused: ellipsis_mask and new_axis_mask, which TFLM's kernel zeroes (it would not compute the
-model's slice), and the offset flag, which TFLM ignores for the same reason."""
+model's slice), the offset flag, which TFLM ignores for the same reason, and a shrunk axis with a
+negative stride, for which TFLM's kernel writes nothing."""
 
 from __future__ import annotations
 
@@ -75,9 +76,14 @@ def _check(ctx: EmitContext) -> None:
                                   "not compute the model's slice)")
     if o.get("offset", False):
         raise ctx.unsupported("offset=true is not supported (TFLM's kernel ignores it)")
-    expected = tuple(a.count for a in _axes(ctx) if not a.shrink)
+    axes = _axes(ctx)
+    expected = tuple(a.count for a in axes if not a.shrink)
     if out.shape != expected:
         raise ctx.unsupported(f"output shape {out.shape} is not the slice's {expected}")
+    if any(a.shrink and a.count == 0 for a in axes):
+        # StridedSliceEndForAxis stops a shrunk axis at start + 1, which a negative stride never reaches
+        raise ctx.unsupported("shrink_axis_mask on an axis with a negative stride is not supported (TFLM's "
+                              "kernel writes no output for it)")
     if out.elements == 0:
         raise ctx.unsupported("the slice is empty")
 
