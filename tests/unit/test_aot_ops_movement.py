@@ -290,3 +290,18 @@ def test_int32_takes_the_float32_kernels(opcode: str, graph: Graph) -> None:
 @pytest.mark.parametrize("dtype", ["int8", "int16"])
 def test_every_operator_in_one_chain(tmp_path: Path, dtype: str) -> None:
     _check(graphs.chain_graph(dtype), tmp_path, "chain")
+
+
+@pytest.mark.parametrize("opcode,graph,position", [
+    ("TRANSPOSE", graphs.transpose_graph((3, 4), (1, 0), "int8"), 1),
+    ("STRIDED_SLICE", graphs.strided_slice_graph((4, 6), (0, 1), (4, 5), (1, 1), "int8"), 2),
+    ("PAD", graphs.pad_graph((3, 4), ((1, 1), (0, 2)), "int8"), 1),
+    ("RESIZE_NEAREST_NEIGHBOR", graphs.resize_graph((1, 3, 4, 2), (6, 8), "int8"), 1),
+    ("EXPAND_DIMS", graphs.expand_dims_graph((3, 4), 1, "int8"), 1),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_index_tensors_computed_by_the_graph_are_refused(opcode: str, graph: Graph, position: int) -> None:
+    """TFLM refuses them too ("Non-constant >perm< tensor is not supported", ...)."""
+    op = graph.operators[-1]
+    index = op.inputs[position]
+    tensors = tuple(replace(t, data=None) if t.index == index else t for t in graph.tensors)
+    _refused(replace(graph, tensors=tensors), opcode, "not a constant")
