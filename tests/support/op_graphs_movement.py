@@ -230,8 +230,9 @@ def chain_graph(dtype: str = "int8") -> Graph:
     t = b.tensor("nchw", (1, 3, 5, 7), dtype, q)
     b.op("TRANSPOSE", [r, b.ints("perm", [0, 3, 1, 2])], [t])
     s = b.tensor("reversed", (1, 3, 5, 7), dtype, q)
-    b.op("STRIDED_SLICE", [t, b.ints("begin", [0, 0, 0, -1]), b.ints("end", [1, 3, 5, 0]), b.ints("strides", [1, 1, 1, -1])],
-         [s], begin_mask=0, end_mask=0b1000, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0, offset=False)
+    bounds = [b.ints("begin", [0, 0, 0, -1]), b.ints("end", [1, 3, 5, 0]), b.ints("strides", [1, 1, 1, -1])]
+    b.op("STRIDED_SLICE", [t, *bounds], [s], begin_mask=0, end_mask=0b1000, ellipsis_mask=0, new_axis_mask=0,
+         shrink_axis_mask=0, offset=False)
     c = b.tensor("const", (1, 3, 5, 2), dtype, q, random_values(dtype, (1, 3, 5, 2), rng))
     j = b.tensor("joined", (1, 3, 5, 9), dtype, q)
     b.op("CONCATENATION", [s, c], [j], axis=-1, activation="NONE")
