@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport
-from tinyflash.generate.runtime.aot.ops.movement import pointer, require_types
+from tinyflash.generate.runtime.aot.ops.movement import pointer, require_types, tensor_params
 from tinyflash.model.graph import DTYPE_SIZES, Tensor
 
 TYPES = ("int8", "int16", "int32", "float32")
@@ -55,16 +55,13 @@ def _check(ctx: EmitContext) -> None:
         raise ctx.unsupported("every input is a constant; fold it when converting the model")
     if dtype == "int8":
         # TFLM: "no re-scaling needed for Int8 quantized kernel"
-        qo = out.quantization
         for t in inputs:
-            qi = t.quantization
-            if qi is None or qo is None or qi.per_channel or qo.per_channel or \
-                    (qi.scale, qi.zero_point) != (qo.scale, qo.zero_point):
+            if tensor_params(t) != tensor_params(out):
                 raise ctx.unsupported(f"int8 input '{t.name}' is not quantised as the output (TFLM's int8 "
                                       "CONCATENATION does not rescale)")
     if dtype == "int16":
         for t in (*inputs, out):
-            if t.quantization is not None and any(t.quantization.zero_points):
+            if tensor_params(t)[1] != 0:
                 raise ctx.unsupported(f"int16 tensor '{t.name}' has a zero point; TFLM requires 0")
 
 

@@ -46,6 +46,13 @@ def activation_input(ctx: EmitContext) -> Tensor:
     return inp
 
 
+def tensor_params(t: Tensor) -> tuple[float, int]:
+    """(scale, zero point) as TFLM's TfLiteTensor.params holds them: an unquantised tensor has (0, 0),
+    a per-channel one its first channel's."""
+    q = t.quantization
+    return (0.0, 0) if q is None else (q.scale, q.zero_point)
+
+
 def constant_ints(ctx: EmitContext, position: int, what: str) -> tuple[int, ...]:
     """The values of a constant int32 index tensor (TFLM reads them as int32 and only from constants)."""
     t = ctx.tensor(position)

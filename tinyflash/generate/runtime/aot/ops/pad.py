@@ -12,7 +12,8 @@ import numpy as np
 
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport
 from tinyflash.generate.runtime.aot.ops.movement import (SUFFIXES, VIEW_RANK, activation_input, c_array,
-                                                         constant_ints, extended, pointer, require_types)
+                                                         constant_ints, extended, pointer, require_types,
+                                                         tensor_params)
 
 TYPES = ("int8", "int16", "int32", "float32")
 KERNELS = frozenset({"tf_pad.c", "tf_pad.h"})
@@ -36,9 +37,7 @@ def _value(ctx: EmitContext) -> int:
     out = ctx.output()
     given = ctx.tensor(2)
     if given is None:
-        if out.dtype == "int8" and out.quantization is not None:
-            return out.quantization.zero_point
-        return 0
+        return tensor_params(out)[1] if out.dtype == "int8" else 0
     value = given.array().reshape(-1)
     return int(value.view(np.int32)[0]) if value.dtype == np.float32 else int(value[0])
 
@@ -64,10 +63,9 @@ def _check(ctx: EmitContext) -> None:
         if given.dtype != dtype or given.elements != 1:
             raise ctx.unsupported(f"the constant value '{given.name}' must be one {dtype} (TFLM)")
         if dtype == "int8":
-            qv, qo = given.quantization, out.quantization
-            if qv is None or qo is None or (qv.scale, qv.zero_point) != (qo.scale, qo.zero_point):
+            if tensor_params(given) != tensor_params(out):
                 raise ctx.unsupported(f"int8 constant value '{given.name}' is not quantised as the output (TFLM)")
-    elif dtype == "int8" and out.quantization is not None and not -128 <= out.quantization.zero_point <= 127:
+    elif dtype == "int8" and not -128 <= tensor_params(out)[1] <= 127:
         raise ctx.unsupported("the output zero point is outside int8 (TFLM)")
 
 
