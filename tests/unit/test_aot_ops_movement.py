@@ -196,7 +196,7 @@ RESIZE_MODES = [(False, False), (True, False), (False, True), (True, True)]
 
 MODE_NAMES = ("plain", "align_corners", "half_pixel", "both")
 RESIZE_PARAMS = typed([(*c, *m) for m in RESIZE_MODES for c in RESIZE_CASES],
-                      [f"{c[0]}-to-{c[1]}-{n}" for n in MODE_NAMES for c in RESIZE_CASES], wide=4)
+                      [f"{c[0]}-to-{c[1]}-{n}" for n in MODE_NAMES for c in RESIZE_CASES])
 
 
 @pytest.mark.parametrize("case,dtype", RESIZE_PARAMS)
