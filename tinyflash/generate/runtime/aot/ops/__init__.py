@@ -22,6 +22,12 @@ from tinyflash.generate.runtime.aot.ops.dequantize import DEQUANTIZE
 from tinyflash.generate.runtime.aot.ops.prelu import PRELU
 from tinyflash.generate.runtime.aot.ops.quantize import QUANTIZE
 # -- data movement
+from tinyflash.generate.runtime.aot.ops.concatenation import CONCATENATION
+from tinyflash.generate.runtime.aot.ops.pad import PAD, PADV2
+from tinyflash.generate.runtime.aot.ops.resize import RESIZE_NEAREST_NEIGHBOR
+from tinyflash.generate.runtime.aot.ops.squeeze import EXPAND_DIMS, SQUEEZE
+from tinyflash.generate.runtime.aot.ops.strided_slice import STRIDED_SLICE
+from tinyflash.generate.runtime.aot.ops.transpose import TRANSPOSE
 # -- arithmetic and reductions
 from tinyflash.generate.runtime.aot.ops.arg_max import ARG_MAX
 from tinyflash.generate.runtime.aot.ops.mean import MEAN
@@ -55,6 +61,14 @@ SUPPORTED: dict[str, OpSupport] = {
     "PRELU": PRELU,
     "QUANTIZE": QUANTIZE,
     # -- data movement
+    "CONCATENATION": CONCATENATION,
+    "EXPAND_DIMS": EXPAND_DIMS,
+    "PAD": PAD,
+    "PADV2": PADV2,
+    "RESIZE_NEAREST_NEIGHBOR": RESIZE_NEAREST_NEIGHBOR,
+    "SQUEEZE": SQUEEZE,
+    "STRIDED_SLICE": STRIDED_SLICE,
+    "TRANSPOSE": TRANSPOSE,
     # -- arithmetic and reductions
     "ARG_MAX": ARG_MAX,
     "MEAN": MEAN,
