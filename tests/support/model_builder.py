@@ -192,3 +192,17 @@ class ModelBuilder:
         return self.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, f"{name}/out", (batches, steps, units), "int8",
                        hidden_q, activation="TANH", cell_clip=0.0, proj_clip=0.0, time_major=False,
                        asymmetric_quantize_inputs=False, diagonal_recurrent_tensors=False)
+
+    def real_spread(self, layer_out: int, spread: float) -> None:
+        """Rescale a weighted layer's weights, bias and output scales together so its calibrated ±100
+        steps mean ±``spread`` in real terms: the integer arithmetic (in * w / out) is unchanged, but
+        a following LOGISTIC or TANH sees inputs in its curved range, not saturated."""
+        out = self.tensors[layer_out]
+        assert out.quantization is not None
+        factor = spread / (100.0 * out.quantization.scale)
+        op = next(o for o in self.operators if o.outputs == (layer_out,))
+        for index in (op.inputs[1], op.inputs[2], layer_out):
+            quant = self.tensors[index].quantization
+            assert quant is not None
+            self._set_quant(index, Quantization(f32(*(s * factor for s in quant.scales)), quant.zero_points,
+                                                quant.axis))

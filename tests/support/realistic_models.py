@@ -49,6 +49,7 @@ def float_edges() -> Graph:
     h = b.op("LEAKY_RELU", (h,), "leaky", (1, 16), calibrate=True, alpha=0.2)
     hq = b.op("QUANTIZE", (h,), "requantised", (1, 16), quant=Quantization(f32(b.like(h).quantization.scale * 1.7), (9,)))
     logits = b.fully_connected(hq, 8, name="dense2")
+    b.real_spread(logits, 4.0)
     p = b.op("LOGISTIC", (logits,), "sigmoid", (1, 8), quant=SOFTMAX_Q)
     out = b.op("DEQUANTIZE", (p,), "scores", (1, 8), "float32", None)
     return b.graph(out)
