@@ -136,10 +136,24 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     if ctx.dsp_kernels:
         abs_sums = np.abs(w.astype(np.int64)).reshape(-1, out_c).sum(axis=0) if depthwise else \
             np.abs(w.astype(np.int64)).reshape(out_c, -1).sum(axis=1)
-        rq = requant_rows(mult, shift, folded, abs_sums, out.quantization.zero_point, act_min)
-        fits = depthwise and geom["in_c"] % 4 == 0 and o.get("depth_multiplier", 1) == 1
-        if rq is not None and (fits or not depthwise):
-            return _emit_fast(ctx, geom, w, folded, rq, act_min, act_max, in_zp, depthwise, macs)
+        if depthwise and (geom["in_c"] % 4 != 0 or o.get("depth_multiplier", 1) != 1):
+            expanded = _emit_fast_expanded(ctx, geom, w, folded, mult, shift, abs_sums, act_min, act_max, in_zp,
+                                           out.quantization.zero_point, macs)
+            if expanded is not None:
+                return expanded
+        else:
+            rq = requant_rows(mult, shift, folded, abs_sums, out.quantization.zero_point, act_min)
+            if rq is not None:
+                return _emit_fast(ctx, geom, w, folded, rq, act_min, act_max, in_zp, depthwise, macs)
+    return _emit_portable(ctx, geom, w, folded, mult, shift, act_min, act_max, in_zp, depthwise, macs)
+
+
+def _emit_portable(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray, mult: np.ndarray,
+                   shift: np.ndarray, act_min: int, act_max: int, in_zp: int, depthwise: bool,
+                   macs: int) -> Emitted:
+    inp, out = ctx.tensor(0), ctx.output()
+    assert inp is not None and out.quantization is not None
+    o = ctx.op.options
     name = f"tf_n{ctx.op.index}_params"
     ginit = ", ".join(f".{k} = {int(v)}" for k, v in geom.items())
     ctx.constants.append(
@@ -155,6 +169,41 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     code = (f"{fn}(&{name}, {ctx.pointer(inp.index)}, {w_name}, {b_name}, {m_name}, {s_name}, "
             f"{ctx.pointer(out.index)});")
     return Emitted(code, frozenset({KERNEL}), macs=macs)
+
+
+def _emit_fast_expanded(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray,
+                        mult: np.ndarray, shift: np.ndarray, abs_sums: np.ndarray, act_min: int, act_max: int,
+                        in_zp: int, out_zp: int, macs: int) -> Emitted | None:
+    """tf_fast.h tf_fast_depthwise_m_s8: DEPTHWISE_CONV_2D with a depth multiplier, or an output depth
+    not a multiple of 4, as the multiplier-1 kernel over a strip of the output's channels (each input
+    channel copied m times), padded to cs, a multiple of 4, with zero-weight channels. None when the
+    requantisation's fast form is not proven for the layer."""
+    out_c = geom["out_c"]
+    cs = -(-out_c // 4) * 4
+    extra = cs - out_c
+    rq = requant_rows(np.pad(mult, (0, extra)), np.pad(shift, (0, extra)), np.pad(folded, (0, extra)),
+                      np.pad(abs_sums, (0, extra)), out_zp, act_min)
+    if rq is None:
+        return None
+    rows, rq_mode = rq
+    taps = geom["k_h"] * geom["k_w"]
+    words = _depthwise_sxtb16_words(np.pad(w.reshape(taps, out_c), ((0, 0), (0, extra))))
+    index = ctx.op.index
+    ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
+    ctx.constants.append(
+        f"static const tf_fast_conv_t tf_n{index}_params = {{.g = {{{ginit}}}, .kp = {cs}, "
+        f".pad_value = {in_zp}, .act_min = {act_min}, .act_max = {act_max}, "
+        f".rq_mode = {rq_mode}}};")
+    w_name = ctx.constant("weights", np.ascontiguousarray(words))
+    b_name = ctx.constant("bias", np.pad(folded, (0, extra)))
+    rq_name = rq_table(ctx, rows)
+    inp, out = ctx.tensor(0), ctx.output()
+    assert inp is not None
+    call = (f"tf_fast_depthwise_m_s8(&tf_n{index}_params, in, (const tf_w2_t *){w_name}, {b_name}, "
+            f"{rq_name}, tf_scratch, out);")
+    strip_w = (geom["out_w"] - 1) * geom["stride_w"] + (geom["k_w"] - 1) * geom["dil_w"] + 1
+    code = ctx.layer_function("TF_LAYER_ATTRS", call, {"in": inp.index, "out": out.index})
+    return Emitted(code, frozenset({FAST_KERNEL}), macs=macs, scratch_bytes=geom["k_h"] * strip_w * cs)
 
 
 def _depthwise_sxtb16_words(w: np.ndarray) -> np.ndarray:
