@@ -130,7 +130,7 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
                                         out.quantization.zero_point)
     spatial = geom["batches"] * geom["out_h"] * geom["out_w"] * out_c * k_h * k_w
     macs = spatial if depthwise else spatial * geom["in_c"]
-    if ctx.mve_kernels and o.get("depth_multiplier", 1) == 1:
+    if ctx.mve_kernels:
         return _emit_mve(ctx, geom, w, folded, mult, shift, in_zp, out.quantization.zero_point, act_min, act_max,
                          depthwise, macs)
     if ctx.dsp_kernels:
@@ -261,8 +261,8 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
 def _emit_mve(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray, mult: np.ndarray,
               shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int, depthwise: bool,
               macs: int) -> Emitted:
-    """Helium kernels (tf_mve_conv.h, tf_mve_depthwise.h); depthwise with a depth multiplier stays on
-    the others. The requantisation needs no range proof (mve_requant.py), so every such layer uses them."""
+    """Helium kernels (tf_mve_conv.h, tf_mve_depthwise.h). The requantisation needs no range proof
+    (mve_requant.py), so every such layer uses them."""
     emit = _emit_mve_depthwise if depthwise else _emit_mve_conv
     return emit(ctx, geom, w, folded, mult, shift, in_zp, out_zp, act_min, act_max, macs)
 
@@ -294,8 +294,9 @@ def _emit_mve_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: 
 
 
 def depthwise_weights(w: np.ndarray) -> np.ndarray:
-    """[taps][c] int8 (TFLite's 1HWO, depth multiplier 1) -> [group][tap][8], zero channels padding
-    c to a multiple of 8 (channel order: tf_mve_depthwise.h widens eight consecutive bytes)."""
+    """[taps][c] int8 (TFLite's 1HWO, c the output channels) -> [group][tap][8], zero channels padding
+    c to a multiple of 8 (channel order: tf_mve_depthwise.h widens eight consecutive bytes of its strip,
+    which holds the output's channels)."""
     taps, channels = w.shape
     groups = -(-channels // PAIR)
     padded = np.zeros((taps, groups * PAIR), dtype=np.int8)
@@ -323,7 +324,8 @@ def strip_rows(geom: dict[str, Any]) -> int:
 def _emit_mve_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray,
                         mult: np.ndarray, shift: np.ndarray, in_zp: int, out_zp: int, act_min: int,
                         act_max: int, macs: int) -> Emitted:
-    """DEPTHWISE_CONV_2D with depth multiplier 1, weights [1][k_h][k_w][c]."""
+    """DEPTHWISE_CONV_2D, weights [1][k_h][k_w][out_c]; the strip holds out_c channels (with a depth
+    multiplier each input channel m times)."""
     taps, channels = geom["k_h"] * geom["k_w"], geom["out_c"]
     width, rows = strip_width(geom), strip_rows(geom)
     fields = {"k": taps, "direct": 0, "strip_w": width, "strip_rows": rows,
