@@ -29,6 +29,7 @@ MULTIPLIER_CASES = [
     ("dwm-c2-m8-1x1-s1-valid", (5, 6, 2), 8, (1, 1), 1, 1, "VALID"),
 ]
 
+WIDE_SUMS = {"c16-c1200-1x1-wide-sums"}
 # 16x8: (name, depthwise, in (h, w, c), out_c, kernel (h, w), stride, dilation, padding, bias type)
 CONV16_CASES = [
     ("c16-rgb-3x3-s2-same", False, (11, 9, 3), 8, (3, 3), 2, 1, "SAME", "int64"),
@@ -37,6 +38,8 @@ CONV16_CASES = [
     ("c16-c16-1x1", False, (5, 5, 16), 10, (1, 1), 1, 1, "VALID", "int64"),
     ("c16-c4-5x5-s2-same", False, (12, 11, 4), 7, (5, 5), 2, 1, "SAME", "int64"),
     ("c16-c6-3x3-s1-same-b32", False, (6, 7, 6), 5, (3, 3), 1, 1, "SAME", "int32"),
+    # 1200 taps: 32768 * sum|w| passes 2^31, so int32 sums are not exact and the portable kernel runs
+    ("c16-c1200-1x1-wide-sums", False, (2, 3, 1200), 3, (1, 1), 1, 1, "VALID", "int64"),
     ("dw16-c8-3x3-s1-same", True, (7, 8, 8), 8, (3, 3), 1, 1, "SAME", "int64"),
     ("dw16-c3-m2-3x3-s2-valid", True, (9, 8, 3), 6, (3, 3), 2, 1, "VALID", "int64"),
     ("dw16-c4-3x3-dil2-same", True, (10, 9, 4), 4, (3, 3), 1, 2, "SAME", "int64"),

@@ -385,9 +385,9 @@ def _activation_range_16(activation: str, scale: float) -> tuple[int, int]:
 
 
 def _emit_16x8(ctx: EmitContext, depthwise: bool) -> Emitted:
-    """CONV_2D / DEPTHWISE_CONV_2D with int16 activations (tf_conv16.h). CONV_2D takes the SMLAD path
-    (tf_fast_conv16.h) when its int32 sums are exact: an int32 bias (TFLM's accumulator is int32 then),
-    or 32768 * sum|w| below 2^31 for every channel."""
+    """CONV_2D / DEPTHWISE_CONV_2D with int16 activations (tf_conv16.h). Both take the SMLAD paths
+    (tf_fast_conv16.h) when their int32 sums are exact: an int32 bias (TFLM's CONV_2D accumulator is
+    int32 then), or 32768 * sum|w| below 2^31 for every channel."""
     inp, weights, bias, out = ctx.tensor(0), ctx.tensor(1), ctx.tensor(2), ctx.output()
     assert inp is not None and weights is not None
     assert inp.quantization and weights.quantization and out.quantization
@@ -420,9 +420,25 @@ def _emit_16x8(ctx: EmitContext, depthwise: bool) -> Emitted:
     fields = (f"{{.g = {{{ginit}}}, .depth_multiplier = {int(o.get('depth_multiplier', 1)) if depthwise else 1}, "
               f".act_min = {act_min}, .act_max = {act_max}, .acc32 = {int(acc32)}}}")
     k = k_h * k_w * geom["in_c"]
-    abs_sums = np.abs(w.astype(np.int64)).reshape(out_c, -1).sum(axis=1) if not depthwise else None
-    exact = acc32 or (abs_sums is not None and int(abs_sums.max(initial=0)) * 32768 < 2**31)
-    if ctx.dsp_kernels and not depthwise and exact:
+    abs_w = np.abs(w.astype(np.int64))
+    abs_sums = abs_w.reshape(-1, out_c).sum(axis=0) if depthwise else abs_w.reshape(out_c, -1).sum(axis=1)
+    exact = acc32 or int(abs_sums.max(initial=0)) * 32768 < 2**31
+    if ctx.dsp_kernels and depthwise and exact:
+        cs = out_c + out_c % 2
+        taps = k_h * k_w
+        pairs16 = np.pad(w.reshape(taps, out_c), ((0, 0), (0, cs - out_c))).astype(np.int64) & 0xFFFF
+        words = (pairs16[:, 0::2] | (pairs16[:, 1::2] << 16)).T.astype(np.uint32)      # [cs/2][taps]
+        ctx.constants.append(f"static const tf_fast_conv16_t tf_n{index}_params = {{.c = {fields}, .kp = {cs}}};")
+        w_name = ctx.constant("weights", np.ascontiguousarray(words))
+        names = [ctx.constant(stem, values) for stem, values in
+                 (("bias", bias_words), ("mult", mult), ("shift", shift), ("reduced", reduced))]
+        call = (f"tf_fast_depthwise_s16(&tf_n{index}_params, (const int16_t *)in, {w_name}, {', '.join(names)}, "
+                f"(int16_t *)tf_scratch, (int16_t *)out);")
+        strip_w = (geom["out_w"] - 1) * geom["stride_w"] + (geom["k_w"] - 1) * geom["dil_w"] + 1
+        code = ctx.layer_function("TF_LAYER_ATTRS", call, {"in": inp.index, "out": out.index})
+        return Emitted(code, frozenset({KERNEL16, FAST_KERNEL, FAST_KERNEL16}), macs=macs,
+                       scratch_bytes=2 * k_h * strip_w * cs)
+    if ctx.dsp_kernels and exact:
         kp = (k + 1) // 2 * 2
         ctx.constants.append(f"static const tf_fast_conv16_t tf_n{index}_params = {{.c = {fields}, .kp = {kp}}};")
         w_name = ctx.constant("weights", np.pad(w.reshape(out_c, k), ((0, 0), (0, kp - k))).astype(np.int16))
