@@ -2,8 +2,8 @@
 
 An emitter checks what it supports (raising UnsupportedOperatorError naming the node) and emits one
 kernel call with its constants. Each module owns all of its operator's paths: portable C, the DSP
-(SMLAD) kernels of tf_fast.h and the Helium kernels of tf_mve_<operator>.h, whose shared lane order
-and requantisation records are in mve_requant.py. Adding an operator = one module here + its kernel
+(SMLAD) kernels of tf_fast_<operator>.h (over tf_fast.h) and the Helium kernels of tf_mve_<operator>.h,
+whose shared lane order and requantisation records are in mve_requant.py. Adding an operator = one module here + its kernel
 in templates/runtime/aot/kernels/.
 """
 

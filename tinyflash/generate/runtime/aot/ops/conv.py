@@ -17,7 +17,9 @@ from tinyflash.generate.runtime.aot.quant import (activation_range, compute_out_
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 KERNEL = "tf_conv.c"
-FAST_KERNEL = "tf_fast.h"
+FAST_KERNEL = "tf_fast.h"                 # what the DSP kernels share; each operator's own header:
+FAST_CONV = frozenset({FAST_KERNEL, "tf_fast_conv.h"})
+FAST_DEPTHWISE = frozenset({FAST_KERNEL, "tf_fast_depthwise.h"})
 MVE_KERNEL = "tf_mve_conv.h"
 MVE_DEPTHWISE_KERNEL = "tf_mve_depthwise.h"
 KERNEL16, KERNEL16_C = "tf_conv16.h", "tf_conv16.c"      # 16x8 (int16 activations)
@@ -230,7 +232,7 @@ def _emit_fast_expanded(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, f
             f"{rq_name}, tf_scratch, out);")
     strip_w = (geom["out_w"] - 1) * geom["stride_w"] + (geom["k_w"] - 1) * geom["dil_w"] + 1
     code = ctx.layer_function("TF_LAYER_ATTRS", call, {"in": inp.index, "out": out.index})
-    return Emitted(code, frozenset({FAST_KERNEL}), macs=macs, scratch_bytes=geom["k_h"] * strip_w * cs)
+    return Emitted(code, FAST_DEPTHWISE, macs=macs, scratch_bytes=geom["k_h"] * strip_w * cs)
 
 
 def _depthwise_sxtb16_words(w: np.ndarray) -> np.ndarray:
@@ -282,7 +284,7 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
         call = f"{fn}(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, (int16_t *)tf_scratch, out);"
         scratch = 2 * kp * 2
     code = ctx.layer_function("TF_LAYER_ATTRS", call, {"in": inp.index, "out": out.index})
-    return Emitted(code, frozenset({FAST_KERNEL}), macs=macs, scratch_bytes=scratch)
+    return Emitted(code, FAST_DEPTHWISE if depthwise else FAST_CONV, macs=macs, scratch_bytes=scratch)
 
 
 def _emit_mve(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray, mult: np.ndarray,
