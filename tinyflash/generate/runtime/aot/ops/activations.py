@@ -9,7 +9,7 @@ import numpy as np
 
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport
 from tinyflash.generate.runtime.aot.ops.lut import (INPUT_BYTES, emit_lut, hard_swish_table, leaky_relu_values,
-                                                    logistic_table, sigmoid_params, tanh_table)
+                                                    logistic_table, lut_overwrites, sigmoid_params, tanh_table)
 from tinyflash.generate.runtime.aot.ops.quantize import RANGES, elementwise_tensors, per_tensor
 from tinyflash.generate.runtime.aot.quant import quantize_multiplier, round_half_away, sigmoid_table_q16
 from tinyflash.model.graph import Tensor
@@ -207,9 +207,9 @@ def _emit_relu6(ctx: EmitContext) -> Emitted:
     return Emitted(code, KERNELS)
 
 
-LOGISTIC = OpSupport(emit=_emit_logistic, check=_check_sigmoid)
-TANH = OpSupport(emit=_emit_tanh, check=_check_sigmoid)
-HARD_SWISH = OpSupport(emit=_emit_hard_swish, check=_check_hard_swish)
-RELU = OpSupport(emit=_emit_rescale, check=_check_rescale)
-LEAKY_RELU = OpSupport(emit=_emit_rescale, check=_check_rescale)
-RELU6 = OpSupport(emit=_emit_relu6, check=_check_relu6)
+LOGISTIC = OpSupport(emit=_emit_logistic, check=_check_sigmoid, overwrites=lut_overwrites)
+TANH = OpSupport(emit=_emit_tanh, check=_check_sigmoid, overwrites=lut_overwrites)
+HARD_SWISH = OpSupport(emit=_emit_hard_swish, check=_check_hard_swish, overwrites=lut_overwrites)
+RELU = OpSupport(emit=_emit_rescale, check=_check_rescale, overwrites=lut_overwrites)
+LEAKY_RELU = OpSupport(emit=_emit_rescale, check=_check_rescale, overwrites=lut_overwrites)
+RELU6 = OpSupport(emit=_emit_relu6, check=_check_relu6, overwrites=lut_overwrites)

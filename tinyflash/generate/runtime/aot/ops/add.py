@@ -67,4 +67,10 @@ def _emit(ctx: EmitContext) -> Emitted:
     return Emitted(code, frozenset({"tf_add.c"}), macs=0)
 
 
-ADD = OpSupport(emit=_emit, check=_check)
+def _overwrites(ctx: EmitContext) -> tuple[int, ...]:
+    """The same-shape int8 kernels (tf_add_s8, tf_mve_add_s8) read both elements before writing one:
+    the output may take either input's buffer."""
+    return (0, 1) if _same_shape_int8(ctx) else ()
+
+
+ADD = OpSupport(emit=_emit, check=_check, overwrites=_overwrites)
