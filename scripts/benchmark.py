@@ -8,7 +8,8 @@ whether the device matched the golden.
 
     python scripts/benchmark.py --model-dir ../shared/mlperf_tiny/models [--models ad,kws] [--kernels both]
 
-Runtimes side by side (TFLM needs its sources: 'tinyflash deps' or TINYFLASH_TFLM_DIR):
+Runtimes side by side (TFLM needs its sources: 'tinyflash deps' or TINYFLASH_TFLM_DIR); by default aot, and
+TFLM with CMSIS-NN beside it when its sources are found, with the ratio of their instructions at the end:
 
     python scripts/benchmark.py --model-dir ... --models kws,vww,ic,ic2,ad --boards mps2-an500 \
         --runtimes aot,tflm,tflm+cmsis-nn --shared-cache
@@ -48,10 +49,17 @@ def main() -> int:
     parser.add_argument("--boards", default=",".join(EMULATED))
     parser.add_argument("--kernels", choices=["auto", "portable", "both"], default="auto",
                         help="kernels of the aot runtime")
-    parser.add_argument("--runtimes", default="aot", help="comma list of aot, tflm, tflm+cmsis-nn")
+    parser.add_argument("--runtimes", default=None,
+                        help="comma list of aot, tflm, tflm+cmsis-nn (default: aot, and tflm+cmsis-nn beside it "
+                             "when TFLM sources are found)")
     parser.add_argument("--shared-cache", action="store_true",
                         help="build against tinyflash's object cache instead of an empty one per row")
     args = parser.parse_args()
+    if args.runtimes is None:
+        args.runtimes = "aot,tflm+cmsis-nn" if _tflm_found() else "aot"
+        print(f"runtimes: {args.runtimes}" + ("" if "tflm" in args.runtimes else
+                                               " (TFLM sources not found: 'tinyflash deps' or TINYFLASH_TFLM_DIR "
+                                               "to measure TFLM + CMSIS-NN beside aot)"))
     variants = []
     for runtime in args.runtimes.split(","):
         if runtime == "aot":
@@ -68,6 +76,7 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     failed = 0
+    counted: dict[tuple[str, str], dict[str, int]] = {}     # (model, board) -> label -> instructions
     try:
         for model in args.models.split(","):
             spec = resolve_model(model, args.model_dir)
@@ -99,6 +108,7 @@ def main() -> int:
                     per_mac = instructions / project.macs if project.macs else float("nan")
                     used = result.device_info.get("arena-used-bytes")
                     used_text = f"{used:,}" if isinstance(used, int) else "-"
+                    counted.setdefault((model, board_name), {})[label] = instructions
                     print(f"{model:<5} {board_name:<13} {label:<14} {gen:>6.2f} {cold.build_seconds:>7.2f} "
                           f"{cold.compiled_objects:>4} {warm.build_seconds:>7.2f} {cached.build_seconds:>7.2f} "
                           f"{cached.size.flash_bytes:>9,} {project.activation_bytes:>8,} {project.scratch_bytes:>9,} "
@@ -107,7 +117,24 @@ def main() -> int:
                           f"{result.verification.max_abs_diff})", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    ratios = [(key, runs["aot"] / runs["tflm-cmsis-nn"]) for key, runs in counted.items()
+              if runs.get("aot") and runs.get("tflm-cmsis-nn")]
+    if ratios:
+        print("\naot instructions / TFLM + CMSIS-NN instructions, same model and board:")
+        for (model, board_name), ratio in ratios:
+            print(f"  {model:<5} {board_name:<13} {ratio:.2f}")
     return 1 if failed else 0
+
+
+def _tflm_found() -> bool:
+    from tinyflash.deps.errors import DepsError
+    from tinyflash.deps.sources import find_tflm_sources
+
+    try:
+        find_tflm_sources()
+    except DepsError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -143,3 +143,66 @@ class ModelBuilder:
         bi = self.const(f"{name}/bias", bias, q(t.quantization.scale * w_scale))
         return self.op("FULLY_CONNECTED", (x, wi, bi), f"{name}/out", (batches, units), calibrate=True,
                        activation=activation, keep_num_dims=False, weights_format=0)
+
+    # -- recurrent layers (quantised as tests/support/op_graphs_recurrent.py explains) -----------------
+    def svdf(self, x: int, units: int, rank: int, memory: int, name: str = "svdf") -> int:
+        """SVDF with int16 time weights and state; the output scale calibrated."""
+        t = self.tensors[x]
+        assert t.quantization is not None
+        batches, depth = t.shape
+        filters = units * rank
+        wf_scale = float(self.rng.uniform(0.004, 0.02))
+        wf = self.const(f"{name}/feature", self.rng.integers(-127, 128, size=(filters, depth), dtype=np.int8),
+                        q(wf_scale))
+        state_scale = float(np.float32(t.quantization.scale * wf_scale * 74.0 * 74.0 * np.sqrt(depth) / 3000.0))
+        wt_scale = 1.0 / 2000.0
+        wt = self.const(f"{name}/time", self.rng.integers(-2000, 2001, size=(filters, memory)).astype(np.int16),
+                        q(wt_scale))
+        bias_scale = float(np.float32(np.float32(state_scale) * np.float32(wt_scale)))
+        acc = 3000.0 * 1150.0 * np.sqrt(rank * memory)
+        bias = self.const(f"{name}/bias", self.rng.integers(-int(acc / 3), int(acc / 3),
+                                                            size=units).astype(np.int32), q(bias_scale))
+        state = self.tensor(f"{name}/state", (batches, memory * filters), "int16", q(state_scale), variable=True)
+        return self.op("SVDF", (x, wf, wt, bias, state), f"{name}/out", (batches, units), calibrate=True,
+                       rank=rank, activation="NONE", asymmetric_quantize_inputs=False)
+
+    def lstm(self, x: int, units: int, name: str = "lstm") -> int:
+        """A batch-major int8 LSTM (no CIFG, peephole, projection or layer norm: TFLM's integer kernel),
+        hidden state and output at 1/128, cell state at 2^-11."""
+        t = self.tensors[x]
+        assert t.quantization is not None
+        batches, steps, depth = t.shape
+        hidden_q = q(1.0 / 128)
+        inputs = [-1] * 24
+        inputs[0] = x
+        for gate, (pos_in, pos_rec, pos_bias) in zip(("input", "forget", "cell", "output"),
+                                                     ((1, 5, 12), (2, 6, 13), (3, 7, 14), (4, 8, 15))):
+            bias_scale = 1.0
+            for pos, fan_in, x_scale in ((pos_in, depth, t.quantization.scale), (pos_rec, units, hidden_q.scale)):
+                w_scale = 4.5 / np.sqrt(fan_in) / 127.0
+                inputs[pos] = self.const(f"{name}/{gate}/{'w' if pos == pos_in else 'r'}",
+                                         self.rng.integers(-127, 128, size=(units, fan_in), dtype=np.int8),
+                                         q(w_scale))
+                if pos == pos_in:
+                    bias_scale = float(np.float32(np.float32(x_scale) * np.float32(w_scale)))
+            bias = np.round(self.rng.uniform(-1.0, 1.0, size=units) / bias_scale).astype(np.int32)
+            inputs[pos_bias] = self.const(f"{name}/{gate}/bias", bias, q(bias_scale))
+        inputs[18] = self.tensor(f"{name}/hidden", (batches, units), "int8", hidden_q, variable=True)
+        inputs[19] = self.tensor(f"{name}/cell", (batches, units), "int16", q(2.0 ** -11), variable=True)
+        return self.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, f"{name}/out", (batches, steps, units), "int8",
+                       hidden_q, activation="TANH", cell_clip=0.0, proj_clip=0.0, time_major=False,
+                       asymmetric_quantize_inputs=False, diagonal_recurrent_tensors=False)
+
+    def real_spread(self, layer_out: int, spread: float) -> None:
+        """Rescale a weighted layer's weights, bias and output scales together so its calibrated ±100
+        steps mean ±``spread`` in real terms: the integer arithmetic (in * w / out) is unchanged, but
+        a following LOGISTIC or TANH sees inputs in its curved range, not saturated."""
+        out = self.tensors[layer_out]
+        assert out.quantization is not None
+        factor = spread / (100.0 * out.quantization.scale)
+        op = next(o for o in self.operators if o.outputs == (layer_out,))
+        for index in (op.inputs[1], op.inputs[2], layer_out):
+            quant = self.tensors[index].quantization
+            assert quant is not None
+            self._set_quant(index, Quantization(f32(*(s * factor for s in quant.scales)), quant.zero_points,
+                                                quant.axis))

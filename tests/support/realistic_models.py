@@ -1,6 +1,6 @@
 """Small models of the kinds users bring (#13), built from the operators the aot runtime gained: a
 converted PyTorch MobileNetV2 block, a classifier with float32 edges, a segmentation head, a tiny
-attention block and an int16 head. Weights are random, scales calibrated on TFLM
+attention block, an int16 head, 16x8 convolutions, an LSTM keyword spotter and an SVDF streaming model. Weights are random, scales calibrated on TFLM
 (tests/support/model_builder.py), so every layer's values spread over its range.
 
 Each function returns a Graph; tests/support/tflite_writer.write_tflite makes it a file.
@@ -49,6 +49,7 @@ def float_edges() -> Graph:
     h = b.op("LEAKY_RELU", (h,), "leaky", (1, 16), calibrate=True, alpha=0.2)
     hq = b.op("QUANTIZE", (h,), "requantised", (1, 16), quant=Quantization(f32(b.like(h).quantization.scale * 1.7), (9,)))
     logits = b.fully_connected(hq, 8, name="dense2")
+    b.real_spread(logits, 4.0)
     p = b.op("LOGISTIC", (logits,), "sigmoid", (1, 8), quant=SOFTMAX_Q)
     out = b.op("DEQUANTIZE", (p,), "scores", (1, 8), "float32", None)
     return b.graph(out)
@@ -126,6 +127,44 @@ def int16_head() -> Graph:
     return b.graph(out)
 
 
+def int16_image() -> Graph:
+    """16x8 convolutions on an int16 image: CONV_2D 3x3 stride 2, DEPTHWISE_CONV_2D with multiplier 2,
+    a 1x1 CONV_2D, then int16 MEAN and a QUANTIZE to int8."""
+    b = ModelBuilder(seed=18)
+    x = b.model_input("image16", (1, 12, 12, 3), "int16", q(0.0005, 0))
+    h = _conv16(b, x, 8, kernel=3, stride=2, name="conv16")
+    h = _conv16(b, h, 16, kernel=3, stride=1, depthwise=True, name="dw16")
+    h = _conv16(b, h, 12, kernel=1, stride=1, name="pw16")
+    pooled = b.op("MEAN", (h, b.ints("axes", [1, 2])), "pooled16", (1, 12), "int16", b.like(h).quantization,
+                  keep_dims=False)
+    out = b.op("QUANTIZE", (pooled,), "out", (1, 12), quant=q(b.like(pooled).quantization.scale * 64, 0))
+    return b.graph(out)
+
+
+def _conv16(b: ModelBuilder, x: int, out_c: int, kernel: int, stride: int, name: str,
+            depthwise: bool = False) -> int:
+    """A 16x8 CONV_2D / DEPTHWISE_CONV_2D (int16 activations, int8 per-channel weights, int64 bias),
+    SAME padding, its int16 output scale set from the accumulation's spread."""
+    t = b.like(x)
+    assert t.quantization is not None
+    n, h, w, c = t.shape
+    w_shape = (1, kernel, kernel, out_c) if depthwise else (out_c, kernel, kernel, c)
+    w_scales = f32(*b.rng.uniform(0.004, 0.02, size=out_c))
+    wi = b.const(f"{name}/weights", b.rng.integers(-127, 128, size=w_shape, dtype=np.int8),
+                 Quantization(w_scales, (0,) * out_c, 3 if depthwise else 0))
+    bi = b.const(f"{name}/bias", b.rng.integers(-20000, 20000, size=out_c).astype(np.int64),
+                 Quantization(f32(*(t.quantization.scale * s for s in w_scales)), (0,) * out_c))
+    taps = kernel * kernel * (1 if depthwise else c)
+    out_scale = t.quantization.scale * float(np.mean(w_scales)) * 74.0 * 9000.0 * np.sqrt(taps) / 12000.0
+    size = (h + stride - 1) // stride, (w + stride - 1) // stride
+    options = {"padding": "SAME", "stride_h": stride, "stride_w": stride, "dilation_h": 1, "dilation_w": 1,
+               "activation": "NONE"}
+    if depthwise:
+        options["depth_multiplier"] = out_c // c
+    return b.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", (x, wi, bi), f"{name}/out",
+                (n, *size, out_c), "int16", q(out_scale), **options)
+
+
 def _fc16(b: ModelBuilder, x: int, units: int, name: str) -> int:
     """A 16x8 FULLY_CONNECTED: int16 in and out, int8 weights, int64 bias, symmetric."""
     t = b.like(x)
@@ -141,7 +180,36 @@ def _fc16(b: ModelBuilder, x: int, units: int, name: str) -> int:
                 activation="NONE", keep_num_dims=False, weights_format=0)
 
 
+def lstm_kws() -> Graph:
+    """A keyword spotter on 10 frames of 20 features: an LSTM, its last step (STRIDED_SLICE with
+    shrink_axis_mask), a classifier."""
+    b = ModelBuilder(seed=16)
+    x = b.model_input("frames", (1, 10, 20), quant=q(1 / 128, 0))
+    seq = b.lstm(x, 16)
+    last = b.op("STRIDED_SLICE", (seq, b.ints("b", [0, 9, 0]), b.ints("e", [1, 10, 16]), b.ints("s", [1, 1, 1])),
+                "last_step", (1, 16), quant=b.like(seq).quantization, begin_mask=0, end_mask=0, ellipsis_mask=0,
+                new_axis_mask=0, shrink_axis_mask=2, offset=False)
+    logits = b.fully_connected(last, 8, name="classifier")
+    out = b.op("SOFTMAX", (logits,), "probabilities", (1, 8), quant=SOFTMAX_Q, beta=b.softmax_beta(logits))
+    return b.graph(out)
+
+
+def svdf_stream() -> Graph:
+    """A streaming keyword model as TFLM's micro_speech examples build them: SVDF layers (int16 state)
+    over one new feature frame per invocation, dense layers, SOFTMAX."""
+    b = ModelBuilder(seed=17)
+    x = b.model_input("frame", (1, 40), quant=q(0.05, -7))
+    h = b.svdf(x, 32, rank=1, memory=8, name="svdf1")
+    h = b.op("RELU", (h,), "relu1", (1, 32), quant=b.like(h).quantization)
+    h = b.svdf(h, 16, rank=2, memory=4, name="svdf2")
+    h = b.fully_connected(h, 12, activation="RELU", name="dense")
+    logits = b.fully_connected(h, 4, name="classifier")
+    out = b.op("SOFTMAX", (logits,), "probabilities", (1, 4), quant=SOFTMAX_Q, beta=b.softmax_beta(logits))
+    return b.graph(out)
+
+
 MODELS: dict[str, Callable[[], Graph]] = {
+    "lstm_kws": lstm_kws, "svdf_stream": svdf_stream,
     "pytorch_block": pytorch_block, "float_edges": float_edges, "segmenter": segmenter,
-    "tiny_attention": tiny_attention, "int16_head": int16_head,
+    "tiny_attention": tiny_attention, "int16_head": int16_head, "int16_image": int16_image,
 }

@@ -27,6 +27,9 @@ CONV_CASES = [
     ("dw-c24-3x3-s2-dil2", True, (11, 10, 24), 24, (3, 3), 2, 2, "SAME"),
     ("dw-c12-3x3-valid", True, (6, 9, 12), 12, (3, 3), 1, 1, "VALID"),
     ("dw-m2-c3-3x3-s2", True, (9, 8, 3), 6, (3, 3), 2, 1, "SAME"),     # depth multiplier 2
+    ("dw-m8-c1-3x3-s1", True, (8, 9, 1), 8, (3, 3), 1, 1, "SAME"),     # one channel, multiplier 8
+    ("dw-m3-c2-3x3-s2-valid", True, (9, 10, 2), 6, (3, 3), 2, 1, "VALID"),
+    ("dw-m4-c5-3x3-dil2", True, (10, 9, 5), 20, (3, 3), 1, 2, "SAME"),
 ]
 # FULLY_CONNECTED: (name, batches, in_depth, out_depth)
 FC_CASES = [("fc-b1-20x7", 1, 20, 7), ("fc-b3-64x9", 3, 64, 9), ("fc-b1-8x4", 1, 8, 4)]
@@ -36,11 +39,11 @@ POOL_CASES = [("avg-c12-3x3-s2-same", (9, 7, 12), (3, 3), 2, "SAME"),
               ("avg-c3-4x4-s3-valid", (10, 11, 3), (4, 4), 3, "VALID"),
               ("max-c6-3x3-s2-same", (8, 9, 6), (3, 3), 2, "SAME")]
 CASE_NAMES = [c[0] for c in CONV_CASES + FC_CASES + POOL_CASES]
-# which cases the SIMD kernels take: depthwise only with depth multiplier 1; pools only on Helium,
-# and only the average
+# which cases the SIMD kernels take: every convolution (depthwise with any depth multiplier) and
+# fully connected layer; pools only on Helium, and only the average
 MULTIPLIED = {c[0] for c in CONV_CASES if c[1] and c[3] != c[2][2]}
-SMLAD_CASES = [n for n in CASE_NAMES if n not in MULTIPLIED and not n.startswith(("avg-", "max-"))]
-HELIUM_CASES = [n for n in CASE_NAMES if n not in MULTIPLIED and not n.startswith("max-")]
+SMLAD_CASES = [n for n in CASE_NAMES if not n.startswith(("avg-", "max-"))]
+HELIUM_CASES = [n for n in CASE_NAMES if not n.startswith("max-")]
 
 
 def _f32(*values: float) -> tuple[float, ...]:
@@ -53,7 +56,7 @@ def rng_for(name: str, activation: str) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(f"{name}/{activation}".encode()))
 
 
-def _conv_graph(case: tuple, activation: str, rng: np.random.Generator) -> Graph:
+def conv_graph(case: tuple, activation: str, rng: np.random.Generator) -> Graph:
     _, depthwise, (h, w, c), oc, (kh, kw), stride, dil, padding = case
     oh = compute_out_size(padding, h, kh, stride, dil)
     ow = compute_out_size(padding, w, kw, stride, dil)
@@ -120,7 +123,7 @@ def case_graph(name: str, activation: str, rng: np.random.Generator | None = Non
     (by default the case's own, so they are the same in every test)."""
     rng = rng or rng_for(name, activation)
     kinds: list[tuple[list[Any], Callable[[Any, str, np.random.Generator], Graph]]] = [
-        (CONV_CASES, _conv_graph), (FC_CASES, _fc_graph), (POOL_CASES, _pool_graph)]
+        (CONV_CASES, conv_graph), (FC_CASES, _fc_graph), (POOL_CASES, _pool_graph)]
     for cases, make in kinds:
         for case in cases:
             if case[0] == name:

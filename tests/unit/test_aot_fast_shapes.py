@@ -22,7 +22,8 @@ from tinyflash.generate.runtime.aot.host_harness import build_host_model
 from tinyflash.model import read_graph
 from tinyflash.run.golden import Golden
 
-from ..support.synthetic_layers import CASE_NAMES, SMLAD_CASES, assert_not_all_clamped, case_graph, rng_for
+from ..support.synthetic_layers import (CASE_NAMES, MULTIPLIED, SMLAD_CASES, assert_not_all_clamped, case_graph,
+                                        rng_for)
 from ..support.tflite_writer import write_tflite
 
 INPUTS = 8
@@ -57,6 +58,8 @@ def test_both_kernel_sets_equal_tflm(case: str, activation: str, tmp_path: Path)
         assert "tf_fast_" in model_c, "the case did not take the SIMD path; it tests nothing"
         if case.startswith("fc-"):
             assert "tf_fast_fc_s8" in model_c
+        elif case in MULTIPLIED:
+            assert "tf_fast_depthwise_m_s8" in model_c
         elif not case.startswith("dw-") and graph.input.shape[-1] % 4:
             assert "tf_fast_conv16_s8" in model_c
     else:

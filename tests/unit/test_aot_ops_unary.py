@@ -146,6 +146,63 @@ def test_int16_activation_matches_tflm(case: str, tmp_path: Path) -> None:
     assert_not_all_clamped(check_against_tflm(graph, tmp_path, name=case))
 
 
+# -- int16 LOGISTIC and TANH: (opcode, input scale, output scale); zero points 0 (TFLM requires them).
+# The input scale picks TFLM's arithmetic (CalculateArithmeticOpDataLogistic, tanh.cc): 2^-12 (tanh also
+# 2^-11) and scales within CheckedLog2's 1e-3 of them take the power-of-two multiplier 3 << shift; every
+# other scale a multiplier doubled until above 32767 / 2 (or the shift reaches 31), truncated.
+Q15 = 2.0 ** -15
+SIGMOID16_CASES: dict[str, tuple[str, float, float]] = {
+    "logistic-pot": ("LOGISTIC", 2.0 ** -12, Q15),
+    "logistic-pot-tolerance": ("LOGISTIC", 2.0 ** -12 * 1.0005, Q15),     # log2 0.0007 off: still 3
+    "logistic-pot-outside": ("LOGISTIC", 2.0 ** -12 * 1.001, Q15),        # 0.0014 off: general path
+    "logistic-pot-other": ("LOGISTIC", 2.0 ** -11, Q15),                  # a power of two, not 2^-12
+    "logistic-general": ("LOGISTIC", 0.001, Q15),
+    "logistic-coarse": ("LOGISTIC", 0.02, Q15),
+    "logistic-no-shift": ("LOGISTIC", 4.0, Q15),                          # multiplier above 32767
+    "logistic-shift-31": ("LOGISTIC", 1e-10, Q15),                        # the doubling stops at 31
+    "logistic-out-32767th": ("LOGISTIC", 0.0007, 1 / 32767),              # within CheckedLog2 of 2^-15
+    "tanh-pot": ("TANH", 2.0 ** -12, Q15),
+    "tanh-pot-11": ("TANH", 2.0 ** -11, Q15),                             # 3 << 1
+    "tanh-pot-11-tolerance": ("TANH", 2.0 ** -11 * 0.9995, Q15),
+    "tanh-pot-other": ("TANH", 2.0 ** -10, Q15),
+    "tanh-general": ("TANH", 0.00037, Q15),
+    "tanh-coarse": ("TANH", 0.05, Q15),
+    "tanh-no-shift": ("TANH", 3.0, Q15),
+    "tanh-shift-31": ("TANH", 3e-10, Q15),
+}
+
+
+def every_int16(shape: tuple[int, ...]) -> Any:
+    """Inputs holding all 65,536 int16 values (shape has 65,536 elements), shuffled."""
+    def make(rng: np.random.Generator) -> np.ndarray:
+        return rng.permutation(np.arange(-32768, 32768, dtype=np.int16)).reshape(shape)
+    return make
+
+
+# more of a path the other cases take, for the slow run (the file's default run has a time budget)
+SIGMOID16_SLOW = {"logistic-coarse", "logistic-pot-other", "tanh-coarse", "tanh-pot-other"}
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in SIGMOID16_SLOW else c
+                                  for c in sorted(SIGMOID16_CASES)])
+def test_int16_sigmoid_matches_tflm_on_every_input(case: str, tmp_path: Path) -> None:
+    opcode, in_scale, out_scale = SIGMOID16_CASES[case]
+    graph = unary_graph(opcode, (4, 64, 256), "int16", (in_scale, 0), "int16", (out_scale, 0))
+    outputs = check_against_tflm(graph, tmp_path, inputs=1, kernel_sets=("portable",),
+                                 make_input=every_int16((4, 64, 256)), name=case)
+    if "shift-31" not in case:       # there every input rounds to 0 or -1: two outputs
+        assert len(np.unique(outputs[0])) > 4        # not only the saturated ends
+    assert "tf_sigmoid_q16" in generated_c(tmp_path, "portable")
+
+
+@pytest.mark.parametrize("case", ["logistic-general", "logistic-pot", "tanh-general", "tanh-pot-11"])
+def test_int16_sigmoid_matches_tflm(case: str, tmp_path: Path) -> None:
+    opcode, in_scale, out_scale = SIGMOID16_CASES[case]
+    shape = SHAPES[sorted(SIGMOID16_CASES).index(case) % len(SHAPES)]
+    graph = unary_graph(opcode, shape, "int16", (in_scale, 0), "int16", (out_scale, 0))
+    assert_not_all_clamped(check_against_tflm(graph, tmp_path, name=case))
+
+
 # -- refused on purpose, each naming the operator
 def _refused(opcode: str, in_type: str, in_q: QuantSpec, out_type: str, out_q: QuantSpec,
              options: Optional[dict[str, Any]] = None) -> str:
@@ -160,9 +217,16 @@ def test_refused_variants_name_the_operator() -> None:
     assert "float32 -> int32" in _refused("QUANTIZE", "float32", None, "int32", (0.1, 0))
     assert "int8 -> int16" in _refused("DEQUANTIZE", "int8", (0.1, 0), "int16", (0.1, 0))
     assert "zero point -128" in _refused("LOGISTIC", "int8", (0.05, 0), "int8", (1 / 256, 0))
-    # TFLM's int16 LOGISTIC/TANH interpolate in a table of its own: refused
-    assert "int16" in _refused("LOGISTIC", "int16", (1 / 4096, 0), "int16", (1 / 32768, 0))
-    assert "int16" in _refused("TANH", "int16", (1 / 4096, 0), "int16", (1 / 32768, 0))
+    assert "zero point 0" in _refused("LOGISTIC", "int16", (1 / 4096, 5), "int16", (1 / 32768, 0))
+    assert "zero point 0" in _refused("TANH", "int16", (1 / 4096, 0), "int16", (1 / 32768, -1))
+    assert "2^-15" in _refused("LOGISTIC", "int16", (1 / 4096, 0), "int16", (1 / 16384, 0))
+    assert "2^-15" in _refused("TANH", "int16", (1 / 4096, 0), "int16", (1 / 30000, 0))
+    # scales where TFLM's int16 arithmetic overflows int32 (undefined behaviour in its kernel)
+    assert "too large" in _refused("LOGISTIC", "int16", (6.0, 0), "int16", (1 / 32768, 0))
+    assert "too small" in _refused("TANH", "int16", (1e-14, 0), "int16", (1 / 32768, 0))
+    assert "power-of-two tolerance" in _refused("TANH", "int16", (2.0 ** -11 * 2.0 ** 0.001, 0), "int16",
+                                                (1 / 32768, 0))
+    assert "int8 -> int16" in _refused("LOGISTIC", "int8", (0.05, 0), "int16", (1 / 32768, 0))
     assert "int16" in _refused("HARD_SWISH", "int16", (0.001, 0), "int16", (0.001, 0))
     assert "multiplier below one" in _refused("HARD_SWISH", "int8", (0.5, 0), "int8", (0.001, 0))
     assert "zero point 0" in _refused("RELU", "int16", (0.001, 3), "int16", (0.001, 0))

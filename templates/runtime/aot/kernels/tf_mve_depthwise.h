@@ -4,7 +4,7 @@
 
 #include "tf_mve_requant.h"
 
-/* ---- DEPTHWISE_CONV_2D (depth multiplier 1) ------------------------------------------------------
+/* ---- DEPTHWISE_CONV_2D ---------------------------------------------------------------------------
  * Eight channels per pass in 16-bit lanes: MVE has no vector-by-vector integer multiply-accumulate,
  * but VMULLB/VMULLT.S16 multiply the even/odd 16-bit lanes into 32-bit products, so each tap costs
  * two widening loads, two multiplies and two adds for 8 MACs. The accumulators hold the even
@@ -13,7 +13,21 @@
  * Weights: [group of 8 channels][tap][8] (zero channels pad the last group). The input rows a
  * output row needs are copied into a strip laid out [group][k_h][strip_w][8]: the group's taps are
  * then a few bytes apart (immediate offsets), the left/right padding columns hold pad_value, and no
- * tap is tested against the borders. */
+ * tap is tested against the borders.
+ *
+ * The strip holds the output's channels: with a depth multiplier m > 1, strip channel j is input
+ * channel j / m, gathered (VLDRB.S16 with a vector of offsets) as the rows are copied, and the rest
+ * is the multiplier-1 kernel over out_c channels. */
+
+/* The gather offsets of strip group 'group' for a depth multiplier m = out_c / in_c > 1: lane l reads
+ * input channel min(8 group + l, out_c - 1) / m (lanes past out_c meet zero weights), the division
+ * a high multiply by ceil(2^16 / m), exact for these small channel numbers. */
+TF_MVE_INLINE uint16x8_t tf_mve_dw_sources(const tf_mve_conv_t *p, int32_t group)
+{
+    const int32_t m = p->g.out_c / p->g.in_c;
+    const uint16x8_t j = vminq_u16(vidupq_n_u16((uint32_t)(group * 8), 1), vdupq_n_u16((uint16_t)(p->g.out_c - 1)));
+    return vmulhq_u16(j, vdupq_n_u16((uint16_t)((65536 + m - 1) / m)));
+}
 
 /* Copies input row iy (or, outside the input, pad_value) into strip row 'slot' of every group,
  * between the padding columns (filled once by the caller, never overwritten). */
@@ -21,7 +35,7 @@ TF_MVE_INLINE void tf_mve_dw_row_in(const tf_mve_conv_t *p, const int8_t *in_b, 
                                     int32_t slot)
 {
     const tf_geom_t *g = &p->g;
-    const int32_t c_n = g->in_c, groups = (c_n + 7) / 8, plane = p->strip_rows * p->strip_w * 8;
+    const int32_t c_n = g->in_c, groups = (g->out_c + 7) / 8, plane = p->strip_rows * p->strip_w * 8;
     int8_t *row = strip + (slot * p->strip_w + g->pad_w) * 8;
     if (iy < 0 || iy >= g->in_h) {
         const int16x8_t pad = vdupq_n_s16((int16_t)p->pad_value);
@@ -33,6 +47,17 @@ TF_MVE_INLINE void tf_mve_dw_row_in(const tf_mve_conv_t *p, const int8_t *in_b, 
         return;
     }
     const int8_t *src = in_b + iy * g->in_w * c_n;
+    if (g->out_c != c_n) {   /* depth multiplier: each group's lanes gathered from its input channels */
+        for (int32_t c = 0; c < groups; ++c) {
+            const uint16x8_t sources = tf_mve_dw_sources(p, c);
+            const int8_t *s = src;
+            int8_t *d = row + c * plane;
+            for (int32_t x = 0; x < g->in_w; ++x, s += c_n, d += 8) {
+                vstrbq_s16(d, vldrbq_gather_offset_s16(s, sources));
+            }
+        }
+        return;
+    }
     /* group by group, pixel by pixel: both pointers advance by a constant (post-increment) */
     for (int32_t c = 0; c + 8 <= c_n; c += 8) {
         const int8_t *s = src + c;
@@ -77,7 +102,7 @@ TF_MVE_INLINE int8_t *tf_mve_dw_window(const tf_mve_conv_t *p, const int8_t *in_
         w->slot += iy0 - w->lo, w->lo = iy0;
     }
     if (w->slot + g->k_h > p->strip_rows) {
-        const int32_t groups = (g->in_c + 7) / 8, plane = p->strip_rows * row_bytes;
+        const int32_t groups = (g->out_c + 7) / 8, plane = p->strip_rows * row_bytes;
         for (int32_t c = 0; c < groups; ++c) {   /* slot >= k_h > rows kept: no overlap */
             tf_mve_copy(strip + c * plane, strip + c * plane + w->slot * row_bytes, (w->hi - w->lo) * row_bytes);
         }
@@ -191,16 +216,17 @@ TF_MVE_INLINE void tf_mve_dw_pixel2(const tf_mve_conv_t *p, const int8_t *x, con
     int32x4_t e[2] = {e0, e1}, o[2] = {o0, o1};
     tf_mve_dw_finish(p, e, o, 2, q);
     tf_mve_store8(out, vreinterpretq_s16_s32(e[0]), remaining);
-    tf_mve_store8(out + g->in_c, vreinterpretq_s16_s32(e[1]), remaining);
+    tf_mve_store8(out + g->out_c, vreinterpretq_s16_s32(e[1]), remaining);
 }
 
-/* One output row of one group of eight channels (remaining: channels in the group, up to 8). */
+/* One output row of one group of eight channels (remaining: channels in the group, up to 8); the
+ * output's pixels are out_c channels apart. */
 TF_MVE_INLINE void tf_mve_dw_row(const tf_mve_conv_t *p, const int8_t *src, const int8_t *w, const int32_t *q,
                                  int8_t *out, int32_t remaining)
 {
     const tf_geom_t *g = &p->g;
     int32_t ox = 0;
-    for (; ox + 2 <= g->out_w; ox += 2, src += 2 * g->stride_w * 8, out += 2 * g->in_c) {
+    for (; ox + 2 <= g->out_w; ox += 2, src += 2 * g->stride_w * 8, out += 2 * g->out_c) {
         tf_mve_dw_pixel2(p, src, w, q, out, remaining);
     }
     if (ox < g->out_w) {
@@ -212,12 +238,12 @@ TF_MVE_INLINE void tf_mve_depthwise_s8(const tf_mve_conv_t *p, const int8_t *inp
                                        const int32_t *rq, int8_t *strip, int8_t *output)
 {
     const tf_geom_t *g = &p->g;
-    const int32_t c_n = g->in_c, taps = g->k_h * g->k_w, full = c_n / 8;
+    const int32_t c_n = g->out_c, taps = g->k_h * g->k_w, full = c_n / 8;
     const int32_t plane = p->strip_rows * p->strip_w * 8;
     tf_mve_window_t window = {0, 0, 0};
     tf_mve_fill(strip, vdupq_n_s8((int8_t)p->pad_value), (c_n + 7) / 8 * plane);
     for (int32_t b = 0; b < g->batches; ++b) {
-        const int8_t *in_b = input + b * g->in_h * g->in_w * c_n;
+        const int8_t *in_b = input + b * g->in_h * g->in_w * g->in_c;
         for (int32_t oy = 0; oy < g->out_h; ++oy, output += g->out_w * c_n) {
             const int8_t *rows = tf_mve_dw_window(p, in_b, oy, strip, &window);
             for (int32_t c = 0; c < full; ++c) {

@@ -5,16 +5,17 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Mapping
+from typing import Callable, ClassVar, Mapping
 
 from tinyflash.board.schema import Board, Mve
 from tinyflash.errors import GenerateError, TinyflashError, UnsupportedOperatorError
 from tinyflash.generate.render import render_to
+from tinyflash.generate.runtime.aot.fusion import fuse_residual_adds
 from tinyflash.generate.runtime.aot.ops import SUPPORTED, EmitContext
 from tinyflash.generate.runtime.aot.planner import MemoryPlan, plan_memory
 from tinyflash.generate.runtime.base import Layer, RuntimeOutput, select_kernel_set
 from tinyflash.model.benchmarks import INPUT_TYPES, OUTPUT_TYPES
-from tinyflash.model.graph import Graph
+from tinyflash.model.graph import Graph, Operator
 from tinyflash.resources import templates_dir
 
 KERNEL_DIR = ("runtime", "aot", "kernels")
@@ -27,8 +28,13 @@ MODEL_TEMPLATE = "runtime/aot/model.c.j2"
 
 @dataclass(frozen=True)
 class AotPlan:
+    graph: Graph                    # after fusion (fusion.py): what is emitted
     memory: MemoryPlan
-    order: tuple[int, ...]          # operators that emit code, in graph order
+    order: tuple[int, ...]          # nodes that emit code, in graph order
+    overwrites: Mapping[int, int]   # node -> the input position whose buffer its output takes
+
+    def operator(self, node: int) -> Operator:
+        return next(op for op in self.graph.operators if op.index == node)
 
 
 def graph_problems(graph: Graph, *, dsp_kernels: bool = False,
@@ -76,7 +82,16 @@ def check_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = 
 
 def plan_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = False) -> AotPlan:
     check_graph(graph, dsp_kernels=dsp_kernels, mve_kernels=mve_kernels)
-    n_ops = len(graph.operators)
+
+    def context(op: Operator) -> EmitContext:
+        return EmitContext(graph, op, pointer=lambda i: "", dsp_kernels=dsp_kernels, mve_kernels=mve_kernels)
+
+    def can_fuse(layer: Operator, add: Operator) -> bool:
+        fuses = SUPPORTED[layer.opcode].fuses_add
+        return fuses is not None and fuses(context(layer), add)
+
+    graph = fuse_residual_adds(graph, can_fuse)
+    n_ops = max((op.index for op in graph.operators), default=-1) + 1     # node indices are the time
     sizes: dict[int, int] = {}
     life: dict[int, tuple[int, int]] = {}
 
@@ -103,9 +118,52 @@ def plan_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = F
         touch(tensor, n_ops)
     aliases = {op.outputs[0]: op.inputs[0] for op in graph.operators
                if SUPPORTED[op.opcode].in_place and not graph.tensors[op.inputs[0]].is_constant}
-    memory = plan_memory(sizes, life, aliases)
     order = tuple(op.index for op in graph.operators if op.outputs[0] not in aliases)
-    return AotPlan(memory, order)
+    overwrites = _overwrites(graph, life, aliases, context)
+    for op in graph.operators:
+        if op.index in overwrites:
+            aliases[op.outputs[0]] = op.inputs[overwrites[op.index]]
+    memory = plan_memory(sizes, life, aliases)
+    return AotPlan(graph, memory, order, overwrites)
+
+
+def _overwrites(graph: Graph, life: Mapping[int, tuple[int, int]], aliases: Mapping[int, int],
+                context: Callable[[Operator], EmitContext]) -> dict[int, int]:
+    """Which operators write their output over an input: one that dies there (counting every tensor
+    sharing its buffer), is as large as the output, is not the model's output or state, and is no
+    other input of the operator."""
+    roots: dict[int, int] = {}          # tensor -> the tensor whose buffer it uses
+    last: dict[int, int] = {}           # buffer root -> its last use
+
+    def root(t: int) -> int:
+        while t in aliases or t in roots:
+            t = aliases.get(t, roots.get(t, t))
+        return t
+
+    for t, (_, end) in life.items():
+        r = root(t)
+        last[r] = max(last.get(r, end), end)
+    chosen: dict[int, int] = {}
+    for op in graph.operators:
+        want = SUPPORTED[op.opcode].overwrites
+        if want is None or op.outputs[0] in aliases:
+            continue
+        out = graph.tensors[op.outputs[0]]
+        for position in want(context(op)):
+            t = op.inputs[position] if position < len(op.inputs) else -1
+            if t < 0 or t not in life:
+                continue
+            tensor = graph.tensors[t]
+            r = root(t)
+            if tensor.is_variable or t in graph.outputs or tensor.size_bytes < out.size_bytes or \
+                    last[r] != op.index or op.inputs.count(t) > 1 or \
+                    any(root(other) == r for i, other in enumerate(op.inputs) if other >= 0 and i != position):
+                continue
+            chosen[op.index] = position
+            roots[op.outputs[0]] = t
+            last[r] = max(last[r], life[op.outputs[0]][1])
+            break
+    return chosen
 
 
 class AotRuntime:
@@ -135,9 +193,11 @@ class AotRuntime:
         def pointer(tensor: int) -> str:
             return f"(tf_arena + {plan.memory.offset(tensor)})"
 
+        graph = plan.graph
         for index in plan.order:
-            op = graph.operators[index]
-            ctx = EmitContext(graph, op, pointer, constants, dsp_kernels=dsp_kernels, mve_kernels=mve_kernels)
+            op = plan.operator(index)
+            ctx = EmitContext(graph, op, pointer, constants, dsp_kernels=dsp_kernels, mve_kernels=mve_kernels,
+                              overwrites_input=plan.overwrites.get(index))
             emitted = SUPPORTED[op.opcode].emit(ctx)
             out_tensor = graph.tensors[op.outputs[0]]
             # the tensor name is model text: the template puts it through c_comment (#11.3)

@@ -30,7 +30,7 @@ class HostModel:
         self.output_bytes = int(self._lib.tf_runtime_output_bytes())
         self._reset = getattr(self._lib, "tf_runtime_reset_state", None)   # only models with state have it
 
-    def invoke(self, data: np.ndarray, *, output_dtype: np.dtype | str = np.int8,
+    def invoke(self, data: np.ndarray, *, output_dtype: "np.typing.DTypeLike" = np.int8,
                keep_state: bool = False) -> np.ndarray:
         """One inference on ``data`` (its bytes are the input tensor's, whatever its type); the output
         bytes viewed as ``output_dtype``. Variable tensors restart from zero unless ``keep_state``."""

@@ -2,8 +2,8 @@
 
 An emitter checks what it supports (raising UnsupportedOperatorError naming the node) and emits one
 kernel call with its constants. Each module owns all of its operator's paths: portable C, the DSP
-(SMLAD) kernels of tf_fast.h and the Helium kernels of tf_mve_<operator>.h, whose shared lane order
-and requantisation records are in mve_requant.py. Adding an operator = one module here + its kernel
+(SMLAD) kernels of tf_fast_<operator>.h (over tf_fast.h) and the Helium kernels of tf_mve_<operator>.h,
+whose shared lane order and requantisation records are in mve_requant.py. Adding an operator = one module here + its kernel
 in templates/runtime/aot/kernels/.
 """
 
@@ -22,7 +22,18 @@ from tinyflash.generate.runtime.aot.ops.dequantize import DEQUANTIZE
 from tinyflash.generate.runtime.aot.ops.prelu import PRELU
 from tinyflash.generate.runtime.aot.ops.quantize import QUANTIZE
 # -- data movement
+from tinyflash.generate.runtime.aot.ops.concatenation import CONCATENATION
+from tinyflash.generate.runtime.aot.ops.pad import PAD, PADV2
+from tinyflash.generate.runtime.aot.ops.resize import RESIZE_NEAREST_NEIGHBOR
+from tinyflash.generate.runtime.aot.ops.squeeze import EXPAND_DIMS, SQUEEZE
+from tinyflash.generate.runtime.aot.ops.strided_slice import STRIDED_SLICE
+from tinyflash.generate.runtime.aot.ops.transpose import TRANSPOSE
 # -- arithmetic and reductions
+from tinyflash.generate.runtime.aot.ops.arg_max import ARG_MAX
+from tinyflash.generate.runtime.aot.ops.mean import MEAN
+from tinyflash.generate.runtime.aot.ops.mul import MUL
+from tinyflash.generate.runtime.aot.ops.squared_difference import SQUARED_DIFFERENCE
+from tinyflash.generate.runtime.aot.ops.sub import SUB
 # -- convolution family
 from tinyflash.generate.runtime.aot.ops.batch_matmul import BATCH_MATMUL
 from tinyflash.generate.runtime.aot.ops.transpose_conv import TRANSPOSE_CONV
@@ -50,7 +61,20 @@ SUPPORTED: dict[str, OpSupport] = {
     "PRELU": PRELU,
     "QUANTIZE": QUANTIZE,
     # -- data movement
+    "CONCATENATION": CONCATENATION,
+    "EXPAND_DIMS": EXPAND_DIMS,
+    "PAD": PAD,
+    "PADV2": PADV2,
+    "RESIZE_NEAREST_NEIGHBOR": RESIZE_NEAREST_NEIGHBOR,
+    "SQUEEZE": SQUEEZE,
+    "STRIDED_SLICE": STRIDED_SLICE,
+    "TRANSPOSE": TRANSPOSE,
     # -- arithmetic and reductions
+    "ARG_MAX": ARG_MAX,
+    "MEAN": MEAN,
+    "MUL": MUL,
+    "SQUARED_DIFFERENCE": SQUARED_DIFFERENCE,
+    "SUB": SUB,
     # -- convolution family
     "BATCH_MATMUL": BATCH_MATMUL,
     "TRANSPOSE_CONV": TRANSPOSE_CONV,

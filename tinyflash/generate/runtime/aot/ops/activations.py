@@ -1,7 +1,7 @@
 """LOGISTIC, TANH, HARD_SWISH, RELU, RELU6, LEAKY_RELU (TFLM logistic.cc, tanh.cc, hard_swish.cc,
 activations.cc, leaky_relu.cc). int8: a 256-entry table of TFLM's arithmetic (ops/lut.py). int16: RELU,
-RELU6 and LEAKY_RELU in tf_activation.c; TFLM's int16 LOGISTIC and TANH interpolate in a sigmoid table of
-its own that is not reproduced here, so they are refused."""
+RELU6, LEAKY_RELU, LOGISTIC and TANH in tf_activation.c, the last two interpolating in the sigmoid table
+of quant.sigmoid_table_q16 (shared with the LSTM) as TFLM's reference_integer_ops do."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport
 from tinyflash.generate.runtime.aot.ops.lut import (INPUT_BYTES, emit_lut, hard_swish_table, leaky_relu_values,
-                                                    logistic_table, sigmoid_params, tanh_table)
+                                                    logistic_table, lut_overwrites, sigmoid_params, tanh_table)
 from tinyflash.generate.runtime.aot.ops.quantize import RANGES, elementwise_tensors, per_tensor
-from tinyflash.generate.runtime.aot.quant import quantize_multiplier, round_half_away
+from tinyflash.generate.runtime.aot.quant import quantize_multiplier, round_half_away, sigmoid_table_q16
 from tinyflash.model.graph import Tensor
 
 KERNELS = frozenset({"tf_activation.c", "tf_activation.h"})
@@ -31,10 +31,58 @@ def _q(t: Tensor) -> tuple[float, int]:
     return float(np.float32(t.quantization.scale)), t.quantization.zero_point
 
 
-# -- LOGISTIC, TANH, HARD_SWISH: int8 only
+# -- LOGISTIC, TANH: int8 as tables; int16 interpolating in the sigmoid table (tf_activation.c)
+
+def _checked_log2(scale: float) -> tuple[bool, int]:
+    """TFLite CheckedLog2 in its float32 arithmetic: (within 1e-3 of an integer, that integer). ValueError
+    where the answer is too close to a tie for numpy's logf to stand in for the C library's."""
+    f32 = np.float32
+    exact = float(np.log2(float(f32(scale))))
+    fraction = abs(exact - round_half_away(exact))
+    if abs(fraction - 1e-3) < 1e-5 or abs(fraction - 0.5) < 1e-5:
+        raise ValueError(f"scale {scale} is too close to TFLM's power-of-two tolerance to tell which "
+                         "arithmetic TFLM takes")
+    log2 = f32(np.log(f32(scale))) * (f32(1.0) / f32(np.log(f32(2.0))))
+    rounded = round_half_away(float(log2))
+    return bool(abs(log2 - f32(rounded)) < f32(1e-3)), rounded
+
+
+def sigmoid16_params(opcode: str, input_scale: float, output_scale: float) -> tuple[int, int]:
+    """(multiplier, right shift) of reference_integer_ops Logistic/Tanh (int16) as TFLM's Prepare
+    (CalculateArithmeticOpDataLogistic, tanh.cc CalculateArithmeticOpData) and the kernel's power-of-two
+    substitution leave them: the input is rescaled by (x * multiplier + round) >> shift to steps of
+    1/(3 * 4096), the table's knots being 1/24 apart. ValueError for what TFLM refuses or computes with int32 overflow."""
+    output_pot, output_log2 = _checked_log2(output_scale)
+    if not output_pot or output_log2 != -15:
+        raise ValueError(f"output scale must be 2^-15 (TFLM requires it), is {output_scale:g}")
+    pot, log2 = _checked_log2(input_scale)
+    left_shift = 12 + log2
+    if pot and (left_shift == 0 or (opcode == "TANH" and left_shift == 1)):
+        return 3 << left_shift, 0       # input scale 2^-12 (tanh also 2^-11): the kernel's 3 << shift
+    multiplier, shift = float(np.float32(input_scale)) * 4096.0 * 3.0, 0
+    while multiplier <= 32767.0 / 2.0 and shift <= 30:
+        shift += 1
+        multiplier *= 2.0
+    if int(multiplier) == 0:
+        # TFLM would take a zero multiplier for its power-of-two case and shift 3 by 31
+        raise ValueError(f"input scale {input_scale:g} is too small for TFLM's int16 sigmoid arithmetic")
+    if int(multiplier) > 65535:
+        # x * multiplier overflows int32 for some int16 x: undefined in TFLM's kernel
+        raise ValueError(f"input scale {input_scale:g} is too large for TFLM's int16 sigmoid arithmetic "
+                         f"(at most {65535 / 12288:.4f})")
+    return int(multiplier), shift
+
 
 def _check_sigmoid(ctx: EmitContext) -> None:
-    inp, out = _tensors(ctx, ("int8",))
+    inp, out = _tensors(ctx, ("int8", "int16"))
+    if inp.dtype == "int16":
+        if (_q(inp)[1], _q(out)[1]) != (0, 0):
+            raise ctx.unsupported("int16 input and output must have zero point 0 (TFLM requires it)")
+        try:
+            sigmoid16_params(ctx.op.opcode, _q(inp)[0], _q(out)[0])
+        except ValueError as exc:
+            raise ctx.unsupported(str(exc)) from None
+        return
     if ctx.op.opcode == "LOGISTIC" and _q(out)[1] != -128:
         raise ctx.unsupported(f"int8 output must have zero point -128 (TFLM requires it), has {_q(out)[1]}")
     try:
@@ -43,17 +91,34 @@ def _check_sigmoid(ctx: EmitContext) -> None:
         raise ctx.unsupported(str(exc)) from None
 
 
+def _emit_sigmoid16(ctx: EmitContext) -> Emitted:
+    inp, out = ctx.tensor(0), ctx.output()
+    assert inp is not None
+    multiplier, shift = sigmoid16_params(ctx.op.opcode, _q(inp)[0], _q(out)[0])
+    table = ctx.shared_table("tf_sigmoid_q16", sigmoid_table_q16())
+    function = "tf_logistic_s16" if ctx.op.opcode == "LOGISTIC" else "tf_tanh_s16"
+    code = (f"{function}({table}, {multiplier}, {shift}, (const int16_t *){ctx.pointer(inp.index)}, "
+            f"(int16_t *){ctx.pointer(out.index)}, {inp.elements});")
+    return Emitted(code, KERNELS)
+
+
 def _emit_logistic(ctx: EmitContext) -> Emitted:
     inp = ctx.tensor(0)
     assert inp is not None
+    if inp.dtype == "int16":
+        return _emit_sigmoid16(ctx)
     return emit_lut(ctx, logistic_table(*_q(inp)))
 
 
 def _emit_tanh(ctx: EmitContext) -> Emitted:
     inp = ctx.tensor(0)
     assert inp is not None
+    if inp.dtype == "int16":
+        return _emit_sigmoid16(ctx)
     return emit_lut(ctx, tanh_table(*_q(inp)))
 
+
+# -- HARD_SWISH: int8 only
 
 def _check_hard_swish(ctx: EmitContext) -> None:
     inp, out = _tensors(ctx, ("int8",))
@@ -142,9 +207,9 @@ def _emit_relu6(ctx: EmitContext) -> Emitted:
     return Emitted(code, KERNELS)
 
 
-LOGISTIC = OpSupport(emit=_emit_logistic, check=_check_sigmoid)
-TANH = OpSupport(emit=_emit_tanh, check=_check_sigmoid)
-HARD_SWISH = OpSupport(emit=_emit_hard_swish, check=_check_hard_swish)
-RELU = OpSupport(emit=_emit_rescale, check=_check_rescale)
-LEAKY_RELU = OpSupport(emit=_emit_rescale, check=_check_rescale)
-RELU6 = OpSupport(emit=_emit_relu6, check=_check_relu6)
+LOGISTIC = OpSupport(emit=_emit_logistic, check=_check_sigmoid, overwrites=lut_overwrites)
+TANH = OpSupport(emit=_emit_tanh, check=_check_sigmoid, overwrites=lut_overwrites)
+HARD_SWISH = OpSupport(emit=_emit_hard_swish, check=_check_hard_swish, overwrites=lut_overwrites)
+RELU = OpSupport(emit=_emit_rescale, check=_check_rescale, overwrites=lut_overwrites)
+LEAKY_RELU = OpSupport(emit=_emit_rescale, check=_check_rescale, overwrites=lut_overwrites)
+RELU6 = OpSupport(emit=_emit_relu6, check=_check_relu6, overwrites=lut_overwrites)

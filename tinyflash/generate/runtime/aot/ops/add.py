@@ -1,29 +1,37 @@
-"""ADD int8 with input rescaling, same-shape inputs (TFLM add.cc / reference_integer_ops::Add)."""
+"""ADD int8 and int16 (TFLM add.cc / add_common.cc: reference_integer_ops::Add and AddFunc for int8,
+reference_ops::AddElementwise for int16).
+
+Two inputs of the same shape, both activations, int8: the portable tf_add_s8 and Helium tf_mve_add_s8
+of the MLPerf Tiny models, unchanged. Everything else (broadcasting, a constant operand, int16) takes
+the element-wise row kernels of tf_add16.c through broadcast.py. int16 ADD in TFLM ignores
+pot_scale_int16 and always rescales generally (left shift 15), and so does this."""
 
 from __future__ import annotations
 
-from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8
+from tinyflash.generate.runtime.aot.ops import broadcast
+from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport
 from tinyflash.generate.runtime.aot.ops.mve_requant import ATTRS as MVE_ATTRS, kernels as mve_kernels
 from tinyflash.generate.runtime.aot.quant import activation_range, add_params
 
-ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+ACTIVATIONS = broadcast.ACTIVATIONS
 MVE_KERNEL = "tf_mve_add.h"
+LEFT_SHIFT = {"int8": 20, "int16": 15}     # add_common.cc: room for the sum of two shifted inputs
+ROW_KERNELS = frozenset({"tf_add16.h", "tf_add16.c"})
+
+
+def _same_shape_int8(ctx: EmitContext) -> bool:
+    """The original path: same-shape int8 activations (the MLPerf Tiny models' residual ADDs)."""
+    a, b = ctx.tensor(0), ctx.tensor(1)
+    assert a is not None and b is not None
+    return a.dtype == "int8" and a.shape == b.shape and not a.is_constant and not b.is_constant
 
 
 def _check(ctx: EmitContext) -> None:
-    require_int8(ctx, 0, 1)
-    a, b, out = ctx.tensor(0), ctx.tensor(1), ctx.output()
-    if a is None or b is None or a.is_constant or b.is_constant:
-        raise ctx.unsupported("both inputs must be activation tensors (constant operands are not supported)")
-    if a.shape != b.shape or a.elements != out.elements:
-        raise ctx.unsupported(f"broadcasting ({a.shape} + {b.shape} -> {out.shape}) is not supported")
-    for t in (a, b, out):
-        if t.quantization is None or t.quantization.per_channel:
-            raise ctx.unsupported(f"'{t.name}' must be per-tensor quantised")
-    if ctx.op.options.get("activation", "NONE") not in ACTIVATIONS:
-        raise ctx.unsupported(f"fused activation {ctx.op.options.get('activation')} is not supported")
+    a, b, out = broadcast.check_binary(ctx, ("int8", "int16"))
+    broadcast.check_symmetric_int16(ctx, a, b, out)
     try:
-        add_params(a.quantization.scale, b.quantization.scale, out.quantization.scale)  # type: ignore[union-attr]
+        add_params(a.quantization.scale, b.quantization.scale, out.quantization.scale,  # type: ignore[union-attr]
+                   LEFT_SHIFT[a.dtype])
     except ValueError as exc:
         raise ctx.unsupported(f"scales not supported: {exc}") from None
 
@@ -32,9 +40,16 @@ def _emit(ctx: EmitContext) -> Emitted:
     a, b, out = ctx.tensor(0), ctx.tensor(1), ctx.output()
     assert a is not None and b is not None
     assert a.quantization and b.quantization and out.quantization
-    fields = add_params(a.quantization.scale, b.quantization.scale, out.quantization.scale)
-    act_min, act_max = activation_range(ctx.op.options.get("activation", "NONE"), out.quantization.scale,
-                                        out.quantization.zero_point)
+    fields = add_params(a.quantization.scale, b.quantization.scale, out.quantization.scale, LEFT_SHIFT[a.dtype])
+    activation = ctx.op.options.get("activation", "NONE")
+    if not _same_shape_int8(ctx):
+        act_min, act_max = broadcast.activation_bounds(activation, out.dtype, out.quantization.scale,
+                                                       out.quantization.zero_point)
+        _, suffix = broadcast.C_TYPES[out.dtype]
+        values = {"size": out.elements, "in1_offset": -a.quantization.zero_point, "in2_offset": -b.quantization.zero_point,
+                  **fields, "output_offset": out.quantization.zero_point, "act_min": act_min, "act_max": act_max}
+        return broadcast.emit_binary(ctx, f"tf_add_row_{suffix}", "tf_add_params_t", values, ROW_KERNELS)
+    act_min, act_max = activation_range(activation, out.quantization.scale, out.quantization.zero_point)
     values = {
         "size": out.elements, "in1_offset": -a.quantization.zero_point, "in1_mult": fields["in1_mult"],
         "in1_shift": fields["in1_shift"], "in2_offset": -b.quantization.zero_point,
@@ -52,4 +67,10 @@ def _emit(ctx: EmitContext) -> Emitted:
     return Emitted(code, frozenset({"tf_add.c"}), macs=0)
 
 
-ADD = OpSupport(emit=_emit, check=_check)
+def _overwrites(ctx: EmitContext) -> tuple[int, ...]:
+    """The same-shape int8 kernels (tf_add_s8, tf_mve_add_s8) read both elements before writing one:
+    the output may take either input's buffer."""
+    return (0, 1) if _same_shape_int8(ctx) else ()
+
+
+ADD = OpSupport(emit=_emit, check=_check, overwrites=_overwrites)

@@ -22,6 +22,9 @@ class EmitContext:
     constants: list[str] = field(default_factory=list)   # C definitions collected for model.c
     dsp_kernels: bool = False      # the core has the DSP extension and SIMD kernels were not turned off
     mve_kernels: bool = False      # the core has Helium (MVE) and SIMD kernels were not turned off
+    # the planner put the output in the buffer of this input (OpSupport.overwrites): the kernel must
+    # read each input value before it writes over it
+    overwrites_input: Optional[int] = None
 
     def tensor(self, position: int) -> Optional[Tensor]:
         index = self.op.inputs[position] if position < len(self.op.inputs) else -1
@@ -92,6 +95,14 @@ class OpSupport:
     emit: Callable[[EmitContext], Emitted]
     check: Callable[[EmitContext], None]
     in_place: bool = False        # output aliases input 0 (RESHAPE): no code, no memory
+    # input positions whose buffer the kernel can write its output over, most wanted first (e.g. an
+    # element-wise ADD: either input); the planner takes the first input that dies at this operator,
+    # is at least as large as the output and is no other input of it, and tells emit through
+    # EmitContext.overwrites_input (#14.2)
+    overwrites: Optional[Callable[[EmitContext], tuple[int, ...]]] = None
+    # the emitter handles options["residual"]: the ADD that followed it folded in (fusion.py); asked
+    # per layer and ADD with the board's kernel paths set in the context
+    fuses_add: Optional[Callable[[EmitContext, Operator], bool]] = None
 
 
 def require_int8(ctx: EmitContext, *positions: int) -> None:

@@ -1,5 +1,6 @@
 """CONV_2D and DEPTHWISE_CONV_2D, int8 activations and per-channel (or per-tensor) int8 weights
-(TFLM reference_integer_ops::ConvPerChannel / DepthwiseConvPerChannel semantics)."""
+(TFLM reference_integer_ops::ConvPerChannel / DepthwiseConvPerChannel semantics), and their 16x8
+variants: int16 activations, int8 weights, int64 bias (CONV_2D also int32)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,18 @@ from tinyflash.generate.runtime.aot.ops.mve_requant import (CHUNK, GROUP, PAIR, 
                                                             quant_fields)
 from tinyflash.generate.runtime.aot.quant import (activation_range, compute_out_size, compute_padding,
                                                   per_channel_real_multiplier, quantize_multiplier,
-                                                  requant_rows, wrap_int32)
+                                                  requant_rows, round_half_away, wrap_int32)
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 KERNEL = "tf_conv.c"
-FAST_KERNEL = "tf_fast.h"
+FAST_KERNEL = "tf_fast.h"                 # what the DSP kernels share; each operator's own header:
+FAST_CONV = frozenset({FAST_KERNEL, "tf_fast_conv.h"})
+FAST_DEPTHWISE = frozenset({FAST_KERNEL, "tf_fast_depthwise.h"})
 MVE_KERNEL = "tf_mve_conv.h"
 MVE_DEPTHWISE_KERNEL = "tf_mve_depthwise.h"
+KERNEL16, KERNEL16_C = "tf_conv16.h", "tf_conv16.c"      # 16x8 (int16 activations)
+FAST_KERNEL16 = "tf_fast_conv16.h"
+INT16_MIN, INT16_MAX = -32768, 32767
 
 
 def check_spatial(ctx: EmitContext, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
@@ -55,9 +61,29 @@ def geometry(ctx: EmitContext, in_shape: tuple[int, ...], out_shape: tuple[int, 
             "pad_w": compute_padding(o["stride_w"], dil_w, in_shape[2], k_w, out_shape[2])}
 
 
+def _check_16x8(ctx: EmitContext, depthwise: bool) -> tuple[str, ...]:
+    """The 16x8 variant's types (int16 activations of zero point 0, as TFLite's 16x8 quantisation makes
+    them: TFLM's int16 kernels ignore both offsets) and the bias types TFLM reads: int64, or for CONV_2D
+    also int32. Returns the latter."""
+    weights, out = ctx.tensor(1), ctx.output()
+    if weights is not None and weights.dtype != "int8":
+        raise ctx.unsupported(f"weights '{weights.name}' are {weights.dtype}; 16x8 takes int8 weights")
+    if out.dtype != "int16":
+        raise ctx.unsupported(f"output '{out.name}' is {out.dtype}; an int16 input needs an int16 output")
+    for t in (ctx.tensor(0), out):
+        if t is not None and t.quantization is not None and t.quantization.zero_points != (0,):
+            raise ctx.unsupported(f"int16 tensor '{t.name}' has zero point {t.quantization.zero_points}; "
+                                  f"16x8 needs zero point 0 (TFLM's int16 kernels ignore it)")
+    return ("int64",) if depthwise else ("int64", "int32")
+
+
 def _check_common(ctx: EmitContext, depthwise: bool) -> None:
-    require_int8(ctx, 0, 1)
     inp, weights, bias, out = ctx.tensor(0), ctx.tensor(1), ctx.tensor(2), ctx.output()
+    if inp is not None and inp.dtype == "int16":
+        bias_types = _check_16x8(ctx, depthwise)
+    else:
+        require_int8(ctx, 0, 1)
+        bias_types = ("int32",)
     if inp is None or inp.is_constant:
         raise ctx.unsupported("the input must be an activation tensor")
     if weights is None or not weights.is_constant:
@@ -79,8 +105,9 @@ def _check_common(ctx: EmitContext, depthwise: bool) -> None:
         raise ctx.unsupported(f"per-channel weight quantisation on axis {q.axis} with {len(q.scales)} "
                               f"scales; expected axis {channel_axis} with {out_c}")
     if bias is not None:
-        if bias.dtype != "int32" or not bias.is_constant:
-            raise ctx.unsupported(f"bias '{bias.name}' must be a constant int32 tensor")
+        if bias.dtype not in bias_types or not bias.is_constant:
+            raise ctx.unsupported(f"bias '{bias.name}' ({bias.dtype}) must be a constant "
+                                  f"{' or '.join(bias_types)} tensor")
         if bias.elements != out_c:
             raise ctx.unsupported(f"bias has {bias.elements} values for {out_c} output channels")
     o = ctx.op.options
@@ -104,6 +131,8 @@ def _check_common(ctx: EmitContext, depthwise: bool) -> None:
 def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     inp, weights, bias, out = ctx.tensor(0), ctx.tensor(1), ctx.tensor(2), ctx.output()
     assert inp is not None and weights is not None
+    if inp.dtype == "int16":
+        return _emit_16x8(ctx, depthwise)
     assert inp.quantization and weights.quantization and out.quantization
     o = ctx.op.options
     dil_h, dil_w = o.get("dilation_h", 1), o.get("dilation_w", 1)
@@ -130,16 +159,30 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
                                         out.quantization.zero_point)
     spatial = geom["batches"] * geom["out_h"] * geom["out_w"] * out_c * k_h * k_w
     macs = spatial if depthwise else spatial * geom["in_c"]
-    if ctx.mve_kernels and o.get("depth_multiplier", 1) == 1:
+    if ctx.mve_kernels:
         return _emit_mve(ctx, geom, w, folded, mult, shift, in_zp, out.quantization.zero_point, act_min, act_max,
                          depthwise, macs)
     if ctx.dsp_kernels:
         abs_sums = np.abs(w.astype(np.int64)).reshape(-1, out_c).sum(axis=0) if depthwise else \
             np.abs(w.astype(np.int64)).reshape(out_c, -1).sum(axis=1)
-        rq = requant_rows(mult, shift, folded, abs_sums, out.quantization.zero_point, act_min)
-        fits = depthwise and geom["in_c"] % 4 == 0 and o.get("depth_multiplier", 1) == 1
-        if rq is not None and (fits or not depthwise):
-            return _emit_fast(ctx, geom, w, folded, rq, act_min, act_max, in_zp, depthwise, macs)
+        if depthwise and (geom["in_c"] % 4 != 0 or o.get("depth_multiplier", 1) != 1):
+            expanded = _emit_fast_expanded(ctx, geom, w, folded, mult, shift, abs_sums, act_min, act_max, in_zp,
+                                           out.quantization.zero_point, macs)
+            if expanded is not None:
+                return expanded
+        else:
+            rq = requant_rows(mult, shift, folded, abs_sums, out.quantization.zero_point, act_min)
+            if rq is not None:
+                return _emit_fast(ctx, geom, w, folded, rq, act_min, act_max, in_zp, depthwise, macs)
+    return _emit_portable(ctx, geom, w, folded, mult, shift, act_min, act_max, in_zp, depthwise, macs)
+
+
+def _emit_portable(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray, mult: np.ndarray,
+                   shift: np.ndarray, act_min: int, act_max: int, in_zp: int, depthwise: bool,
+                   macs: int) -> Emitted:
+    inp, out = ctx.tensor(0), ctx.output()
+    assert inp is not None and out.quantization is not None
+    o = ctx.op.options
     name = f"tf_n{ctx.op.index}_params"
     ginit = ", ".join(f".{k} = {int(v)}" for k, v in geom.items())
     ctx.constants.append(
@@ -155,6 +198,41 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     code = (f"{fn}(&{name}, {ctx.pointer(inp.index)}, {w_name}, {b_name}, {m_name}, {s_name}, "
             f"{ctx.pointer(out.index)});")
     return Emitted(code, frozenset({KERNEL}), macs=macs)
+
+
+def _emit_fast_expanded(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray,
+                        mult: np.ndarray, shift: np.ndarray, abs_sums: np.ndarray, act_min: int, act_max: int,
+                        in_zp: int, out_zp: int, macs: int) -> Emitted | None:
+    """tf_fast.h tf_fast_depthwise_m_s8: DEPTHWISE_CONV_2D with a depth multiplier, or an output depth
+    not a multiple of 4, as the multiplier-1 kernel over a strip of the output's channels (each input
+    channel copied m times), padded to cs, a multiple of 4, with zero-weight channels. None when the
+    requantisation's fast form is not proven for the layer."""
+    out_c = geom["out_c"]
+    cs = -(-out_c // 4) * 4
+    extra = cs - out_c
+    rq = requant_rows(np.pad(mult, (0, extra)), np.pad(shift, (0, extra)), np.pad(folded, (0, extra)),
+                      np.pad(abs_sums, (0, extra)), out_zp, act_min)
+    if rq is None:
+        return None
+    rows, rq_mode = rq
+    taps = geom["k_h"] * geom["k_w"]
+    words = _depthwise_sxtb16_words(np.pad(w.reshape(taps, out_c), ((0, 0), (0, extra))))
+    index = ctx.op.index
+    ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
+    ctx.constants.append(
+        f"static const tf_fast_conv_t tf_n{index}_params = {{.g = {{{ginit}}}, .kp = {cs}, "
+        f".pad_value = {in_zp}, .act_min = {act_min}, .act_max = {act_max}, "
+        f".rq_mode = {rq_mode}}};")
+    w_name = ctx.constant("weights", np.ascontiguousarray(words))
+    b_name = ctx.constant("bias", np.pad(folded, (0, extra)))
+    rq_name = rq_table(ctx, rows)
+    inp, out = ctx.tensor(0), ctx.output()
+    assert inp is not None
+    call = (f"tf_fast_depthwise_m_s8(&tf_n{index}_params, in, (const tf_w2_t *){w_name}, {b_name}, "
+            f"{rq_name}, tf_scratch, out);")
+    strip_w = (geom["out_w"] - 1) * geom["stride_w"] + (geom["k_w"] - 1) * geom["dil_w"] + 1
+    code = ctx.layer_function("TF_LAYER_ATTRS", call, {"in": inp.index, "out": out.index})
+    return Emitted(code, FAST_DEPTHWISE, macs=macs, scratch_bytes=geom["k_h"] * strip_w * cs)
 
 
 def _depthwise_sxtb16_words(w: np.ndarray) -> np.ndarray:
@@ -206,14 +284,14 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
         call = f"{fn}(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, (int16_t *)tf_scratch, out);"
         scratch = 2 * kp * 2
     code = ctx.layer_function("TF_LAYER_ATTRS", call, {"in": inp.index, "out": out.index})
-    return Emitted(code, frozenset({FAST_KERNEL}), macs=macs, scratch_bytes=scratch)
+    return Emitted(code, FAST_DEPTHWISE if depthwise else FAST_CONV, macs=macs, scratch_bytes=scratch)
 
 
 def _emit_mve(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray, mult: np.ndarray,
               shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int, depthwise: bool,
               macs: int) -> Emitted:
-    """Helium kernels (tf_mve_conv.h, tf_mve_depthwise.h); depthwise with a depth multiplier stays on
-    the others. The requantisation needs no range proof (mve_requant.py), so every such layer uses them."""
+    """Helium kernels (tf_mve_conv.h, tf_mve_depthwise.h). The requantisation needs no range proof
+    (mve_requant.py), so every such layer uses them."""
     emit = _emit_mve_depthwise if depthwise else _emit_mve_conv
     return emit(ctx, geom, w, folded, mult, shift, in_zp, out_zp, act_min, act_max, macs)
 
@@ -245,8 +323,9 @@ def _emit_mve_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: 
 
 
 def depthwise_weights(w: np.ndarray) -> np.ndarray:
-    """[taps][c] int8 (TFLite's 1HWO, depth multiplier 1) -> [group][tap][8], zero channels padding
-    c to a multiple of 8 (channel order: tf_mve_depthwise.h widens eight consecutive bytes)."""
+    """[taps][c] int8 (TFLite's 1HWO, c the output channels) -> [group][tap][8], zero channels padding
+    c to a multiple of 8 (channel order: tf_mve_depthwise.h widens eight consecutive bytes of its strip,
+    which holds the output's channels)."""
     taps, channels = w.shape
     groups = -(-channels // PAIR)
     padded = np.zeros((taps, groups * PAIR), dtype=np.int8)
@@ -274,7 +353,8 @@ def strip_rows(geom: dict[str, Any]) -> int:
 def _emit_mve_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray,
                         mult: np.ndarray, shift: np.ndarray, in_zp: int, out_zp: int, act_min: int,
                         act_max: int, macs: int) -> Emitted:
-    """DEPTHWISE_CONV_2D with depth multiplier 1, weights [1][k_h][k_w][c]."""
+    """DEPTHWISE_CONV_2D, weights [1][k_h][k_w][out_c]; the strip holds out_c channels (with a depth
+    multiplier each input channel m times)."""
     taps, channels = geom["k_h"] * geom["k_w"], geom["out_c"]
     width, rows = strip_width(geom), strip_rows(geom)
     fields = {"k": taps, "direct": 0, "strip_w": width, "strip_rows": rows,
@@ -289,3 +369,92 @@ def _emit_mve_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, b
 CONV_2D = OpSupport(emit=lambda ctx: _emit_common(ctx, False), check=lambda ctx: _check_common(ctx, False))
 DEPTHWISE_CONV_2D = OpSupport(emit=lambda ctx: _emit_common(ctx, True),
                               check=lambda ctx: _check_common(ctx, True))
+
+
+def _activation_range_16(activation: str, scale: float) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized for int16 outputs of zero point 0."""
+    def quantize(value: float) -> int:
+        return round_half_away(float(np.float32(value) / np.float32(scale)))
+
+    lo, hi = INT16_MIN, INT16_MAX
+    if activation == "RELU":
+        return max(lo, quantize(0.0)), hi
+    if activation == "RELU6":
+        return max(lo, quantize(0.0)), min(hi, quantize(6.0))
+    if activation == "RELU_N1_TO_1":
+        return max(lo, quantize(-1.0)), min(hi, quantize(1.0))
+    return lo, hi
+
+
+def _emit_16x8(ctx: EmitContext, depthwise: bool) -> Emitted:
+    """CONV_2D / DEPTHWISE_CONV_2D with int16 activations (tf_conv16.h). Both take the SMLAD paths
+    (tf_fast_conv16.h) when their int32 sums are exact: an int32 bias (TFLM's CONV_2D accumulator is
+    int32 then), or 32768 * sum|w| below 2^31 for every channel."""
+    inp, weights, bias, out = ctx.tensor(0), ctx.tensor(1), ctx.tensor(2), ctx.output()
+    assert inp is not None and weights is not None
+    assert inp.quantization and weights.quantization and out.quantization
+    o = ctx.op.options
+    k_h, k_w = weights.shape[1], weights.shape[2]
+    geom = geometry(ctx, inp.shape, out.shape, k_h, k_w, o.get("dilation_h", 1), o.get("dilation_w", 1))
+    out_c = geom["out_c"]
+    w = weights.array()
+    scales = weights.quantization.scales
+    if len(scales) == 1:
+        scales = scales * out_c
+    pairs = [quantize_multiplier(per_channel_real_multiplier(inp.quantization.scale, s, out.quantization.scale))
+             for s in scales]
+    mult = np.array([m for m, _ in pairs], dtype=np.int32)
+    shift = np.array([s for _, s in pairs], dtype=np.int32)
+    # the int64 MultiplyByQuantizedMultiplier's multiplier, rounded to 15 bits
+    reduced = np.where(mult < 0x7FFF0000, (mult.astype(np.int64) + (1 << 15)) >> 16, 0x7FFF).astype(np.int32)
+    acc32 = bias is not None and bias.dtype == "int32"
+    if acc32:
+        assert bias is not None
+        bias_words = bias.array().astype(np.int32)
+    else:
+        b64 = bias.array().astype("<i8") if bias is not None else np.zeros(out_c, "<i8")
+        bias_words = np.ascontiguousarray(b64).view("<i4").astype(np.int32)      # (low, high) per channel
+    act_min, act_max = _activation_range_16(o.get("activation", "NONE"), out.quantization.scale)
+    spatial = geom["batches"] * geom["out_h"] * geom["out_w"] * out_c * k_h * k_w
+    macs = spatial if depthwise else spatial * geom["in_c"]
+    index = ctx.op.index
+    ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
+    fields = (f"{{.g = {{{ginit}}}, .depth_multiplier = {int(o.get('depth_multiplier', 1)) if depthwise else 1}, "
+              f".act_min = {act_min}, .act_max = {act_max}, .acc32 = {int(acc32)}}}")
+    k = k_h * k_w * geom["in_c"]
+    abs_w = np.abs(w.astype(np.int64))
+    abs_sums = abs_w.reshape(-1, out_c).sum(axis=0) if depthwise else abs_w.reshape(out_c, -1).sum(axis=1)
+    exact = acc32 or int(abs_sums.max(initial=0)) * 32768 < 2**31
+    if ctx.dsp_kernels and depthwise and exact:
+        cs = out_c + out_c % 2
+        taps = k_h * k_w
+        pairs16 = np.pad(w.reshape(taps, out_c), ((0, 0), (0, cs - out_c))).astype(np.int64) & 0xFFFF
+        words = (pairs16[:, 0::2] | (pairs16[:, 1::2] << 16)).T.astype(np.uint32)      # [cs/2][taps]
+        ctx.constants.append(f"static const tf_fast_conv16_t tf_n{index}_params = {{.c = {fields}, .kp = {cs}}};")
+        w_name = ctx.constant("weights", np.ascontiguousarray(words))
+        names = [ctx.constant(stem, values) for stem, values in
+                 (("bias", bias_words), ("mult", mult), ("shift", shift), ("reduced", reduced))]
+        call = (f"tf_fast_depthwise_s16(&tf_n{index}_params, (const int16_t *)in, {w_name}, {', '.join(names)}, "
+                f"(int16_t *)tf_scratch, (int16_t *)out);")
+        strip_w = (geom["out_w"] - 1) * geom["stride_w"] + (geom["k_w"] - 1) * geom["dil_w"] + 1
+        code = ctx.layer_function("TF_LAYER_ATTRS", call, {"in": inp.index, "out": out.index})
+        return Emitted(code, frozenset({KERNEL16, FAST_KERNEL, FAST_KERNEL16}), macs=macs,
+                       scratch_bytes=2 * k_h * strip_w * cs)
+    if ctx.dsp_kernels and exact:
+        kp = (k + 1) // 2 * 2
+        ctx.constants.append(f"static const tf_fast_conv16_t tf_n{index}_params = {{.c = {fields}, .kp = {kp}}};")
+        w_name = ctx.constant("weights", np.pad(w.reshape(out_c, k), ((0, 0), (0, kp - k))).astype(np.int16))
+        names = [ctx.constant(stem, values) for stem, values in
+                 (("bias", bias_words), ("mult", mult), ("shift", shift), ("reduced", reduced))]
+        call = (f"tf_fast_conv_s16(&tf_n{index}_params, (const int16_t *)in, {w_name}, {', '.join(names)}, "
+                f"(int16_t *)tf_scratch, (int16_t *)out);")
+        code = ctx.layer_function("TF_LAYER_ATTRS", call, {"in": inp.index, "out": out.index})
+        return Emitted(code, frozenset({KERNEL16, FAST_KERNEL, FAST_KERNEL16}), macs=macs, scratch_bytes=4 * kp)
+    ctx.constants.append(f"static const tf_conv16_params_t tf_n{index}_params = {fields};")
+    w_name = ctx.constant("weights", np.ascontiguousarray(w))
+    names = [ctx.constant(stem, values) for stem, values in
+             (("bias", bias_words), ("mult", mult), ("shift", shift), ("reduced", reduced))]
+    fn = "tf_depthwise_conv_s16" if depthwise else "tf_conv_s16"
+    code = (f"{fn}(&tf_n{index}_params, (const int16_t *){ctx.pointer(inp.index)}, {w_name}, {', '.join(names)}, "
+            f"(int16_t *){ctx.pointer(out.index)});")
+    return Emitted(code, frozenset({KERNEL16, KERNEL16_C}), macs=macs)

@@ -96,7 +96,7 @@ def _emit(ctx: EmitContext) -> Emitted:
 
 def _emit_fast(ctx: EmitContext, w: np.ndarray, folded: np.ndarray, requant: tuple[np.ndarray, int],
                batches: int, act_min: int, act_max: int, macs: int) -> Emitted:
-    """tf_fast.h's tf_fast_fc_s8 in a per-layer function with constant parameters (see conv.py)."""
+    """tf_fast_fc.h's tf_fast_fc_s8 in a per-layer function with constant parameters (see conv.py)."""
     rq, mode = requant
     out_depth, in_depth = w.shape
     index = ctx.op.index
@@ -111,7 +111,7 @@ def _emit_fast(ctx: EmitContext, w: np.ndarray, folded: np.ndarray, requant: tup
     code = ctx.layer_function(
         "TF_LAYER_ATTRS", f"tf_fast_fc_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, "
                           f"(int16_t *)tf_scratch, out);", {"in": inp.index, "out": out.index})
-    return Emitted(code, frozenset({"tf_fast.h"}), macs=macs, scratch_bytes=in_depth * 2)
+    return Emitted(code, frozenset({"tf_fast.h", "tf_fast_fc.h"}), macs=macs, scratch_bytes=in_depth * 2)
 
 
 def _emit_mve(ctx: EmitContext, batches: int, w: np.ndarray, bias: np.ndarray, multiplier: int, shift: int,

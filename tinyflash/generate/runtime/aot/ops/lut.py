@@ -249,6 +249,14 @@ _LUT_TYPES = {"int8": ("tf_lut_s8", np.int8, "int8_t"), "int16": ("tf_lut_s8_s16
               "int32": ("tf_lut_s8_s32", np.int32, "int32_t")}
 
 
+def lut_overwrites(ctx: EmitContext) -> tuple[int, ...]:
+    """OpSupport.overwrites of the operators whose int8 -> int8 form is one lookup per element: each
+    byte is read before its place is written, so the output can take the input's buffer."""
+    inp, out = ctx.tensor(0), ctx.output()
+    same = inp is not None and inp.dtype == out.dtype == "int8" and inp.elements == out.elements
+    return (0,) if same else ()
+
+
 def emit_lut(ctx: EmitContext, table: np.ndarray) -> Emitted:
     """One table lookup per element of the int8 input 0; the table's type is the output's."""
     inp, out = ctx.tensor(0), ctx.output()

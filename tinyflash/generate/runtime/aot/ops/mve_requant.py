@@ -1,8 +1,8 @@
 """What the Helium (MVE) paths of the operator modules share (kernels: tf_mve_requant.h): the lane
 order of the accumulators, the requantisation records and fields, and the per-layer function.
 
-Used when the board's core has MVE (EmitContext.mve_kernels): conv.py (CONV_2D, DEPTHWISE_CONV_2D
-with depth multiplier 1), fully_connected.py, add.py and pooling.py (AVERAGE_POOL_2D) each emit their
+Used when the board's core has MVE (EmitContext.mve_kernels): conv.py (CONV_2D, DEPTHWISE_CONV_2D),
+fully_connected.py, add.py and pooling.py (AVERAGE_POOL_2D) each emit their
 kernel of tf_mve_<operator>.h. Like tf_fast.h, each layer gets a small function that calls an
 always-inline kernel with a static const parameter block. The weights are laid out at generation
 time in the order the kernels load them, and the requantisation constants of four output channels

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport
-from tinyflash.generate.runtime.aot.ops.lut import INPUT_BYTES, emit_lut, requantize_values
+from tinyflash.generate.runtime.aot.ops.lut import INPUT_BYTES, emit_lut, lut_overwrites, requantize_values
 from tinyflash.generate.runtime.aot.quant import quantize_multiplier
 from tinyflash.model.graph import Tensor
 
@@ -81,4 +81,4 @@ def _emit(ctx: EmitContext) -> Emitted:
     return Emitted(code, kernels)
 
 
-QUANTIZE = OpSupport(emit=_emit, check=_check)
+QUANTIZE = OpSupport(emit=_emit, check=_check, overwrites=lut_overwrites)

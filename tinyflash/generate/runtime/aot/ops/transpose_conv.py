@@ -13,6 +13,7 @@ from tinyflash.generate.runtime.aot.ops.fully_connected import (ACTIVATIONS, FAS
                                                                 int64_constant, pair_order)
 from tinyflash.generate.runtime.aot.quant import (activation_range, compute_out_size, compute_padding,
                                                   per_channel_real_multiplier, quantize_multiplier)
+from tinyflash.model.macs import operator_macs
 
 KERNELS = frozenset({"tf_transpose_conv.h", "tf_transpose_conv.c", "tf_fc16.h"})
 # the int8 SIMD kernel widens the whole input into the scratch buffer; beyond this it stays portable
@@ -104,7 +105,7 @@ def _emit(ctx: EmitContext) -> Emitted:
     b = bias.array().astype(np.int64) if bias is not None else np.zeros(out_c, np.int64)
     b_name = int64_constant(ctx, "bias", b) if wide else ctx.constant("bias", b.astype(np.int32))
     m_name, s_name = ctx.constant("mult", mult), ctx.constant("shift", shift)
-    macs = _macs(geom)
+    macs = operator_macs(ctx.graph, ctx.op)     # every input value times every tap, as the shape count
     w = weights.array().reshape(out_c, -1)
     icp = (in_c + 3) // 4 * 4
     scratch = 0 if wide else geom["in_h"] * geom["in_w"] * icp * 2
@@ -128,17 +129,6 @@ def _emit(ctx: EmitContext) -> Emitted:
             f"({ctype} *){ctx.pointer(out.index)});")
     return Emitted(code, KERNELS, macs=macs)
 
-
-def _macs(geom: dict[str, int]) -> int:
-    """Multiply-accumulates TFLM's scatter performs inside the output: the taps of each output row times
-    those of each output column (they are independent) times the channels."""
-    def reaching(out_size: int, in_size: int, k: int, stride: int, pad: int) -> int:
-        return sum(1 for o in range(out_size) for ky in range(k)
-                   if (o + pad - ky) >= 0 and (o + pad - ky) % stride == 0 and (o + pad - ky) // stride < in_size)
-
-    rows = reaching(geom["out_h"], geom["in_h"], geom["k_h"], geom["stride_h"], geom["pad_h"])
-    cols = reaching(geom["out_w"], geom["in_w"], geom["k_w"], geom["stride_w"], geom["pad_w"])
-    return geom["batches"] * rows * cols * geom["in_c"] * geom["out_c"]
 
 
 TRANSPOSE_CONV = OpSupport(emit=_emit, check=_check)
