@@ -22,6 +22,8 @@ class EmitContext:
     constants: list[str] = field(default_factory=list)   # C definitions collected for model.c
     dsp_kernels: bool = False      # the core has the DSP extension and SIMD kernels were not turned off
     mve_kernels: bool = False      # the core has Helium (MVE) and SIMD kernels were not turned off
+    flash_bytes: int = 0           # the board's flash, for layers that trade it for speed (0: unknown)
+    notes: list[str] = field(default_factory=list)       # choices worth reporting (RuntimeOutput.notes)
 
     def tensor(self, position: int) -> Optional[Tensor]:
         index = self.op.inputs[position] if position < len(self.op.inputs) else -1
