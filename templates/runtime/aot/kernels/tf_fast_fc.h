@@ -124,7 +124,7 @@ TF_ALWAYS_INLINE void tf_fc_w16_block(const tf_fast_fc_w16_t *p, const uint32_t 
 {
     const uint32_t *w = *wp, *c = col;
     int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
-#pragma GCC unroll 4
+#pragma GCC unroll 32
     for (int32_t k = 0; k < p->kp; k += 4) {
         TF_FC_W16_STEP(w, c, a0, a1, a2, a3);
     }
@@ -162,8 +162,12 @@ TF_ALWAYS_INLINE void tf_fast_fc_w16_s8(const tf_fast_fc_w16_t *p, const int8_t 
         for (; o + 4 <= p->out_depth; o += 4) {
             int32_t acc[4];
             tf_fc_w16_block(p, &w, col, bias + o, acc);
+            /* the shared row's multiplier and rounding put in registers here, after the MAC loop: held
+             * across it (GCC hoists them out of both loops) they push its counter onto the stack */
+            tf_rq_t q = rq[0];
+            __asm__ volatile("" : "+r"(q.mult), "+r"(q.round));
             for (int32_t j = 0; j < 4; ++j) {
-                out[o + j] = tf_rq(acc[j], p->rq_shared ? rq : &rq[o + j], p->act_min, p->act_max, p->rq_mode);
+                out[o + j] = tf_rq(acc[j], p->rq_shared ? &q : &rq[o + j], p->act_min, p->act_max, p->rq_mode);
             }
         }
         if (o < p->out_depth) {             /* 1-3 rows left: their block is padded with zero rows */

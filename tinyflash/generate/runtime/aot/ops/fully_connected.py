@@ -142,12 +142,31 @@ def widened_weights(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(words.transpose(0, 2, 3, 1)).reshape(-1).astype(np.uint32)
 
 
+def fold_left_shift(w: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """tf_rq's left shift moved into the widened weights and the bias of each row where the shifted
+    weights fit int16: acc << left = sum(x (w << left)) + (bias << left) exactly, since requant_rows
+    proved (|bias| + 128 sum|w|) << left < 2^31, which bounds every partial sum too. Saves the shift
+    per output. Constant rows (multiplier 0) ignore acc: their shift becomes 0 as well."""
+    w = w.astype(np.int64)
+    bias = bias.astype(np.int64)
+    rq = rq.copy()
+    for row, (mult, left, _, _) in enumerate(rq.tolist()):
+        if mult == 0:
+            rq[row, 1] = 0
+            continue
+        shifted = w[row] << left
+        if shifted.min() >= -32768 and shifted.max() <= 32767:
+            w[row], bias[row], rq[row, 1] = shifted, bias[row] << left, 0
+    return w, bias, rq
+
+
 def _emit_widened(ctx: EmitContext, w: np.ndarray, folded: np.ndarray, requant: tuple[np.ndarray, int],
                   batches: int, act_min: int, act_max: int, macs: int) -> Emitted:
     """tf_fast_fc.h's tf_fast_fc_w16_s8: int16 weights in flash, in a per-layer function (see conv.py)."""
     rq, mode = requant
     out_depth, in_depth = w.shape
     index = ctx.op.index
+    w, folded, rq = fold_left_shift(w, folded, rq)
     # per-tensor weights give every output the same row unless a row is constant (all-zero weights)
     shared = bool((rq == rq[0]).all())
     extra = widened_extra_bytes(out_depth, in_depth)
@@ -160,9 +179,10 @@ def _emit_widened(ctx: EmitContext, w: np.ndarray, folded: np.ndarray, requant: 
         f".kp = {_round4(in_depth)}, .out_depth = {out_depth}, .act_min = {act_min}, .act_max = {act_max}, "
         f".rq_mode = {mode}, .rq_shared = {int(shared)}}};")
     w_name = ctx.constant("weights", widened_weights(w))
-    bias = np.zeros(_round4(out_depth), dtype=np.int32)
+    bias = np.zeros(_round4(out_depth), dtype=np.int64)
     bias[:out_depth] = folded
-    b_name = ctx.constant("bias", bias)
+    assert np.abs(bias).max() < 2**31
+    b_name = ctx.constant("bias", bias.astype(np.int32))
     rq_name = rq_table(ctx, rq[:1] if shared else rq)
     inp, out = ctx.tensor(0), ctx.output()
     assert inp is not None
