@@ -72,8 +72,10 @@ TF_ALWAYS_INLINE void tf_fast_fc_s8(const tf_fast_fc_t *p, const int8_t *input, 
  * rows x four depths): LDRD, 2 LDM, 8 SMLAD = 11 instructions, no widening in the loop.
  * Weights: rows padded to a multiple of 4, depth to kp (a multiple of 4); per block of four rows and
  * per four depths k..k+3 eight words, (k, k+2) of rows 0..3 then (k+1, k+3) of rows 0..3, the pairs
- * SXTB16 makes of an input word (col). bias: padded to the rows too. rq_shared: one tf_rq_t row for
- * every output (per-tensor weights with no constant row), so GCC keeps its fields in registers. */
+ * SXTB16 makes of an input word (col). Weights and bias come pre-shifted by tf_rq's left shift where
+ * that fits int16 (fully_connected.py: fold_left_shift), so the row's left is 0. bias: padded to the
+ * rows too. rq_shared: one tf_rq_t row for every output (per-tensor weights with no constant row), its
+ * fields constants GCC folds. Measured on ad (M7 and M4): 0.75 instructions per MAC, 1.56 before. */
 typedef struct {
     int32_t batches, in_depth, kp, out_depth, act_min, act_max, rq_mode, rq_shared;
 } tf_fast_fc_w16_t;
@@ -124,6 +126,8 @@ TF_ALWAYS_INLINE void tf_fc_w16_block(const tf_fast_fc_w16_t *p, const uint32_t 
 {
     const uint32_t *w = *wp, *c = col;
     int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+    /* 32 steps: a depth of 128 has no loop left, so no counter, which would go to the stack (the
+     * step's registers, four accumulators and the two pointers leave none for it) */
 #pragma GCC unroll 32
     for (int32_t k = 0; k < p->kp; k += 4) {
         TF_FC_W16_STEP(w, c, a0, a1, a2, a3);
@@ -165,7 +169,9 @@ TF_ALWAYS_INLINE void tf_fast_fc_w16_s8(const tf_fast_fc_w16_t *p, const int8_t 
             /* the shared row's multiplier and rounding put in registers here, after the MAC loop: held
              * across it (GCC hoists them out of both loops) they push its counter onto the stack */
             tf_rq_t q = rq[0];
-            __asm__ volatile("" : "+r"(q.mult), "+r"(q.round));
+            if (p->rq_shared) {
+                __asm__ volatile("" : "+r"(q.mult), "+r"(q.round));
+            }
             for (int32_t j = 0; j < 4; ++j) {
                 out[o + j] = tf_rq(acc[j], p->rq_shared ? &q : &rq[o + j], p->act_min, p->act_max, p->rq_mode);
             }
