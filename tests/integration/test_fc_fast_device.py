@@ -1,6 +1,6 @@
 """tf_fast_fc.h's FULLY_CONNECTED kernel over int16-widened weights on the real instructions (LDRD,
 LDM into r8-r11, SMLAD in inline assembly, which the host harness replaces by C models) of the
-emulated Cortex-M7 and Cortex-M4, on the odd shapes of tests/unit/test_aot_fc_fast.py, against TFLM's
+emulated Cortex-M7 and Cortex-M4, on the odd shapes of tests/support/fc_cases.py, against TFLM's
 reference kernels on the host."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tinyflash.pipeline import build, started_board
 from tinyflash.run.golden import Golden
 
 from ..support.tflite_writer import write_tflite
-from ..unit.test_aot_fc_fast import CASES, fc_graph
+from ..support.fc_cases import CASES, fc_graph
 
 pytestmark = pytest.mark.qemu
 
