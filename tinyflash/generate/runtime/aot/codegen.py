@@ -187,6 +187,7 @@ class AotRuntime:
         calls: list[dict[str, object]] = []
         layers: list[Layer] = []
         kernels: set[str] = set()
+        notes: list[str] = []
         macs = scratch = 0
         dsp_kernels, mve_kernels = simd["dsp_kernels"], simd["mve_kernels"]
 
@@ -197,7 +198,8 @@ class AotRuntime:
         for index in plan.order:
             op = plan.operator(index)
             ctx = EmitContext(graph, op, pointer, constants, dsp_kernels=dsp_kernels, mve_kernels=mve_kernels,
-                              overwrites_input=plan.overwrites.get(index))
+                              overwrites_input=plan.overwrites.get(index), flash_bytes=board.memory.flash.size,
+                              notes=notes)
             emitted = SUPPORTED[op.opcode].emit(ctx)
             out_tensor = graph.tensors[op.outputs[0]]
             # the tensor name is model text: the template puts it through c_comment (#11.3)
@@ -226,4 +228,4 @@ class AotRuntime:
         sources.append(model_c)
         defines = ("TF_PORTABLE_KERNELS=1",) if kernel_set == "portable" else ()
         return RuntimeOutput(self.name, tuple(sources), (dest,), defines, arena, graph.weight_bytes(), macs,
-                             scratch_bytes=scratch, layers=tuple(layers))
+                             scratch_bytes=scratch, notes=tuple(notes), layers=tuple(layers))

@@ -25,6 +25,8 @@ class EmitContext:
     # the planner put the output in the buffer of this input (OpSupport.overwrites): the kernel must
     # read each input value before it writes over it
     overwrites_input: Optional[int] = None
+    flash_bytes: int = 0           # the board's flash, for layers that trade it for speed (0: unknown)
+    notes: list[str] = field(default_factory=list)       # choices worth reporting (RuntimeOutput.notes)
 
     def tensor(self, position: int) -> Optional[Tensor]:
         index = self.op.inputs[position] if position < len(self.op.inputs) else -1

@@ -78,11 +78,13 @@ def _emit(ctx: EmitContext) -> Emitted:
         return _emit_mve(ctx, batches, w, folded, multiplier, shift, inp.quantization.zero_point,
                          out.quantization.zero_point, act_min, act_max)
     macs = batches * in_depth * out_depth
-    if ctx.dsp_kernels and in_depth % 4 == 0:
+    if ctx.dsp_kernels:
         abs_sums = np.abs(w.astype(np.int64)).sum(axis=1)
         rq = requant_rows(np.full(out_depth, multiplier, np.int32), np.full(out_depth, shift, np.int32),
                           folded, abs_sums, out.quantization.zero_point, act_min)
-        if rq is not None:
+        if rq is not None and widened_fits(ctx):
+            return _emit_widened(ctx, w, folded, rq, batches, act_min, act_max, macs)
+        if rq is not None and in_depth % 4 == 0:
             return _emit_fast(ctx, w, folded, rq, batches, act_min, act_max, macs)
     params = ctx.params("tf_fc_params_t", {
         "batches": batches, "in_depth": in_depth, "out_depth": out_depth, "multiplier": multiplier,
@@ -92,6 +94,102 @@ def _emit(ctx: EmitContext) -> Emitted:
     code = (f"tf_fully_connected_s8(&{params}, {ctx.pointer(inp.index)}, {w_name}, {b_name}, "
             f"{ctx.pointer(out.index)});")
     return Emitted(code, frozenset({"tf_fully_connected.c"}), macs=macs)
+
+
+# flash kept free for code, kernels and the rest of the firmware when widening weights (ad's whole
+# firmware without its weights is about 40 KB; the margin leaves room for the other layers' choices)
+FLASH_RESERVE = 128 * 1024
+
+
+def _round4(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def widened_extra_bytes(out_depth: int, in_depth: int) -> int:
+    """Flash a layer's int16 weights (padded to 4 rows by 4 depths) take beyond its int8 ones."""
+    return 2 * _round4(out_depth) * _round4(in_depth) - out_depth * in_depth
+
+
+def widened_fits(ctx: EmitContext) -> bool:
+    """Whether this layer's weights are widened to int16 in flash: greedily in graph order, every int8
+    FULLY_CONNECTED up to this one widened, while the model's weights plus that growth plus
+    FLASH_RESERVE stay within the board's flash (ctx.flash_bytes; 0 when unknown: never)."""
+    if ctx.flash_bytes <= 0:
+        return False
+    growth = 0
+    for op in ctx.graph.operators:
+        if op.opcode != "FULLY_CONNECTED":
+            continue
+        inp, weights = ctx.graph.tensors[op.inputs[0]], ctx.graph.tensors[op.inputs[1]]
+        if inp.dtype != "int8" or len(weights.shape) != 2:
+            continue
+        growth += widened_extra_bytes(*weights.shape)
+        if op.index == ctx.op.index:
+            break
+    return ctx.graph.weight_bytes() + growth + FLASH_RESERVE <= ctx.flash_bytes
+
+
+def widened_weights(w: np.ndarray) -> np.ndarray:
+    """int8 [units, depth] to tf_fast_fc.h's widened words: rows and depth zero-padded to multiples of 4;
+    per block of 4 rows and per depths k..k+3, the int16 pairs (k, k+2) of rows 0..3, then (k+1, k+3)
+    of rows 0..3 (low half first), the order of one LDRD of the input's SXTB16 words and two LDMs."""
+    rows, depth = w.shape
+    padded = np.zeros((_round4(rows), _round4(depth)), dtype=np.int64)
+    padded[:rows, :depth] = w
+    blocks = padded.reshape(padded.shape[0] // 4, 4, padded.shape[1] // 4, 4)     # (block, row, group, j)
+    lo, hi = blocks[..., [0, 1]], blocks[..., [2, 3]]                             # (k, k+2), (k+1, k+3)
+    words = (lo & 0xFFFF) | ((hi & 0xFFFF) << 16)                                 # (block, row, group, half)
+    return np.ascontiguousarray(words.transpose(0, 2, 3, 1)).reshape(-1).astype(np.uint32)
+
+
+def fold_left_shift(w: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """tf_rq's left shift moved into the widened weights and the bias of each row where the shifted
+    weights fit int16: acc << left = sum(x (w << left)) + (bias << left) exactly, since requant_rows
+    proved (|bias| + 128 sum|w|) << left < 2^31, which bounds every partial sum too. Saves the shift
+    per output. Constant rows (multiplier 0) ignore acc: their shift becomes 0 as well."""
+    w = w.astype(np.int64)
+    bias = bias.astype(np.int64)
+    rq = rq.copy()
+    for row, (mult, left, _, _) in enumerate(rq.tolist()):
+        if mult == 0:
+            rq[row, 1] = 0
+            continue
+        shifted = w[row] << left
+        if shifted.min() >= -32768 and shifted.max() <= 32767:
+            w[row], bias[row], rq[row, 1] = shifted, bias[row] << left, 0
+    return w, bias, rq
+
+
+def _emit_widened(ctx: EmitContext, w: np.ndarray, folded: np.ndarray, requant: tuple[np.ndarray, int],
+                  batches: int, act_min: int, act_max: int, macs: int) -> Emitted:
+    """tf_fast_fc.h's tf_fast_fc_w16_s8: int16 weights in flash, in a per-layer function (see conv.py)."""
+    rq, mode = requant
+    out_depth, in_depth = w.shape
+    index = ctx.op.index
+    w, folded, rq = fold_left_shift(w, folded, rq)
+    # per-tensor weights give every output the same row unless a row is constant (all-zero weights)
+    shared = bool((rq == rq[0]).all())
+    extra = widened_extra_bytes(out_depth, in_depth)
+    ctx.notes.append(f"node {index} FULLY_CONNECTED {in_depth}->{out_depth}: weights widened to int16 in "
+                     f"flash (+{extra:,} B)")
+    ctx.constants.append(
+        f"/* node {index}: weights widened to int16 at generation time (+{extra} B of flash), as the board's "
+        f"flash has room: no widening in the MAC loop */\n"
+        f"static const tf_fast_fc_w16_t tf_n{index}_params = {{.batches = {batches}, .in_depth = {in_depth}, "
+        f".kp = {_round4(in_depth)}, .out_depth = {out_depth}, .act_min = {act_min}, .act_max = {act_max}, "
+        f".rq_mode = {mode}, .rq_shared = {int(shared)}}};")
+    w_name = ctx.constant("weights", widened_weights(w))
+    bias = np.zeros(_round4(out_depth), dtype=np.int64)
+    bias[:out_depth] = folded
+    assert np.abs(bias).max() < 2**31
+    b_name = ctx.constant("bias", bias.astype(np.int32))
+    rq_name = rq_table(ctx, rq[:1] if shared else rq)
+    inp, out = ctx.tensor(0), ctx.output()
+    assert inp is not None
+    code = ctx.layer_function(
+        "TF_LAYER_ATTRS", f"tf_fast_fc_w16_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, "
+                          f"(uint32_t *)tf_scratch, out);", {"in": inp.index, "out": out.index})
+    return Emitted(code, frozenset({"tf_fast.h", "tf_fast_fc.h"}), macs=macs, scratch_bytes=_round4(in_depth) * 2)
 
 
 def _emit_fast(ctx: EmitContext, w: np.ndarray, folded: np.ndarray, requant: tuple[np.ndarray, int],
