@@ -4,11 +4,11 @@
 
 #include "tf_fast.h"
 
-/* The two pixels of a pair share one column buffer, interleaved by four taps (TF_COL_GROUP int16 per
- * group: taps k..k+3 of the first pixel, then of the second), so one pointer walks both with LDRD and
- * the block needs no second column register. col points at the pixel's first slot (col + 4 for the
- * second pixel). */
-#define TF_COL_GROUP 8
+/* The two pixels of a pair share one column buffer, interleaved by four taps (8 int16 per group:
+ * taps k..k+3 of the first pixel, then of the second), so one pointer walks both with LDRD and the
+ * block needs no second column register. col points at the pixel's first slot (col + 4 for the
+ * second pixel). tf_im2col16 (wide layers, a few taps per pixel) keeps the two columns apart (col,
+ * col + kp): its rows of taps are then single contiguous copies. */
 
 /* Gathers the receptive field of output pixel (oy, ox) as int16 (in_c a multiple of 4), in SXTB16
  * order: each group of four values k..k+3 is stored k, k+2, k+1, k+3, the order in which SXTB16 /
@@ -92,15 +92,17 @@ TF_ALWAYS_INLINE void tf_ldrd(const int16_t **p, uint32_t *lo, uint32_t *hi)
 TF_ALWAYS_INLINE void tf_conv_pair(const tf_fast_conv_t *p, const void *weights, const int32_t *bias,
                                    const tf_rq_t *rq, const int16_t *col, int8_t *out0, int8_t *out1,
                                    const tf_conv_res_t *res, const int8_t *skip0, const int8_t *skip1, int w16,
-                                   int two)
+                                   int two, int wide)
 {
     const int32_t kp = p->kp, oc = p->g.out_c;
+    /* int16 offset of the second pixel's taps k..k+3 from the first's: interleaved, or apart */
+    const int32_t step = wide ? 1 : 2, second = wide ? kp : 4;
     int32_t o = 0;
     for (; o + 2 <= oc; o += 2) {
         int32_t a00 = bias[o], a01 = bias[o + 1];
         int32_t a10 = a00, a11 = a01;
         if (w16) {
-            const int16_t *w = (const int16_t *)weights + o * kp, *c = col;
+            const int16_t *w = (const int16_t *)weights + o * kp, *c = col, *c1 = col + kp;
 #pragma GCC unroll 4   /* the loop's compare and branch would be 2 of 14 instructions per 16 MACs */
             for (int32_t k = 0; k < kp; k += 4) {
                 uint32_t wa0, wa1, wb0, wb1, x0, x1;
@@ -111,7 +113,7 @@ TF_ALWAYS_INLINE void tf_conv_pair(const tf_fast_conv_t *p, const void *weights,
                 a00 = tf_smlad_(wa1, x1, a00);
                 a01 = tf_smlad_(wb0, x0, a01);
                 a01 = tf_smlad_(wb1, x1, a01);
-                tf_ldrd(&c, &x0, &x1);
+                tf_ldrd(wide ? &c1 : &c, &x0, &x1);
                 if (two) {
                     a10 = tf_smlad_(wa0, x0, a10);
                     a10 = tf_smlad_(wa1, x1, a10);
@@ -158,10 +160,10 @@ TF_ALWAYS_INLINE void tf_conv_pair(const tf_fast_conv_t *p, const void *weights,
                 const uint32_t wa = tf_ld32((const int8_t *)weights + o * kp + k);
                 w0 = tf_sxtb16_lo(wa), w1 = tf_sxtb16_hi(wa);
             }
-            a0 = tf_smlad_(w0, tf_ld32(col + 2 * k), a0);
-            a0 = tf_smlad_(w1, tf_ld32(col + 2 * k + 2), a0);
-            a1 = tf_smlad_(w0, tf_ld32(col + 2 * k + 4), a1);
-            a1 = tf_smlad_(w1, tf_ld32(col + 2 * k + 6), a1);
+            a0 = tf_smlad_(w0, tf_ld32(col + step * k), a0);
+            a0 = tf_smlad_(w1, tf_ld32(col + step * k + 2), a0);
+            a1 = tf_smlad_(w0, tf_ld32(col + step * k + second), a1);
+            a1 = tf_smlad_(w1, tf_ld32(col + step * k + second + 2), a1);
         }
         tf_conv_put(p, res, &rq[o], a0, out0 + o, skip0 + o);
         if (two) {
@@ -182,32 +184,30 @@ TF_ALWAYS_INLINE void tf_im2col16(const tf_fast_conv_t *p, const int8_t *input, 
     const int32_t ic = g->in_c, row = g->k_w * ic;
     const int32_t iy0 = oy * g->stride_h - g->pad_h, ix0 = ox * g->stride_w - g->pad_w;
     const int x_inside = ix0 >= 0 && ix0 + (g->k_w - 1) * g->dil_w < g->in_w;
-#define TF_COL16(j) col[((j) >> 2) * TF_COL_GROUP + ((j) & 3)]
-    for (int32_t ky = 0, at = 0; ky < g->k_h; ++ky, at += row) {
+    for (int32_t ky = 0; ky < g->k_h; ++ky, col += row) {
         const int32_t iy = iy0 + ky * g->dil_h;
         const int8_t *src = input + (iy * g->in_w + ix0) * ic;
         if (iy < 0 || iy >= g->in_h) {
             for (int32_t j = 0; j < row; ++j) {
-                TF_COL16(at + j) = (int16_t)p->pad_value;
+                col[j] = (int16_t)p->pad_value;
             }
         } else if (x_inside && g->dil_w == 1) {
             for (int32_t j = 0; j < row; ++j) {   /* k_w pixels side by side: one run of bytes */
-                TF_COL16(at + j) = src[j];
+                col[j] = src[j];
             }
         } else {
             for (int32_t kx = 0; kx < g->k_w; ++kx) {
                 const int32_t ix = ix0 + kx * g->dil_w;
                 const int valid = ix >= 0 && ix < g->in_w;
                 for (int32_t c = 0; c < ic; ++c) {
-                    TF_COL16(at + kx * ic + c) = valid ? src[kx * g->dil_w * ic + c] : (int16_t)p->pad_value;
+                    col[kx * ic + c] = valid ? src[kx * g->dil_w * ic + c] : (int16_t)p->pad_value;
                 }
             }
         }
     }
     for (int32_t j = g->k_h * row; j < p->kp; ++j) {
-        TF_COL16(j) = 0;   /* up to kp, a multiple of 4 (the padding weights are 0) */
+        *col++ = 0;   /* up to kp, a multiple of 4 (the padding weights are 0) */
     }
-#undef TF_COL16
 }
 
 /* The gather of either column order; wide is a constant in every layer function. */
@@ -223,8 +223,8 @@ TF_ALWAYS_INLINE void tf_conv_gather(const tf_fast_conv_t *p, const int8_t *in_b
 
 /* CONV_2D: output pixels in pairs (raster order, a pair may span two rows). col holds 2 * kp int16.
  * Weights: int8 [out_c][kp] (OHWI zero-padded to kp), or int16 (w16: see tf_conv_pair); wide (input
- * depth not a multiple of 4) always has int16 weights. col: the pair's interleaved columns
- * (TF_COL_GROUP), 2 * kp int16. res: a folded residual ADD
+ * depth not a multiple of 4) always has int16 weights. col: the pair's columns (interleaved, or
+ * apart when wide), 2 * kp int16. res: a folded residual ADD
  * (NULL without), skip its other input, shaped as the output. */
 TF_ALWAYS_INLINE void tf_conv_pixels(const tf_fast_conv_t *p, const int8_t *input, const void *weights,
                                      const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *output,
@@ -242,17 +242,17 @@ TF_ALWAYS_INLINE void tf_conv_pixels(const tf_fast_conv_t *p, const int8_t *inpu
             if (++ox == g->out_w) {
                 ox = 0, ++oy;
             }
-            tf_conv_gather(p, in_b, oy, ox, col + 4, wide);
+            tf_conv_gather(p, in_b, oy, ox, col + (wide ? p->kp : 4), wide);
             if (++ox == g->out_w) {
                 ox = 0, ++oy;
             }
-            tf_conv_pair(p, weights, bias, rq, col, out, out + oc, res, sk, sk + oc, w16, 1);
+            tf_conv_pair(p, weights, bias, rq, col, out, out + oc, res, sk, sk + oc, w16, 1, wide);
             out += 2 * oc;
             sk += 2 * oc;
         }
         if (px < pixels) {   /* odd pixel count: the last one alone */
             tf_conv_gather(p, in_b, oy, ox, col, wide);
-            tf_conv_pair(p, weights, bias, rq, col, out, out, res, sk, sk, w16, 0);
+            tf_conv_pair(p, weights, bias, rq, col, out, out, res, sk, sk, w16, 0, wide);
         }
     }
 }
