@@ -2,6 +2,7 @@
  * contract: folded bias, padded taps read as pad_value = input zero point). */
 #include <string.h>
 #include "tf_kernels.h"
+#include "tf_conv_res.h"
 
 static inline int8_t finish(const tf_conv_params_t *p, int32_t acc, int32_t mult, int32_t shift)
 {
@@ -17,8 +18,21 @@ static inline int32_t sum_s8(const int8_t *w, int32_t n)
     return s;
 }
 
-void tf_conv_s8(const tf_conv_params_t *p, const int8_t *input, const int8_t *weights,
-                const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output)
+/* Stores output channel o of a pixel: the convolution's value, or with a folded residual ADD (r) the
+ * ADD of it and the skip element, read just before the output over it is written. */
+static inline void put(const tf_conv_res_params_t *r, const int8_t *skip, int8_t *out, int32_t o, int8_t v)
+{
+    if (r == 0) {
+        out[o] = v;
+    } else {
+        const int8_t s = skip[o];
+        out[o] = r->position == 0 ? tf_add_one_s8(&r->add, v, s) : tf_add_one_s8(&r->add, s, v);
+    }
+}
+
+static void conv(const tf_conv_params_t *p, const tf_conv_res_params_t *r, const int8_t *input,
+                 const int8_t *weights, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                 const int8_t *skip, int8_t *output)
 {
     const tf_geom_t *g = &p->g;
     const int32_t ic = g->in_c, kh = g->k_h, kw = g->k_w;
@@ -29,7 +43,9 @@ void tf_conv_s8(const tf_conv_params_t *p, const int8_t *input, const int8_t *we
             const int32_t iy0 = oy * g->stride_h - g->pad_h;
             for (int32_t ox = 0; ox < g->out_w; ++ox) {
                 const int32_t ix0 = ox * g->stride_w - g->pad_w;
-                int8_t *out = output + ((b * g->out_h + oy) * g->out_w + ox) * g->out_c;
+                const int32_t at = ((b * g->out_h + oy) * g->out_w + ox) * g->out_c;
+                int8_t *out = output + at;
+                const int8_t *sk = r ? skip + at : out;
                 const int interior = iy0 >= 0 && iy0 + (kh - 1) * g->dil_h < g->in_h &&
                                      ix0 >= 0 && ix0 + (kw - 1) * g->dil_w < g->in_w;
                 if (interior && g->dil_w == 1) {
@@ -43,7 +59,7 @@ void tf_conv_s8(const tf_conv_params_t *p, const int8_t *input, const int8_t *we
                             tf_dot4_s8(row, weights + o * filter_size + ky * kw * ic, filter_size, kw * ic, acc);
                         }
                         for (int k = 0; k < 4; ++k) {
-                            out[o + k] = finish(p, acc[k], mult[o + k], shift[o + k]);
+                            put(r, sk, out, o + k, finish(p, acc[k], mult[o + k], shift[o + k]));
                         }
                     }
                     for (; o < g->out_c; ++o) {
@@ -53,7 +69,7 @@ void tf_conv_s8(const tf_conv_params_t *p, const int8_t *input, const int8_t *we
                             const int8_t *row = in_b + ((iy0 + ky * g->dil_h) * g->in_w + ix0) * ic;
                             acc = tf_dot_s8(row, w + ky * kw * ic, kw * ic, acc);
                         }
-                        out[o] = finish(p, acc, mult[o], shift[o]);
+                        put(r, sk, out, o, finish(p, acc, mult[o], shift[o]));
                     }
                     continue;
                 }
@@ -72,11 +88,24 @@ void tf_conv_s8(const tf_conv_params_t *p, const int8_t *input, const int8_t *we
                             }
                         }
                     }
-                    out[o] = finish(p, acc, mult[o], shift[o]);
+                    put(r, sk, out, o, finish(p, acc, mult[o], shift[o]));
                 }
             }
         }
     }
+}
+
+void tf_conv_s8(const tf_conv_params_t *p, const int8_t *input, const int8_t *weights,
+                const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output)
+{
+    conv(p, 0, input, weights, bias, mult, shift, 0, output);
+}
+
+void tf_conv_res_s8(const tf_conv_params_t *p, const tf_conv_res_params_t *r, const int8_t *input,
+                    const int8_t *weights, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                    const int8_t *skip, int8_t *output)
+{
+    conv(p, r, input, weights, bias, mult, shift, skip, output);
 }
 
 void tf_depthwise_conv_s8(const tf_conv_params_t *p, const int8_t *input, const int8_t *weights,

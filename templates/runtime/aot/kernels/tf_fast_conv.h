@@ -4,10 +4,16 @@
 
 #include "tf_fast.h"
 
+/* The two pixels of a pair share one column buffer, interleaved by four taps (8 int16 per group:
+ * taps k..k+3 of the first pixel, then of the second), so one pointer walks both with LDRD and the
+ * block needs no second column register. col points at the pixel's first slot (col + 4 for the
+ * second pixel). tf_im2col16 (wide layers, a few taps per pixel) keeps the two columns apart (col,
+ * col + kp): its rows of taps are then single contiguous copies. */
+
 /* Gathers the receptive field of output pixel (oy, ox) as int16 (in_c a multiple of 4), in SXTB16
  * order: each group of four values k..k+3 is stored k, k+2, k+1, k+3, the order in which SXTB16 /
- * SXTB16 ROR 8 split a weight word, so one 32-bit load of the column pairs with one widened half of the weights. Padded taps
- * hold pad_value (see tf_kernels.h: the bias fold expects them to). */
+ * SXTB16 ROR 8 split a weight word, so one 32-bit load of the column pairs with one widened half of
+ * the weights. Padded taps hold pad_value (see tf_kernels.h: the bias fold expects them to). */
 TF_ALWAYS_INLINE void tf_im2col(const tf_fast_conv_t *p, const int8_t *input, int32_t oy, int32_t ox,
                                 int16_t *col)
 {
@@ -23,68 +29,146 @@ TF_ALWAYS_INLINE void tf_im2col(const tf_fast_conv_t *p, const int8_t *input, in
             if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
                 for (int32_t c = 0; c < ic; c += 4) {
                     uint32_t v = tf_ld32(src + c);
-                    tf_st32(col + c, tf_sxtb16_lo(v));
-                    tf_st32(col + c + 2, tf_sxtb16_hi(v));
+                    tf_st32(col + 2 * c, tf_sxtb16_lo(v));
+                    tf_st32(col + 2 * c + 2, tf_sxtb16_hi(v));
                 }
             } else {
                 const uint32_t lo = tf_sxtb16_lo(pad), hi = tf_sxtb16_hi(pad);
                 for (int32_t c = 0; c < ic; c += 4) {
-                    tf_st32(col + c, lo);
-                    tf_st32(col + c + 2, hi);
+                    tf_st32(col + 2 * c, lo);
+                    tf_st32(col + 2 * c + 2, hi);
                 }
             }
-            col += ic;
+            col += 2 * ic;
         }
     }
 }
 
-/* Output channels of two gathered pixels (col0, col1): two channels x two pixels per pass, so each
- * widened weight word and each column word feeds two SMLADs (16 MACs per 2 weight loads, 4 SXTB16,
- * 4 column loads and 8 SMLAD). */
-TF_ALWAYS_INLINE void tf_conv_pair(const tf_fast_conv_t *p, const int8_t *weights, const int32_t *bias,
-                                   const tf_rq_t *rq, const int16_t *col0, const int16_t *col1,
-                                   int8_t *out0, int8_t *out1)
+/* A residual ADD folded into the convolution (#14.2, fusion.py): the convolution's int8 value v,
+ * requantised and clamped exactly as it would be stored, then TFLite's ADD of v and the skip
+ * element s. Each ADD input's rescaling depends only on its int8 value, so the generator tabulates
+ * it (index value + 128, exact by construction); the sum is requantised by tf_rq, whose range the
+ * generator proves. The ADD's arithmetic starts from the clamped v: the two requantisations stay apart. */
+typedef struct {
+    const int32_t *conv_tab, *skip_tab;
+    tf_rq_t rq;
+    int32_t mode, act_min, act_max;
+} tf_conv_res_t;
+
+TF_ALWAYS_INLINE int8_t tf_conv_residual(const tf_conv_res_t *r, int32_t v, int32_t s)
+{
+    return tf_rq(r->conv_tab[v + 128] + r->skip_tab[s + 128], &r->rq, r->act_min, r->act_max, r->mode);
+}
+
+/* Stores one output: with a residual, skip is read right before out is written (out may be skip). */
+TF_ALWAYS_INLINE void tf_conv_put(const tf_fast_conv_t *p, const tf_conv_res_t *res, const tf_rq_t *rq,
+                                  int32_t acc, int8_t *out, const int8_t *skip)
+{
+    const int8_t v = tf_rq(acc, rq, p->act_min, p->act_max, p->rq_mode);
+    *out = res ? tf_conv_residual(res, v, *skip) : v;
+}
+
+/* Two words (two int16 pairs) with one LDRD, the pointer advanced past them: GCC splits a 64-bit
+ * load into two LDR in this loop, so the instruction is written out (the M4/M7 need only word
+ * alignment for LDRD: weights and columns are 4-aligned). */
+TF_ALWAYS_INLINE void tf_ldrd(const int16_t **p, uint32_t *lo, uint32_t *hi)
+{
+    const int16_t *q = *p;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    uint32_t a, b;
+    __asm__("ldrd %0, %1, [%2], #8" : "=r"(a), "=r"(b), "+r"(q) : "m"(*(const struct { uint32_t w[2]; } *)q));
+    *lo = a, *hi = b, *p = q;
+#else
+    *lo = tf_ld32(q), *hi = tf_ld32(q + 2), *p = q + 4;
+#endif
+}
+
+/* Output channels of two gathered pixels (col: their interleaved columns), two channels x two
+ * pixels per pass. w16 (weights pre-widened to int16 at generation time, conv.py conv_w16): per
+ * channel pair and four taps the two channels' 4 int16 side by side, in the column's order, so 16
+ * MACs take two LDRD of weights, two LDRD of columns and 8 SMLAD (12 instructions). int8 weights
+ * ([out_c][kp]): two weight loads, 4 SXTB16, 4 column loads and 8 SMLAD (18). two == 0: only the
+ * first pixel (an odd pixel count's last) is computed and written. */
+TF_ALWAYS_INLINE void tf_conv_pair(const tf_fast_conv_t *p, const void *weights, const int32_t *bias,
+                                   const tf_rq_t *rq, const int16_t *col, int8_t *out0, int8_t *out1,
+                                   const tf_conv_res_t *res, const int8_t *skip0, const int8_t *skip1, int w16,
+                                   int two, int wide)
 {
     const int32_t kp = p->kp, oc = p->g.out_c;
+    /* int16 offset of the second pixel's taps k..k+3 from the first's: interleaved, or apart */
+    const int32_t step = wide ? 1 : 2, second = wide ? kp : 4;
     int32_t o = 0;
     for (; o + 2 <= oc; o += 2) {
-        const int8_t *w0 = weights + o * kp;
         int32_t a00 = bias[o], a01 = bias[o + 1];
         int32_t a10 = a00, a11 = a01;
+        if (w16) {
+            const int16_t *w = (const int16_t *)weights + o * kp, *c = col, *c1 = col + kp;
+#pragma GCC unroll 4   /* the loop's compare and branch would be 2 of 14 instructions per 16 MACs */
+            for (int32_t k = 0; k < kp; k += 4) {
+                uint32_t wa0, wa1, wb0, wb1, x0, x1;
+                tf_ldrd(&w, &wa0, &wa1);
+                tf_ldrd(&w, &wb0, &wb1);
+                tf_ldrd(&c, &x0, &x1);
+                a00 = tf_smlad_(wa0, x0, a00);
+                a00 = tf_smlad_(wa1, x1, a00);
+                a01 = tf_smlad_(wb0, x0, a01);
+                a01 = tf_smlad_(wb1, x1, a01);
+                tf_ldrd(wide ? &c1 : &c, &x0, &x1);
+                if (two) {
+                    a10 = tf_smlad_(wa0, x0, a10);
+                    a10 = tf_smlad_(wa1, x1, a10);
+                    a11 = tf_smlad_(wb0, x0, a11);
+                    a11 = tf_smlad_(wb1, x1, a11);
+                }
+            }
+        } else {
+            const int8_t *w0 = (const int8_t *)weights + o * kp;
 #pragma GCC unroll 4   /* the loop's add/cmp/branch are 3 of 19 instructions per 16 MACs otherwise */
-        for (int32_t k = 0; k < kp; k += 4) {
-            const uint32_t wa = tf_ld32(w0 + k), wb = tf_ld32(w0 + kp + k);
-            const uint32_t wa0 = tf_sxtb16_lo(wa), wa1 = tf_sxtb16_hi(wa);
-            const uint32_t wb0 = tf_sxtb16_lo(wb), wb1 = tf_sxtb16_hi(wb);
-            uint32_t x0 = tf_ld32(col0 + k), x1 = tf_ld32(col0 + k + 2);
-            a00 = tf_smlad_(wa0, x0, a00);
-            a00 = tf_smlad_(wa1, x1, a00);
-            a01 = tf_smlad_(wb0, x0, a01);
-            a01 = tf_smlad_(wb1, x1, a01);
-            x0 = tf_ld32(col1 + k), x1 = tf_ld32(col1 + k + 2);
-            a10 = tf_smlad_(wa0, x0, a10);
-            a10 = tf_smlad_(wa1, x1, a10);
-            a11 = tf_smlad_(wb0, x0, a11);
-            a11 = tf_smlad_(wb1, x1, a11);
+            for (int32_t k = 0; k < kp; k += 4) {
+                const uint32_t wa = tf_ld32(w0 + k), wb = tf_ld32(w0 + kp + k);
+                const uint32_t wa0 = tf_sxtb16_lo(wa), wa1 = tf_sxtb16_hi(wa);
+                const uint32_t wb0 = tf_sxtb16_lo(wb), wb1 = tf_sxtb16_hi(wb);
+                uint32_t x0 = tf_ld32(col + 2 * k), x1 = tf_ld32(col + 2 * k + 2);
+                a00 = tf_smlad_(wa0, x0, a00);
+                a00 = tf_smlad_(wa1, x1, a00);
+                a01 = tf_smlad_(wb0, x0, a01);
+                a01 = tf_smlad_(wb1, x1, a01);
+                if (two) {
+                    x0 = tf_ld32(col + 2 * k + 4), x1 = tf_ld32(col + 2 * k + 6);
+                    a10 = tf_smlad_(wa0, x0, a10);
+                    a10 = tf_smlad_(wa1, x1, a10);
+                    a11 = tf_smlad_(wb0, x0, a11);
+                    a11 = tf_smlad_(wb1, x1, a11);
+                }
+            }
         }
-        out0[o] = tf_rq(a00, &rq[o], p->act_min, p->act_max, p->rq_mode);
-        out0[o + 1] = tf_rq(a01, &rq[o + 1], p->act_min, p->act_max, p->rq_mode);
-        out1[o] = tf_rq(a10, &rq[o], p->act_min, p->act_max, p->rq_mode);
-        out1[o + 1] = tf_rq(a11, &rq[o + 1], p->act_min, p->act_max, p->rq_mode);
+        tf_conv_put(p, res, &rq[o], a00, out0 + o, skip0 + o);
+        tf_conv_put(p, res, &rq[o + 1], a01, out0 + o + 1, skip0 + o + 1);
+        if (two) {
+            tf_conv_put(p, res, &rq[o], a10, out1 + o, skip1 + o);
+            tf_conv_put(p, res, &rq[o + 1], a11, out1 + o + 1, skip1 + o + 1);
+        }
     }
-    if (o < oc) {
-        const int8_t *w0 = weights + o * kp;
+    if (o < oc) {   /* odd channel count: the last channel's row alone ([kp], after the pairs) */
         int32_t a0 = bias[o], a1 = bias[o];
         for (int32_t k = 0; k < kp; k += 4) {
-            const uint32_t wa = tf_ld32(w0 + k);
-            const uint32_t wa0 = tf_sxtb16_lo(wa), wa1 = tf_sxtb16_hi(wa);
-            a0 = tf_smlad_(wa0, tf_ld32(col0 + k), a0);
-            a0 = tf_smlad_(wa1, tf_ld32(col0 + k + 2), a0);
-            a1 = tf_smlad_(wa0, tf_ld32(col1 + k), a1);
-            a1 = tf_smlad_(wa1, tf_ld32(col1 + k + 2), a1);
+            uint32_t w0, w1;
+            if (w16) {
+                const int16_t *w = (const int16_t *)weights + o * kp + k;
+                w0 = tf_ld32(w), w1 = tf_ld32(w + 2);
+            } else {
+                const uint32_t wa = tf_ld32((const int8_t *)weights + o * kp + k);
+                w0 = tf_sxtb16_lo(wa), w1 = tf_sxtb16_hi(wa);
+            }
+            a0 = tf_smlad_(w0, tf_ld32(col + step * k), a0);
+            a0 = tf_smlad_(w1, tf_ld32(col + step * k + 2), a0);
+            a1 = tf_smlad_(w0, tf_ld32(col + step * k + second), a1);
+            a1 = tf_smlad_(w1, tf_ld32(col + step * k + second + 2), a1);
         }
-        out0[o] = tf_rq(a0, &rq[o], p->act_min, p->act_max, p->rq_mode);
-        out1[o] = tf_rq(a1, &rq[o], p->act_min, p->act_max, p->rq_mode);
+        tf_conv_put(p, res, &rq[o], a0, out0 + o, skip0 + o);
+        if (two) {
+            tf_conv_put(p, res, &rq[o], a1, out1 + o, skip1 + o);
+        }
     }
 }
 
@@ -121,50 +205,12 @@ TF_ALWAYS_INLINE void tf_im2col16(const tf_fast_conv_t *p, const int8_t *input, 
             }
         }
     }
-    if (g->k_h * row < p->kp) {
-        col[0] = 0;   /* the odd tap's partner (its weight is 0) */
+    for (int32_t j = g->k_h * row; j < p->kp; ++j) {
+        *col++ = 0;   /* up to kp, a multiple of 4 (the padding weights are 0) */
     }
 }
 
-/* Two output channels x two pixels per pass, int16 weights and columns: 8 MACs per 2 weight loads,
- * 2 column loads and 4 SMLAD. */
-TF_ALWAYS_INLINE void tf_conv16_pair(const tf_fast_conv_t *p, const int16_t *weights, const int32_t *bias,
-                                     const tf_rq_t *rq, const int16_t *col0, const int16_t *col1,
-                                     int8_t *out0, int8_t *out1)
-{
-    const int32_t kp = p->kp, oc = p->g.out_c;
-    int32_t o = 0;
-    for (; o + 2 <= oc; o += 2) {
-        const int16_t *w0 = weights + o * kp;
-        int32_t a00 = bias[o], a01 = bias[o + 1];
-        int32_t a10 = a00, a11 = a01;
-        for (int32_t k = 0; k < kp; k += 2) {
-            const uint32_t wa = tf_ld32(w0 + k), wb = tf_ld32(w0 + kp + k);
-            const uint32_t x0 = tf_ld32(col0 + k), x1 = tf_ld32(col1 + k);
-            a00 = tf_smlad_(wa, x0, a00);
-            a01 = tf_smlad_(wb, x0, a01);
-            a10 = tf_smlad_(wa, x1, a10);
-            a11 = tf_smlad_(wb, x1, a11);
-        }
-        out0[o] = tf_rq(a00, &rq[o], p->act_min, p->act_max, p->rq_mode);
-        out0[o + 1] = tf_rq(a01, &rq[o + 1], p->act_min, p->act_max, p->rq_mode);
-        out1[o] = tf_rq(a10, &rq[o], p->act_min, p->act_max, p->rq_mode);
-        out1[o + 1] = tf_rq(a11, &rq[o + 1], p->act_min, p->act_max, p->rq_mode);
-    }
-    if (o < oc) {
-        const int16_t *w0 = weights + o * kp;
-        int32_t a0 = bias[o], a1 = bias[o];
-        for (int32_t k = 0; k < kp; k += 2) {
-            const uint32_t wa = tf_ld32(w0 + k);
-            a0 = tf_smlad_(wa, tf_ld32(col0 + k), a0);
-            a1 = tf_smlad_(wa, tf_ld32(col1 + k), a1);
-        }
-        out0[o] = tf_rq(a0, &rq[o], p->act_min, p->act_max, p->rq_mode);
-        out1[o] = tf_rq(a1, &rq[o], p->act_min, p->act_max, p->rq_mode);
-    }
-}
-
-/* The gather and the 2 x 2 block of either weight layout; wide is a constant in every layer function. */
+/* The gather of either column order; wide is a constant in every layer function. */
 TF_ALWAYS_INLINE void tf_conv_gather(const tf_fast_conv_t *p, const int8_t *in_b, int32_t oy, int32_t ox,
                                      int16_t *col, int wide)
 {
@@ -175,59 +221,62 @@ TF_ALWAYS_INLINE void tf_conv_gather(const tf_fast_conv_t *p, const int8_t *in_b
     }
 }
 
-TF_ALWAYS_INLINE void tf_conv_block(const tf_fast_conv_t *p, const void *weights, const int32_t *bias,
-                                    const tf_rq_t *rq, const int16_t *col0, const int16_t *col1, int8_t *out0,
-                                    int8_t *out1, int wide)
-{
-    if (wide) {
-        tf_conv16_pair(p, (const int16_t *)weights, bias, rq, col0, col1, out0, out1);
-    } else {
-        tf_conv_pair(p, (const int8_t *)weights, bias, rq, col0, col1, out0, out1);
-    }
-}
-
 /* CONV_2D: output pixels in pairs (raster order, a pair may span two rows). col holds 2 * kp int16.
- * Weights: [out_c][kp], OHWI zero-padded to kp; int8, or int16 when wide. The pair's second column
- * stays a constant offset from the first (a pointer more spills in the 2 x 2 block). */
+ * Weights: int8 [out_c][kp] (OHWI zero-padded to kp), or int16 (w16: see tf_conv_pair); wide (input
+ * depth not a multiple of 4) always has int16 weights. col: the pair's columns (interleaved, or
+ * apart when wide), 2 * kp int16. res: a folded residual ADD
+ * (NULL without), skip its other input, shaped as the output. */
 TF_ALWAYS_INLINE void tf_conv_pixels(const tf_fast_conv_t *p, const int8_t *input, const void *weights,
                                      const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *output,
-                                     int wide)
+                                     const tf_conv_res_t *res, const int8_t *skip, int wide, int w16)
 {
     const tf_geom_t *g = &p->g;
     const int32_t pixels = g->out_h * g->out_w, oc = g->out_c;
     for (int32_t b = 0; b < g->batches; ++b) {
         const int8_t *in_b = input + b * g->in_h * g->in_w * g->in_c;
         int8_t *out = output + b * pixels * oc;
+        const int8_t *sk = res ? skip + b * pixels * oc : out;
         int32_t px = 0, oy = 0, ox = 0;
         for (; px + 2 <= pixels; px += 2) {
             tf_conv_gather(p, in_b, oy, ox, col, wide);
             if (++ox == g->out_w) {
                 ox = 0, ++oy;
             }
-            tf_conv_gather(p, in_b, oy, ox, col + p->kp, wide);
+            tf_conv_gather(p, in_b, oy, ox, col + (wide ? p->kp : 4), wide);
             if (++ox == g->out_w) {
                 ox = 0, ++oy;
             }
-            tf_conv_block(p, weights, bias, rq, col, col + p->kp, out, out + oc, wide);
+            tf_conv_pair(p, weights, bias, rq, col, out, out + oc, res, sk, sk + oc, w16, 1, wide);
             out += 2 * oc;
+            sk += 2 * oc;
         }
-        if (px < pixels) {   /* odd pixel count: the last one twice, written once */
+        if (px < pixels) {   /* odd pixel count: the last one alone */
             tf_conv_gather(p, in_b, oy, ox, col, wide);
-            tf_conv_block(p, weights, bias, rq, col, col, out, out, wide);
+            tf_conv_pair(p, weights, bias, rq, col, out, out, res, sk, sk, w16, 0, wide);
         }
     }
 }
 
+/* Input depth a multiple of 4: int8 weights, or int16 ones (w16) where the generator spends the flash. */
 TF_ALWAYS_INLINE void tf_fast_conv_s8(const tf_fast_conv_t *p, const int8_t *input, const int8_t *weights,
                                       const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *output)
 {
-    tf_conv_pixels(p, input, weights, bias, rq, col, output, 0);
+    tf_conv_pixels(p, input, weights, bias, rq, col, output, 0, 0, 0, 0);
 }
 
-TF_ALWAYS_INLINE void tf_fast_conv16_s8(const tf_fast_conv_t *p, const int8_t *input, const int16_t *weights,
-                                        const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *output)
+TF_ALWAYS_INLINE void tf_fast_conv_w16_s8(const tf_fast_conv_t *p, const int8_t *input, const int16_t *weights,
+                                          const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *output,
+                                          const tf_conv_res_t *res, const int8_t *skip)
 {
-    tf_conv_pixels(p, input, weights, bias, rq, col, output, 1);
+    tf_conv_pixels(p, input, weights, bias, rq, col, output, res, skip, 0, 1);
+}
+
+/* Input depth not a multiple of 4: int16 weights in the natural order. */
+TF_ALWAYS_INLINE void tf_fast_conv16_s8(const tf_fast_conv_t *p, const int8_t *input, const int16_t *weights,
+                                        const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *output,
+                                        const tf_conv_res_t *res, const int8_t *skip)
+{
+    tf_conv_pixels(p, input, weights, bias, rq, col, output, res, skip, 1, 1);
 }
 
 #endif

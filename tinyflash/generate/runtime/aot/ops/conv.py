@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyflash.generate.runtime.aot.ops import conv_residual
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8, rq_table
 from tinyflash.generate.runtime.aot.ops.mve_requant import (CHUNK, GROUP, PAIR, by_lane, emit_layer, lane_order,
                                                             quant_fields)
@@ -133,7 +134,10 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     assert inp is not None and weights is not None
     if inp.dtype == "int16":
         return _emit_16x8(ctx, depthwise)
-    assert inp.quantization and weights.quantization and out.quantization
+    # a folded residual ADD (conv_residual.py): the convolution requantises to its own output as before
+    res = conv_residual.residual_of(ctx)
+    out_q = res.layer if res is not None else out.quantization
+    assert inp.quantization and weights.quantization and out_q
     o = ctx.op.options
     dil_h, dil_w = o.get("dilation_h", 1), o.get("dilation_w", 1)
     k_h, k_w = weights.shape[1], weights.shape[2]
@@ -151,16 +155,15 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     scales = weights.quantization.scales
     if len(scales) == 1:
         scales = scales * out_c
-    pairs = [quantize_multiplier(per_channel_real_multiplier(inp.quantization.scale, s, out.quantization.scale))
+    pairs = [quantize_multiplier(per_channel_real_multiplier(inp.quantization.scale, s, out_q.scale))
              for s in scales]
     mult = np.array([m for m, _ in pairs], dtype=np.int32)
     shift = np.array([s for _, s in pairs], dtype=np.int32)
-    act_min, act_max = activation_range(o.get("activation", "NONE"), out.quantization.scale,
-                                        out.quantization.zero_point)
+    act_min, act_max = activation_range(o.get("activation", "NONE"), out_q.scale, out_q.zero_point)
     spatial = geom["batches"] * geom["out_h"] * geom["out_w"] * out_c * k_h * k_w
     macs = spatial if depthwise else spatial * geom["in_c"]
     if ctx.mve_kernels:
-        return _emit_mve(ctx, geom, w, folded, mult, shift, in_zp, out.quantization.zero_point, act_min, act_max,
+        return _emit_mve(ctx, geom, w, folded, mult, shift, in_zp, out_q.zero_point, act_min, act_max,
                          depthwise, macs)
     if ctx.dsp_kernels:
         abs_sums = np.abs(w.astype(np.int64)).reshape(-1, out_c).sum(axis=0) if depthwise else \
@@ -171,7 +174,7 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
             if expanded is not None:
                 return expanded
         else:
-            rq = requant_rows(mult, shift, folded, abs_sums, out.quantization.zero_point, act_min)
+            rq = requant_rows(mult, shift, folded, abs_sums, out_q.zero_point, act_min)
             if rq is not None:
                 return _emit_fast(ctx, geom, w, folded, rq, act_min, act_max, in_zp, depthwise, macs)
     return _emit_portable(ctx, geom, w, folded, mult, shift, act_min, act_max, in_zp, depthwise, macs)
@@ -181,23 +184,29 @@ def _emit_portable(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded
                    shift: np.ndarray, act_min: int, act_max: int, in_zp: int, depthwise: bool,
                    macs: int) -> Emitted:
     inp, out = ctx.tensor(0), ctx.output()
-    assert inp is not None and out.quantization is not None
+    res = conv_residual.residual_of(ctx)
+    out_q = res.layer if res is not None else out.quantization
+    assert inp is not None and out_q is not None
     o = ctx.op.options
     name = f"tf_n{ctx.op.index}_params"
     ginit = ", ".join(f".{k} = {int(v)}" for k, v in geom.items())
     ctx.constants.append(
         f"static const tf_conv_params_t {name} = {{.g = {{{ginit}}}, "
         f".depth_multiplier = {int(o.get('depth_multiplier', 1)) if depthwise else 1}, "
-        f".pad_value = {in_zp}, .output_offset = {out.quantization.zero_point}, "
+        f".pad_value = {in_zp}, .output_offset = {out_q.zero_point}, "
         f".act_min = {act_min}, .act_max = {act_max}}};")
     w_name = ctx.constant("weights", np.ascontiguousarray(w))
     b_name = ctx.constant("bias", folded)
     m_name = ctx.constant("mult", mult)
     s_name = ctx.constant("shift", shift)
+    if res is not None:
+        code = (f"tf_conv_res_s8(&{name}, &{conv_residual.portable_params(ctx, res)}, {ctx.pointer(inp.index)}, "
+                f"{w_name}, {b_name}, {m_name}, {s_name}, {ctx.pointer(res.skip.index)}, {ctx.pointer(out.index)});")
+        return Emitted(code, frozenset({KERNEL, conv_residual.HEADER}), macs=macs)
     fn = "tf_depthwise_conv_s8" if depthwise else "tf_conv_s8"
     code = (f"{fn}(&{name}, {ctx.pointer(inp.index)}, {w_name}, {b_name}, {m_name}, {s_name}, "
             f"{ctx.pointer(out.index)});")
-    return Emitted(code, frozenset({KERNEL}), macs=macs)
+    return Emitted(code, frozenset({KERNEL, conv_residual.HEADER}), macs=macs)
 
 
 def _emit_fast_expanded(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray,
@@ -251,15 +260,20 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
                macs: int) -> Emitted:
     """tf_fast.h: a per-layer function calling the always-inline kernel with constant parameters, so
     the compiler specialises it for this shape. CONV_2D gathers two pixels of kp int16 each into the
-    shared scratch buffer; its weight rows are zero-padded to kp (a multiple of 4; of 2 for the int16
-    weights of input depths not a multiple of 4). DEPTHWISE_CONV_2D's scratch is its row strip."""
+    shared scratch buffer; its weight rows are zero-padded to kp (a multiple of 4), int16 (conv_w16)
+    for input depths not a multiple of 4 and for the layers widen_layers picks, else int8.
+    DEPTHWISE_CONV_2D's scratch is its row strip."""
     out_c = geom["out_c"]
     k = geom["k_h"] * geom["k_w"] * geom["in_c"]
     # input depth not a multiple of 4: int16 weights, natural-order column (tf_fast_conv16_s8)
     wide = not depthwise and geom["in_c"] % 4 != 0
-    kp = k if depthwise else (k + 1) // 2 * 2 if wide else (k + 3) // 4 * 4
+    # a folded residual ADD is only in the int16-weight kernel's epilogue
+    res = None if depthwise else conv_residual.residual_of(ctx)
+    w16 = wide or res is not None or (not depthwise and ctx.op.index in widen_layers(ctx.graph))
+    kp = k if depthwise else (k + 3) // 4 * 4
     if not depthwise:
-        w = np.pad(w.reshape(out_c, k), ((0, 0), (0, kp - k))).astype(np.int16 if wide else np.int8)
+        w = np.pad(w.reshape(out_c, k), ((0, 0), (0, kp - k)))
+        w = conv_w16(w, sxtb16_order=not wide) if w16 else w.astype(np.int8)
     else:
         w = _depthwise_sxtb16_words(w.reshape(-1, out_c))
     rq, rq_mode = requant
@@ -280,11 +294,61 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
         strip_w = (geom["out_w"] - 1) * geom["stride_w"] + (geom["k_w"] - 1) * geom["dil_w"] + 1
         scratch = geom["k_h"] * strip_w * geom["in_c"]
     else:
-        fn = "tf_fast_conv16_s8" if wide else "tf_fast_conv_s8"
-        call = f"{fn}(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, (int16_t *)tf_scratch, out);"
-        scratch = 2 * kp * 2
+        args = {"in": inp.index, **({"skip": res.skip.index} if res is not None else {}), "out": out.index}
+        if w16:
+            fn = "tf_fast_conv16_s8" if wide else "tf_fast_conv_w16_s8"
+            tail = f"&{conv_residual.dsp_params(ctx, res)}, skip" if res is not None else "0, 0"
+            call = (f"{fn}(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, (int16_t *)tf_scratch, out, "
+                    f"{tail});")
+        else:
+            assert res is None
+            call = (f"tf_fast_conv_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, "
+                    f"(int16_t *)tf_scratch, out);")
+        code = ctx.layer_function("TF_LAYER_ATTRS", call, args)
+        return Emitted(code, FAST_CONV, macs=macs, scratch_bytes=2 * kp * 2)
     code = ctx.layer_function("TF_LAYER_ATTRS", call, {"in": inp.index, "out": out.index})
     return Emitted(code, FAST_DEPTHWISE if depthwise else FAST_CONV, macs=macs, scratch_bytes=scratch)
+
+
+# Extra flash a model may spend on CONV_2D weights pre-widened to int16 (the inner loop then takes 12
+# instructions per 16 MACs instead of 18). The emitter does not know the board's flash: this is the
+# smallest DSP board's (1 MB) share we allow; layers are picked by MACs per added byte.
+WIDEN_FLASH_BUDGET = 256 * 1024
+
+
+def widen_layers(graph: Any) -> frozenset[int]:
+    """CONV_2D nodes (int8, input depth a multiple of 4) whose weights go to flash as int16: most MACs
+    per extra byte first, while the model's extra bytes stay within WIDEN_FLASH_BUDGET."""
+    found = []
+    for op in graph.operators:
+        if op.opcode != "CONV_2D" or len(op.inputs) < 2:
+            continue
+        inp, weights = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
+        if inp.dtype != "int8" or len(weights.shape) != 4 or inp.shape[-1] % 4 != 0:
+            continue
+        out = graph.tensors[op.outputs[0]]
+        extra = weights.elements                                    # one more byte per weight
+        macs = int(np.prod(out.shape[:3])) * weights.elements
+        found.append((-macs / max(extra, 1), op.index, extra))
+    chosen, spent = set(), 0
+    for _, index, extra in sorted(found):
+        if spent + extra <= WIDEN_FLASH_BUDGET:
+            chosen.add(index)
+            spent += extra
+    return frozenset(chosen)
+
+
+def conv_w16(w: np.ndarray, sxtb16_order: bool) -> np.ndarray:
+    """[out_c][kp] int8 (kp a multiple of 4) -> int16 for tf_fast_conv.h tf_conv_pair: per pair of
+    channels and four taps, the first channel's four values then the second's (one LDRD each); an odd
+    last channel's row after the pairs. sxtb16_order: each four taps as k, k+2, k+1, k+3, the order of
+    tf_im2col's column (SXTB16 / SXTB16 ROR 8 halves)."""
+    out_c, kp = w.shape
+    if sxtb16_order:
+        w = w.reshape(out_c, kp // 4, 4)[:, :, [0, 2, 1, 3]].reshape(out_c, kp)
+    full = out_c // 2 * 2
+    pairs = w[:full].reshape(out_c // 2, 2, kp // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+    return np.ascontiguousarray(np.concatenate([pairs, w[full:].reshape(-1)]).astype(np.int16))
 
 
 def _emit_mve(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np.ndarray, mult: np.ndarray,
@@ -366,7 +430,8 @@ def _emit_mve_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, b
                       macs, strip, inp, out)
 
 
-CONV_2D = OpSupport(emit=lambda ctx: _emit_common(ctx, False), check=lambda ctx: _check_common(ctx, False))
+CONV_2D = OpSupport(emit=lambda ctx: _emit_common(ctx, False), check=lambda ctx: _check_common(ctx, False),
+                    overwrites=conv_residual.overwrites, fuses_add=conv_residual.fuses_add)
 DEPTHWISE_CONV_2D = OpSupport(emit=lambda ctx: _emit_common(ctx, True),
                               check=lambda ctx: _check_common(ctx, True))
 
