@@ -268,14 +268,18 @@ TF_ALWAYS_INLINE void tf_dwr_pairs(uint32_t p, uint32_t q, uint32_t *d, int32_t 
     d[3 * plane] = tf_sxtb16_hi(hi);
 }
 
-/* n consecutive words into v, two at a time (LDRD: GCC does not pair the single loads here). */
+/* n consecutive words into v, two at a time: LDRD, which GCC does not emit for 4-aligned words
+ * (constraint Uv: an address with LDRD's offset range, a multiple of 4 within +-1020). */
+typedef uint64_t tf_dwr_u64_t __attribute__((aligned(4), may_alias));
 TF_ALWAYS_INLINE void tf_dwr_load(const uint32_t *r, uint32_t *v, int32_t n)
 {
     int32_t i = 0;
     for (; i + 2 <= n; i += 2) {
-        uint64_t d;
-        memcpy(&d, r + i, 8);
-        v[i] = (uint32_t)d, v[i + 1] = (uint32_t)(d >> 32);
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+        __asm__("ldrd %0, %1, %2" : "=r"(v[i]), "=r"(v[i + 1]) : "Uv"(*(const tf_dwr_u64_t *)(r + i)));
+#else
+        v[i] = r[i], v[i + 1] = r[i + 1];
+#endif
     }
     if (i < n) {
         v[i] = r[i];
