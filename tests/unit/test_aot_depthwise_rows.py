@@ -33,6 +33,8 @@ ROWS_CASES = [
     ("rows-c8-3x5-s2-same", True, (8, 13, 8), 8, (3, 5), 2, 1, "SAME"),
     ("rows-c64-tall-kws", True, (25, 5, 64), 64, (3, 3), 1, 1, "SAME"),
     ("rows-c8-1x3-s1", True, (5, 11, 8), 8, (1, 3), 1, 1, "SAME"),
+    ("rows-c4-7x7-s1-long", True, (40, 30, 4), 4, (7, 7), 1, 1, "SAME"),      # ring rows moved, overlapping
+    ("rows-c8-3x3-s2-long", True, (41, 40, 8), 8, (3, 3), 2, 1, "SAME"),      # bands of a ring, stride 2
 ]
 NAMES = [c[0] for c in ROWS_CASES]
 INPUTS = 6

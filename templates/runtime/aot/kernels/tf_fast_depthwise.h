@@ -366,11 +366,12 @@ typedef struct {
     int32_t lo, hi, slot;
 } tf_dwr_window_t;
 
-/* Makes the ring hold the k_v input rows of output row ov in consecutive slots, converting only the
- * rows not yet there; when the window would run past the last slot, the rows still needed move
- * back to slot 0. Returns the first slot's row in plane 0. */
-TF_ALWAYS_INLINE const uint32_t *tf_dwr_window(const tf_dwr_t *p, const int8_t *src, int32_t ov, uint32_t *ring,
-                                               tf_dwr_window_t *w)
+/* Makes the ring hold input rows iv0 .. iv0 + span - 1 (those of output rows ov .. ov + n - 1,
+ * span = (n - 1) s_v + k_v) in consecutive slots, converting only the rows not yet there; when the
+ * window would run past the last slot, the rows still needed move back to slot 0. Returns the
+ * first slot's row in plane 0. */
+TF_ALWAYS_INLINE const uint32_t *tf_dwr_window(const tf_dwr_t *p, const int8_t *src, int32_t ov, int32_t span,
+                                               uint32_t *ring, tf_dwr_window_t *w)
 {
     const int32_t iv0 = ov * p->s_v - p->pad_v, plane = p->rows * p->np;
     if (ov == 0 || w->hi <= iv0) {
@@ -378,48 +379,61 @@ TF_ALWAYS_INLINE const uint32_t *tf_dwr_window(const tf_dwr_t *p, const int8_t *
     } else {
         w->slot += iv0 - w->lo, w->lo = iv0;
     }
-    if (w->slot + p->k_v > p->rows) {
-        const int32_t n = (w->hi - w->lo) * p->np;   /* slot >= k_v > rows kept: no overlap */
+    if (w->slot + span > p->rows) {
+        const int32_t n = (w->hi - w->lo) * p->np;   /* may overlap for tall filters */
         for (int32_t c = 0; c < 4; ++c) {
-            memcpy(ring + c * plane, ring + c * plane + w->slot * p->np, (size_t)n * 4);
+            memmove(ring + c * plane, ring + c * plane + w->slot * p->np, (size_t)n * 4);
         }
         w->slot = 0;
     }
-    for (; w->hi < iv0 + p->k_v; ++w->hi) {
+    for (; w->hi < iv0 + span; ++w->hi) {
         tf_dwr_row_in(p, src, w->hi, ring + (w->slot + w->hi - w->lo) * p->np);
     }
     return ring + w->slot * p->np;
 }
 
+/* One output row of one channel: x the ring row of its first tap row, at pair 0. */
+TF_ALWAYS_INLINE void tf_dwr_row(const tf_dwr_t *p, const uint32_t *x, const uint32_t *w, int32_t bias,
+                                 const tf_rq_t *q, int8_t *out)
+{
+    int32_t ou = 0;
+    for (; ou + 4 <= p->out_u; ou += 4, x += 2 * p->s_u, out += 4 * p->out_su) {
+        tf_dwr_px(p, x, w, bias, q, out, 4);
+    }
+    if (p->out_u - ou >= 2) {
+        tf_dwr_px(p, x, w, bias, q, out, 2);
+        ou += 2, x += p->s_u, out += 2 * p->out_su;
+    }
+    if (ou < p->out_u) {
+        tf_dwr_px(p, x, w, bias, q, out, 1);
+    }
+}
+
 /* weights: [c][k_v][k_u - 1] words (tf_dwr_px); bias and rq per channel; ring: scratch of
- * 4 * rows * np words. */
+ * 4 * rows * np words. The output rows go in bands, as many as the ring's rows serve at once
+ * (all of them for a small map): one channel's weights and record then serve the whole band. */
 TF_ALWAYS_INLINE void tf_fast_dw_rows_s8(const tf_dwr_t *p, const int8_t *input, const uint32_t *weights,
                                          const int32_t *bias, const tf_rq_t *rq, uint32_t *ring, int8_t *output)
 {
     const int32_t plane = p->rows * p->np, kw = p->k_v * (p->k_u - 1);
+    const int32_t band = (p->rows - p->k_v) / p->s_v + 1;
     for (int32_t b = 0; b < p->batches; ++b) {
         for (int32_t cb = 0; cb < p->c; cb += 4) {
             const int8_t *src = input + b * p->in_batch + cb;
             tf_dwr_window_t window = {0, 0, 0};
-            for (int32_t ov = 0; ov < p->out_v; ++ov) {
-                const uint32_t *rows = tf_dwr_window(p, src, ov, ring, &window);
+            for (int32_t ov = 0; ov < p->out_v; ov += band) {
+                const int32_t n = p->out_v - ov < band ? p->out_v - ov : band;
+                const uint32_t *rows = tf_dwr_window(p, src, ov, (n - 1) * p->s_v + p->k_v, ring, &window);
                 for (int32_t c = 0; c < 4; ++c) {
-                    const uint32_t *x = rows + c * plane, *w = weights + (cb + c) * kw;
+                    const uint32_t *w = weights + (cb + c) * kw;
                     /* opaque to GCC: the weights are loaded where used, not all hoisted and spilled */
                     __asm__("" : "+r"(w));
                     const int32_t bi = bias[cb + c];
                     const tf_rq_t *q = rq + cb + c;
                     int8_t *out = output + b * p->out_batch + ov * p->out_sv + cb + c;
-                    int32_t ou = 0;
-                    for (; ou + 4 <= p->out_u; ou += 4, x += 2 * p->s_u, out += 4 * p->out_su) {
-                        tf_dwr_px(p, x, w, bi, q, out, 4);
-                    }
-                    if (p->out_u - ou >= 2) {
-                        tf_dwr_px(p, x, w, bi, q, out, 2);
-                        ou += 2, x += p->s_u, out += 2 * p->out_su;
-                    }
-                    if (ou < p->out_u) {
-                        tf_dwr_px(p, x, w, bi, q, out, 1);
+                    const uint32_t *x = rows + c * plane;
+                    for (int32_t r = 0; r < n; ++r, x += p->s_v * p->np, out += p->out_sv) {
+                        tf_dwr_row(p, x, w, bi, q, out);
                     }
                 }
             }

@@ -19,6 +19,7 @@ from tinyflash.generate.runtime.aot.quant import (activation_range, compute_padd
 
 FAST_DEPTHWISE = frozenset({"tf_fast.h", "tf_fast_depthwise.h"})
 RING_EXTRA = 3          # ring rows beyond the filter height: the kept rows move back every few rows
+WHOLE_MAP_BYTES = 2048  # a map whose padded rows all fit in this much scratch is converted at once
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,12 @@ class View:
 
     @property
     def ring_rows(self) -> int:
-        return self.k_v + RING_EXTRA
+        """The ring's rows: all the padded input rows of a small map (one band: each channel's
+        weights serve every output row), else the filter height and a few more."""
+        span = (self.out_v - 1) * self.s_v + self.k_v
+        if 16 * span * self.pairs <= WHOLE_MAP_BYTES:
+            return span
+        return min(span, self.k_v + RING_EXTRA)
 
     def scratch_bytes(self) -> int:
         return 4 * self.ring_rows * self.pairs * 4
