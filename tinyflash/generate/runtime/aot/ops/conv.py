@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from tinyflash.generate.runtime.aot.ops import conv_residual
+from tinyflash.generate.runtime.aot.ops import depthwise as depthwise_rows
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8, rq_table
 from tinyflash.generate.runtime.aot.ops.mve_requant import (CHUNK, GROUP, PAIR, by_lane, emit_layer, lane_order,
                                                             quant_fields)
@@ -165,6 +166,11 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
     if ctx.mve_kernels:
         return _emit_mve(ctx, geom, w, folded, mult, shift, in_zp, out_q.zero_point, act_min, act_max,
                          depthwise, macs)
+    if ctx.dsp_kernels and depthwise:
+        rows = depthwise_rows.emit(ctx, macs)     # by rows of int16 pairs, in place when planned
+        if rows is not None:
+            return rows
+        assert ctx.overwrites_input is None, "only tf_fast_dw_rows_s8 writes a depthwise output in place"
     if ctx.dsp_kernels:
         abs_sums = np.abs(w.astype(np.int64)).reshape(-1, out_c).sum(axis=0) if depthwise else \
             np.abs(w.astype(np.int64)).reshape(out_c, -1).sum(axis=1)
@@ -433,7 +439,7 @@ def _emit_mve_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, b
 CONV_2D = OpSupport(emit=lambda ctx: _emit_common(ctx, False), check=lambda ctx: _check_common(ctx, False),
                     overwrites=conv_residual.overwrites, fuses_add=conv_residual.fuses_add)
 DEPTHWISE_CONV_2D = OpSupport(emit=lambda ctx: _emit_common(ctx, True),
-                              check=lambda ctx: _check_common(ctx, True))
+                              check=lambda ctx: _check_common(ctx, True), overwrites=depthwise_rows.overwrites)
 
 
 def _activation_range_16(activation: str, scale: float) -> tuple[int, int]:

@@ -1,0 +1,74 @@
+"""tf_fast_dw_rows_s8 (tf_fast_depthwise.h, ops/depthwise.py): DEPTHWISE_CONV_2D by rows of int16
+pairs, against TFLM's reference kernels on the host (C models of the SMLAD family), in both views
+(rows along x, or along y for tall maps), with strides 1 and 2 on odd and even sizes, VALID and SAME
+padding, 3- and 5-wide filters, and written in place over its input (#14.1, #14.2)."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyflash.board import BoardCatalog
+from tinyflash.generate.runtime.aot.codegen import AotRuntime, plan_graph
+from tinyflash.generate.runtime.aot.host_harness import build_host_model
+from tinyflash.generate.runtime.aot.ops import SUPPORTED
+from tinyflash.run.golden import Golden
+
+from ..support.synthetic_layers import assert_not_all_clamped, conv_graph, rng_for
+from ..support.tflite_writer import write_tflite
+
+# (name, depthwise, in (h, w, c), out_c, kernel (h, w), stride, dilation, padding)
+ROWS_CASES = [
+    ("rows-c8-3x3-s1-same", True, (7, 9, 8), 8, (3, 3), 1, 1, "SAME"),
+    ("rows-c4-3x3-s1-w1", True, (6, 1, 4), 4, (3, 3), 1, 1, "SAME"),
+    ("rows-c12-3x3-s1-valid", True, (6, 9, 12), 12, (3, 3), 1, 1, "VALID"),
+    ("rows-c16-3x3-s2-odd", True, (9, 7, 16), 16, (3, 3), 2, 1, "SAME"),
+    ("rows-c8-3x3-s2-even", True, (12, 12, 8), 8, (3, 3), 2, 1, "SAME"),
+    ("rows-c8-3x3-s2-valid", True, (10, 11, 8), 8, (3, 3), 2, 1, "VALID"),
+    ("rows-c4-5x5-s1-same", True, (9, 10, 4), 4, (5, 5), 1, 1, "SAME"),
+    ("rows-c8-3x5-s2-same", True, (8, 13, 8), 8, (3, 5), 2, 1, "SAME"),
+    ("rows-c64-tall-kws", True, (25, 5, 64), 64, (3, 3), 1, 1, "SAME"),
+    ("rows-c8-1x3-s1", True, (5, 11, 8), 8, (1, 3), 1, 1, "SAME"),
+    ("rows-c4-7x7-s1-long", True, (40, 30, 4), 4, (7, 7), 1, 1, "SAME"),      # ring rows moved, overlapping
+    ("rows-c8-3x3-s2-long", True, (41, 40, 8), 8, (3, 3), 2, 1, "SAME"),      # bands of a ring, stride 2
+]
+NAMES = [c[0] for c in ROWS_CASES]
+INPUTS = 6
+
+
+def _case(name: str) -> tuple:
+    return next(c for c in ROWS_CASES if c[0] == name)
+
+
+@pytest.mark.parametrize("in_place", [True, False], ids=["in-place", "apart"])
+@pytest.mark.parametrize("activation", ["NONE", "RELU"])
+@pytest.mark.parametrize("name", NAMES)
+def test_rows_kernel_equals_tflm(name: str, activation: str, in_place: bool, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    if shutil.which("gcc") is None:
+        pytest.skip("no host gcc: apt-get install gcc")
+    if not in_place:     # the views the estimate prefers, some of which could not write in place
+        monkeypatch.setitem(SUPPORTED, "DEPTHWISE_CONV_2D",
+                            dataclasses.replace(SUPPORTED["DEPTHWISE_CONV_2D"], overwrites=None))
+    rng = rng_for(name, activation)
+    graph = conv_graph(_case(name), activation, rng)
+    golden = Golden(write_tflite(graph, tmp_path / f"{name}.tflite"))
+    board = BoardCatalog().load("mps2-an500")
+    plan = plan_graph(graph, dsp_kernels=True)
+    # every case's output fits in its input, which dies at the layer (the graph's input)
+    assert plan.overwrites == ({0: 0} if in_place else {})
+    out = AotRuntime().generate(graph, board, tmp_path, options={"kernels": "auto"})
+    assert "tf_fast_dw_rows_s8" in (tmp_path / "model.c").read_text()
+    model = build_host_model(list(out.sources), [tmp_path], tmp_path)
+    outputs = []
+    for _ in range(INPUTS):
+        x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
+        expected = golden.run(x)
+        got = model.invoke(x)
+        assert np.array_equal(got, expected), f"{int((got != expected).sum())} of {got.size} bytes differ from TFLM"
+        outputs.append(expected)
+    assert_not_all_clamped(outputs)
