@@ -50,12 +50,16 @@ def test_host_model_is_bit_exact(model: str, kernels: str, model_dir: Path, tmp_
         assert worst <= 1
     else:
         assert mismatched == 0, f"{mismatched} bytes differ (max {worst})"
-    # the plan is optimal: no larger than the most memory alive during any one operator, which for
-    # chain-shaped graphs is the two largest simultaneously live tensors (ic's residual ADDs keep a
-    # third one alive)
-    from tinyflash.generate.runtime.aot.codegen import plan_graph
+    # the plan is optimal: no larger than the most memory alive during any one operator (kernel scratch
+    # placed in the arena counts at its layer), which for chain-shaped graphs is the two largest
+    # simultaneously live tensors plus the largest scratch (ic's residual ADDs keep a third alive)
+    from tinyflash.generate.runtime.aot.codegen import plan_graph, settled_plan, simd_paths
 
-    plan = plan_graph(graph).memory
-    assert out.activation_bytes <= plan.step_live_bound()
+    board = BoardCatalog().load("mps2-an500")
+    final = settled_plan(graph, board, kernels).memory
+    assert out.activation_bytes == max(final.arena_bytes, 16) and out.activation_bytes <= final.step_live_bound()
     if model != "ic":
-        assert out.activation_bytes <= plan.peak_live_pair_bound()
+        in_arena = max((p.size for key, p in final.placements.items() if key < 0), default=0)
+        tensors_only = plan_graph(graph, **simd_paths(board, kernels)).memory
+        assert out.activation_bytes + out.scratch_bytes <= tensors_only.peak_live_pair_bound() + \
+            max(in_arena, out.scratch_bytes)

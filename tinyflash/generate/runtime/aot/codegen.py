@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ClassVar, Mapping
 
@@ -32,6 +33,7 @@ class AotPlan:
     memory: MemoryPlan
     order: tuple[int, ...]          # nodes that emit code, in graph order
     overwrites: Mapping[int, int]   # node -> the input position whose buffer its output takes
+    scratch_offsets: Mapping[int, int] = field(default_factory=dict)   # node -> its kernel scratch in the arena
 
     def operator(self, node: int) -> Operator:
         return next(op for op in self.graph.operators if op.index == node)
@@ -80,7 +82,9 @@ def check_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = 
         raise problems[0]
 
 
-def plan_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = False) -> AotPlan:
+def plan_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = False,
+               scratch: Mapping[int, int] | None = None) -> AotPlan:
+    """``scratch``: node -> bytes of kernel scratch to place in the arena, alive during that node only."""
     check_graph(graph, dsp_kernels=dsp_kernels, mve_kernels=mve_kernels)
 
     def context(op: Operator) -> EmitContext:
@@ -123,8 +127,15 @@ def plan_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = F
     for op in graph.operators:
         if op.index in overwrites:
             aliases[op.outputs[0]] = op.inputs[overwrites[op.index]]
-    memory = plan_memory(sizes, life, aliases)
-    return AotPlan(graph, memory, order, overwrites)
+    pseudo = {_scratch_key(node): size for node, size in (scratch or {}).items() if size > 0}
+    memory = plan_memory({**sizes, **pseudo}, {**life, **{_scratch_key(n): (n, n) for n in scratch or {}}}, aliases)
+    offsets = {node: memory.offset(_scratch_key(node)) for node in scratch or {} if _scratch_key(node) in pseudo}
+    return AotPlan(graph, memory, order, overwrites, offsets)
+
+
+def _scratch_key(node: int) -> int:
+    """A pseudo tensor for a node's kernel scratch: negative, so no tensor index collides with it."""
+    return -2 - node
 
 
 def _overwrites(graph: Graph, life: Mapping[int, tuple[int, int]], aliases: Mapping[int, int],
@@ -181,33 +192,13 @@ class AotRuntime:
     def generate(self, graph: Graph, board: Board, dest: Path, *, options: dict[str, str]) -> RuntimeOutput:
         kernel_set = select_kernel_set(self, options.get("kernels"))
         simd = simd_paths(board, kernel_set)
-        plan = plan_graph(graph, **simd)
+        plan, emitted = _settle(graph, board, simd)
         dest.mkdir(parents=True, exist_ok=True)
-        constants: list[str] = []
-        calls: list[dict[str, object]] = []
-        layers: list[Layer] = []
-        kernels: set[str] = set()
-        notes: list[str] = []
-        macs = scratch = 0
-        dsp_kernels, mve_kernels = simd["dsp_kernels"], simd["mve_kernels"]
-
-        def pointer(tensor: int) -> str:
-            return f"(tf_arena + {plan.memory.offset(tensor)})"
-
         graph = plan.graph
-        for index in plan.order:
-            op = plan.operator(index)
-            ctx = EmitContext(graph, op, pointer, constants, dsp_kernels=dsp_kernels, mve_kernels=mve_kernels,
-                              overwrites_input=plan.overwrites.get(index), flash_bytes=board.memory.flash.size,
-                              notes=notes)
-            emitted = SUPPORTED[op.opcode].emit(ctx)
-            out_tensor = graph.tensors[op.outputs[0]]
-            # the tensor name is model text: the template puts it through c_comment (#11.3)
-            calls.append({"node": op.index, "opcode": op.opcode, "tensor": out_tensor.name, "code": emitted.code})
-            layers.append(Layer(op.index, op.opcode, tuple(out_tensor.shape), emitted.macs))
-            kernels |= emitted.kernels
-            macs += emitted.macs
-            scratch = max(scratch, emitted.scratch_bytes)
+        constants, calls, kernels, layers, notes = (emitted.constants, emitted.calls, emitted.kernels,
+                                                    emitted.layers, emitted.notes)
+        macs = sum(layer.macs for layer in layers)
+        scratch = 0 if plan.scratch_offsets else max(emitted.scratch.values(), default=0)
 
         kernel_src = templates_dir().joinpath(*KERNEL_DIR)
         sources = []
@@ -229,3 +220,67 @@ class AotRuntime:
         defines = ("TF_PORTABLE_KERNELS=1",) if kernel_set == "portable" else ()
         return RuntimeOutput(self.name, tuple(sources), (dest,), defines, arena, graph.weight_bytes(), macs,
                              scratch_bytes=scratch, notes=tuple(notes), layers=tuple(layers))
+
+
+def settled_plan(graph: Graph, board: Board, kernel_set: str = "auto") -> AotPlan:
+    """The plan AotRuntime.generate uses (kernel scratch in the arena or not)."""
+    return _settle(graph, board, simd_paths(board, kernel_set))[0]
+
+
+def _settle(graph: Graph, board: Board, simd: Mapping[str, bool]) -> tuple[AotPlan, "_Emitted"]:
+    plan = plan_graph(graph, **simd)
+    emitted = _emit_all(plan, board, simd)
+    # kernel scratch (im2col columns, strips) is alive during one layer: in the arena it takes room
+    # other tensors leave free there; kept when that makes the total smaller (#14.2)
+    needs = {node: size for node, size in emitted.scratch.items() if size > 0}
+    if needs:
+        inside = plan_graph(graph, **simd, scratch=needs)
+        if inside.memory.arena_bytes < plan.memory.arena_bytes + max(needs.values()):
+            emitted = _emit_all(inside, board, simd)
+            emitted.notes.append(f"kernel scratch in the activation arena ({max(needs.values())} B at most, "
+                                 "in the room its layers leave)")
+            return inside, emitted
+    return plan, emitted
+
+
+@dataclass
+class _Emitted:
+    constants: list[str]
+    calls: list[dict[str, object]]
+    kernels: set[str]
+    layers: list[Layer]
+    notes: list[str]
+    scratch: dict[int, int]          # node -> kernel scratch bytes
+
+
+_SCRATCH = re.compile(r"\btf_scratch\b")
+
+
+def _emit_all(plan: AotPlan, board: Board, simd: Mapping[str, bool]) -> _Emitted:
+    """Every node's code and constants for ``plan``; a node whose scratch the plan placed in the arena
+    gets its address there instead of the shared tf_scratch buffer."""
+    out = _Emitted([], [], set(), [], [], {})
+    graph = plan.graph
+
+    def pointer(tensor: int) -> str:
+        return f"(tf_arena + {plan.memory.offset(tensor)})"
+
+    for index in plan.order:
+        op = plan.operator(index)
+        first = len(out.constants)
+        ctx = EmitContext(graph, op, pointer, out.constants, dsp_kernels=simd["dsp_kernels"],
+                          mve_kernels=simd["mve_kernels"], overwrites_input=plan.overwrites.get(index),
+                          flash_bytes=board.memory.flash.size, notes=out.notes)
+        emitted = SUPPORTED[op.opcode].emit(ctx)
+        code = emitted.code
+        if index in plan.scratch_offsets:
+            where = f"(tf_arena + {plan.scratch_offsets[index]})"
+            code = _SCRATCH.sub(where, code)
+            out.constants[first:] = [_SCRATCH.sub(where, c) for c in out.constants[first:]]
+        out_tensor = graph.tensors[op.outputs[0]]
+        # the tensor name is model text: the template puts it through c_comment (#11.3)
+        out.calls.append({"node": op.index, "opcode": op.opcode, "tensor": out_tensor.name, "code": code})
+        out.layers.append(Layer(op.index, op.opcode, tuple(out_tensor.shape), emitted.macs))
+        out.kernels |= emitted.kernels
+        out.scratch[index] = emitted.scratch_bytes
+    return out
