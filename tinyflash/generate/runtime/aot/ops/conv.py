@@ -285,6 +285,19 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
     else:
         w = _depthwise_sxtb16_words(w.reshape(-1, out_c))
     rq, rq_mode = requant
+    preshift = 0
+    if w16:
+        # int16 weights and the bias times 2^left of their channel where the weights stay int16: the
+        # accumulator is then the shifted one, no shift per output (tf_conv_put)
+        left = rq[:, 1].astype(np.int64)
+        # each int16 weight's channel, laid out as conv_w16 laid out the weights
+        per_weight = conv_w16(np.repeat(np.arange(out_c)[:, None], kp, axis=1), sxtb16_order=not wide)
+        if int((np.abs(w.astype(np.int64)) << left[per_weight]).max(initial=0)) <= 32767:
+            preshift = 1
+            w = (w.astype(np.int64) << left[per_weight]).astype(np.int16)
+            folded = wrap_int32(np.asarray(folded, np.int64) << left)
+            rq = rq.copy()
+            rq[:, 1] = 0
     index = ctx.op.index
     ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
     ctx.constants.append(
@@ -306,6 +319,7 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
         if w16:
             fn = "tf_fast_conv16_s8" if wide else "tf_fast_conv_w16_s8"
             tail = f"&{conv_residual.dsp_params(ctx, res)}, skip" if res is not None else "0, 0"
+            tail += f", {preshift}"
             call = (f"{fn}(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, (int16_t *)tf_scratch, out, "
                     f"{tail});")
         else:
