@@ -183,6 +183,8 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
             rq = requant_rows(mult, shift, folded, abs_sums, out_q.zero_point, act_min)
             if rq is not None:
                 return _emit_fast(ctx, geom, w, folded, rq, act_min, act_max, in_zp, depthwise, macs)
+    assert depthwise or res is not None or ctx.overwrites_input is None, \
+        "pointwise_in_place promised the DSP kernel"
     return _emit_portable(ctx, geom, w, folded, mult, shift, act_min, act_max, in_zp, depthwise, macs)
 
 
@@ -283,6 +285,19 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
     else:
         w = _depthwise_sxtb16_words(w.reshape(-1, out_c))
     rq, rq_mode = requant
+    preshift = 0
+    if w16:
+        # int16 weights and the bias times 2^left of their channel where the weights stay int16: the
+        # accumulator is then the shifted one, no shift per output (tf_conv_put)
+        left = rq[:, 1].astype(np.int64)
+        # each int16 weight's channel, laid out as conv_w16 laid out the weights
+        per_weight = conv_w16(np.repeat(np.arange(out_c)[:, None], kp, axis=1), sxtb16_order=not wide)
+        if int((np.abs(w.astype(np.int64)) << left[per_weight]).max(initial=0)) <= 32767:
+            preshift = 1
+            w = (w.astype(np.int64) << left[per_weight]).astype(np.int16)
+            folded = wrap_int32(np.asarray(folded, np.int64) << left)
+            rq = rq.copy()
+            rq[:, 1] = 0
     index = ctx.op.index
     ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
     ctx.constants.append(
@@ -304,6 +319,7 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
         if w16:
             fn = "tf_fast_conv16_s8" if wide else "tf_fast_conv_w16_s8"
             tail = f"&{conv_residual.dsp_params(ctx, res)}, skip" if res is not None else "0, 0"
+            tail += f", {preshift}"
             call = (f"{fn}(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, (int16_t *)tf_scratch, out, "
                     f"{tail});")
         else:
@@ -436,8 +452,54 @@ def _emit_mve_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, b
                       macs, strip, inp, out)
 
 
+def _fast_conv_rows(ctx: EmitContext) -> tuple[np.ndarray, int] | None:
+    """tf_rq's rows of an int8 CONV_2D without a folded ADD, as _emit_common computes them: None when
+    the layer takes the portable kernel (or Helium's)."""
+    inp, weights, bias, out = ctx.tensor(0), ctx.tensor(1), ctx.tensor(2), ctx.output()
+    if not ctx.dsp_kernels or ctx.mve_kernels or inp is None or weights is None or inp.dtype != "int8" \
+            or "residual" in ctx.op.options:
+        return None
+    assert inp.quantization and weights.quantization and out.quantization
+    out_c = weights.shape[0]
+    w = weights.array().astype(np.int64).reshape(out_c, -1)
+    b = bias.array().astype(np.int64) if bias is not None else np.zeros(out_c, np.int64)
+    folded = wrap_int32(b - inp.quantization.zero_point * w.sum(axis=1))
+    scales = weights.quantization.scales
+    scales = scales * out_c if len(scales) == 1 else scales
+    pairs = [quantize_multiplier(per_channel_real_multiplier(inp.quantization.scale, s, out.quantization.scale))
+             for s in scales]
+    act_min, _ = activation_range(ctx.op.options.get("activation", "NONE"), out.quantization.scale,
+                                  out.quantization.zero_point)
+    return requant_rows(np.array([m for m, _ in pairs], np.int32), np.array([s for _, s in pairs], np.int32),
+                        folded, np.abs(w).sum(axis=1), out.quantization.zero_point, act_min)
+
+
+def pointwise_in_place(ctx: EmitContext) -> bool:
+    """Whether a CONV_2D may write its output over its input (#14.2): a 1x1 stride-1 filter, an output
+    no deeper than the input, and the DSP kernel (tf_conv_pixels), which gathers a block's pixels into
+    the column buffer before it writes any of them. Output pixel p's bytes then only cover input pixels
+    <= p, all gathered already. (The portable and Helium kernels read the input while they write.)"""
+    inp, weights, out = ctx.tensor(0), ctx.tensor(1), ctx.output()
+    o = ctx.op.options
+    if inp is None or weights is None or len(weights.shape) != 4 or len(inp.shape) != 4:
+        return False
+    if weights.shape[1:3] != (1, 1) or o.get("stride_h") != 1 or o.get("stride_w") != 1 \
+            or out.shape[3] > inp.shape[3] or out.shape[:3] != inp.shape[:3]:
+        return False
+    return _fast_conv_rows(ctx) is not None
+
+
+def _overwrites(ctx: EmitContext) -> tuple[int, ...]:
+    """OpSupport.overwrites of CONV_2D: the skip tensor of a fused ADD (conv_residual.overwrites), else
+    the input of a pointwise layer that may run in place."""
+    fused = conv_residual.overwrites(ctx)
+    if fused:
+        return fused
+    return (0,) if pointwise_in_place(ctx) else ()
+
+
 CONV_2D = OpSupport(emit=lambda ctx: _emit_common(ctx, False), check=lambda ctx: _check_common(ctx, False),
-                    overwrites=conv_residual.overwrites, fuses_add=conv_residual.fuses_add)
+                    overwrites=_overwrites, fuses_add=conv_residual.fuses_add)
 DEPTHWISE_CONV_2D = OpSupport(emit=lambda ctx: _emit_common(ctx, True),
                               check=lambda ctx: _check_common(ctx, True), overwrites=depthwise_rows.overwrites)
 
