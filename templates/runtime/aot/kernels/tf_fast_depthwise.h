@@ -370,6 +370,9 @@ TF_ALWAYS_INLINE void tf_dwr_px(const tf_dwr_t *p, const uint32_t *x, const uint
 {
     const int32_t h = (p->k_u - 1) / 2, used = (n - 1) * p->s_u / 2 + h + 1;   /* pairs a row's taps read */
     int32_t acc[4] = {bias, bias, bias, bias};
+    /* opaque to GCC: each filter row's words an immediate offset from one register, not a pointer
+     * per row hoisted out of the pixel loop and spilled */
+    __asm__("" : "+r"(w));
     for (int32_t kv = 0; kv < p->k_v; ++kv) {
         uint32_t r[8], e[8], *o = e + h;
         tf_dwr_load(x + kv * p->np, r, used);
@@ -417,9 +420,21 @@ TF_ALWAYS_INLINE const uint32_t *tf_dwr_window(const tf_dwr_t *p, const int8_t *
         w->slot += iv0 - w->lo, w->lo = iv0;
     }
     if (w->slot + span > p->rows) {
-        const int32_t n = (w->hi - w->lo) * p->np;   /* may overlap for tall filters */
+        /* a forward copy, two words at a time (LDRD/STRD): the rows move to lower addresses, so
+         * it is right even when they overlap (tall filters); no call to memmove for a few words */
+        const int32_t n = (w->hi - w->lo) * p->np;
         for (int32_t c = 0; c < 4; ++c) {
-            memmove(ring + c * plane, ring + c * plane + w->slot * p->np, (size_t)n * 4);
+            uint32_t *d = ring + c * plane;
+            const uint32_t *s = d + w->slot * p->np;
+            int32_t i = 0;
+            for (; i + 2 <= n; i += 2) {
+                uint32_t v[2];
+                tf_dwr_load(s + i, v, 2);
+                tf_dwr_store2(d + i, v[0], v[1]);
+            }
+            if (i < n) {
+                d[i] = s[i];
+            }
         }
         w->slot = 0;
     }
