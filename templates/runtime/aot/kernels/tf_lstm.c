@@ -55,17 +55,6 @@ static int16_t tf_lstm_mul16(int16_t a, int16_t b, int32_t mult, int32_t shift)
     return tf_lstm_sat16(tf_requantize((int32_t)a * (int32_t)b, mult, shift));
 }
 
-void tf_lstm_matvec_portable(const int8_t *x, const int8_t *w, const int32_t *bias, int32_t rows,
-                             int32_t cols, int32_t *acc)
-{
-    for (int32_t r = 0; r < rows; ++r) {
-        uint32_t a = (uint32_t)bias[r];
-        for (int32_t c = 0; c < cols; ++c) {
-            a += (uint32_t)((int32_t)x[c] * (int32_t)w[r * cols + c]);
-        }
-        acc[r] = (int32_t)a;
-    }
-}
 
 /* One time step of one batch row (TFLM's LstmStep; rows are independent, so batch-major and time-major
  * layouts both come down to this, in time order per row). */

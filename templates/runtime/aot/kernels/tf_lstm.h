@@ -33,7 +33,5 @@ void tf_lstm_s8(const tf_lstm_params_t *p, const int8_t *input, const int8_t *w_
                 const int8_t *w_rec, const int32_t *b_rec, int8_t *hidden, int16_t *cell, int32_t *scratch,
                 int8_t *output, tf_lstm_matvec_fn matvec);
 
-void tf_lstm_matvec_portable(const int8_t *x, const int8_t *w, const int32_t *bias, int32_t rows,
-                             int32_t cols, int32_t *acc);
 
 #endif

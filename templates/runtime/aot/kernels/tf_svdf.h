@@ -26,8 +26,6 @@ void tf_svdf_s8_s16(const tf_svdf_params_t *p, const int8_t *input, const int8_t
                     const int32_t *bias, int16_t *state, int32_t *scratch, int8_t *output,
                     tf_svdf_feature_fn feature, tf_svdf_time_fn time);
 
-void tf_svdf_feature_portable(const int8_t *x, const int8_t *w, const int32_t *bias, int32_t rows,
-                              int32_t cols, int32_t *acc);
 int32_t tf_svdf_time_portable(const int16_t *a, const int16_t *b, int32_t n);
 
 #endif

@@ -13,7 +13,7 @@ from tinyflash.generate.runtime.aot.ops.recurrent_quant import (GATE_OUTPUT_SCAL
                                                                 mul_multiplier, quantized_cell_clip)
 from tinyflash.generate.runtime.aot.quant import sigmoid_table_q16
 
-KERNELS = frozenset({"tf_lstm.c", "tf_lstm.h"})
+KERNELS = frozenset({"tf_lstm.c", "tf_lstm.h", "tf_matvec.c", "tf_matvec.h"})
 SIMD_KERNELS = frozenset({"tf_fast.h", "tf_recurrent_simd.h"})
 INPUTS = 24
 # operand positions (lstm_shared.h) per gate in the kernel's order (tf_lstm.h TF_LSTM_*):
@@ -119,7 +119,7 @@ def _emit(ctx: EmitContext) -> Emitted:
     params = _params(ctx, fields)
     names = [ctx.constant("w_in", np.concatenate(w_in)), ctx.constant("b_in", np.concatenate(b_in)),
              ctx.constant("w_rec", np.concatenate(w_rec)), ctx.constant("b_rec", np.concatenate(b_rec))]
-    kernels, matvec = KERNELS, "tf_lstm_matvec_portable"
+    kernels, matvec = KERNELS, "tf_matvec_s8_portable"
     if ctx.dsp_kernels:
         kernels, matvec = KERNELS | SIMD_KERNELS, "tf_rnn_matvec_s8_simd"
     code = (f"tf_lstm_s8(&{params}, {ctx.pointer(inp.index)}, {', '.join(names)}, {ctx.pointer(hidden.index)}, "

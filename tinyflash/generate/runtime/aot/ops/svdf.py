@@ -9,7 +9,7 @@ from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupp
 from tinyflash.generate.runtime.aot.ops.recurrent_quant import (TensorRule, check_operand, folded_bias, scale_ok,
                                                                 svdf_bias_scale_ok, svdf_multipliers)
 
-KERNELS = frozenset({"tf_svdf.c", "tf_svdf.h"})
+KERNELS = frozenset({"tf_svdf.c", "tf_svdf.h", "tf_matvec.c", "tf_matvec.h"})
 SIMD_KERNELS = frozenset({"tf_fast.h", "tf_recurrent_simd.h"})
 # TFLM's integer SVDF applies no activation (only the int8 clamp): NONE and RELU are what converters
 # write; the others would mean the model expects something TFLM does not do
@@ -85,7 +85,7 @@ def _emit(ctx: EmitContext) -> Emitted:
         "b": ctx.constant("bias", bias.array().astype(np.int32)),
     }
     kernels = KERNELS
-    feature, time = "tf_svdf_feature_portable", "tf_svdf_time_portable"
+    feature, time = "tf_matvec_s8_portable", "tf_svdf_time_portable"
     if ctx.dsp_kernels:
         kernels |= SIMD_KERNELS
         feature, time = "tf_rnn_matvec_s8_simd", "tf_rnn_dot_s16_simd"
