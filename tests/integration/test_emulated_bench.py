@@ -87,7 +87,8 @@ def test_profile_splits_the_inference_by_layer(board: str, model_dir: Path, qemu
     assert [r["op"] for r in layers][:3] == ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D"]
     assert sum(r["macs"] for r in layers) == data["macs"] == 2_656_768
     assert all(r["instructions"] > 0 for r in layers)
-    assert all(r["instructions"] > r["macs"] for r in layers if r["macs"])        # >= 1 instruction per MAC
+    # SMLAD does two MACs: no layer can take fewer than half an instruction per MAC
+    assert all(2 * r["instructions"] > r["macs"] for r in layers if r["macs"])
     # the layers account for the inference: only the call sequence itself is outside them
     outside = profile["instructions"] - sum(r["instructions"] for r in layers)
     assert 0 <= outside < 2_000, outside
