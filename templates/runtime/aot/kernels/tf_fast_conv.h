@@ -288,4 +288,94 @@ TF_ALWAYS_INLINE void tf_fast_conv16_s8(const tf_fast_conv_t *p, const int8_t *i
     tf_conv_pixels(p, input, weights, bias, rq, col, output, res, skip, 1, 1, preshift);
 }
 
+/* Two words at p (4-aligned) with one LDRD at an immediate offset from p's base: GCC does not pair
+ * two 4-aligned loads itself. Constraint m, not Uv (with Uv GCC computes every such address into a
+ * register first): the callers' offsets are multiples of 4 within 0..1020, which LDRD encodes. */
+typedef struct { uint32_t w[2]; } tf_conv_u64_t;
+TF_ALWAYS_INLINE void tf_ldrd_at(const int16_t *p, uint32_t *lo, uint32_t *hi)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    uint32_t a, b;
+    __asm__("ldrd %0, %1, %2" : "=r"(a), "=r"(b) : "m"(*(const tf_conv_u64_t *)p));
+    *lo = a, *hi = b;
+#else
+    *lo = tf_ld32(p), *hi = tf_ld32(p + 2);
+#endif
+}
+
+/* Pixels per block of tf_fast_conv_pw_s8: its column buffer holds TF_PW_BLOCK * kp int16. 16 pixels
+ * spread a channel's setup (weights, bias, requantisation row: ~8 instructions) thin; more would
+ * grow the scratch, which sits at vww's memory peak. */
+#define TF_PW_BLOCK 16
+
+/* One channel over n gathered pixels (col: n columns of kp int16, SXTB16 order). The channel's kp/2
+ * weight words, bias and requantisation row stay in registers for the whole block: a pixel costs
+ * kp/4 LDRD, kp/2 SMLAD, SMMLA, SSAT and STRB (9 instructions for 8 MACs at kp 8). */
+TF_ALWAYS_INLINE void tf_pw_channel(const tf_fast_conv_t *p, const int16_t *wrow, int32_t bias, const tf_rq_t *rq,
+                                    const int16_t *col, int8_t *out, int32_t n, int preshift)
+{
+    const int32_t kp = p->kp, oc = p->g.out_c;
+    uint32_t w[8];
+    for (int32_t k = 0; k < kp; k += 4) {
+        tf_ldrd_at(wrow + k, &w[k / 2], &w[k / 2 + 1]);
+    }
+    tf_rq_t q = *rq;
+    if (preshift) {
+        q.left = 0;
+    }
+    /* col opaque: one base register, every column at an LDRD immediate offset (GCC otherwise folds the
+     * scratch's arena address into each one and adds it back outside LDRD's +-1020 range) */
+    __asm__("" : "+r"(col));
+#pragma GCC unroll 16
+    for (int32_t i = 0; i < n; ++i) {
+        int32_t acc = bias;
+        for (int32_t k = 0; k < kp; k += 4) {
+            uint32_t x0, x1;
+            tf_ldrd_at(col + i * kp + k, &x0, &x1);
+            acc = tf_smlad_(w[k / 2], x0, acc);
+            acc = tf_smlad_(w[k / 2 + 1], x1, acc);
+        }
+        out[i * oc] = tf_rq(acc, &q, p->act_min, p->act_max, p->rq_mode);
+    }
+}
+
+/* n pixels (contiguous in input and output): gathered first, then written channel by channel, so an
+ * output over its own input (pointwise_in_place: out_c <= in_c) only covers gathered bytes. */
+TF_ALWAYS_INLINE void tf_pw_block(const tf_fast_conv_t *p, const int8_t *in, const int16_t *weights,
+                                  const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *out, int32_t n,
+                                  int preshift)
+{
+    const int32_t kp = p->kp, ic = p->g.in_c, oc = p->g.out_c;
+    for (int32_t i = 0; i < n; ++i) {
+        for (int32_t c = 0; c < ic; c += 4) {
+            const uint32_t v = tf_ld32(in + i * ic + c);
+            tf_st32(col + i * kp + c, tf_sxtb16_lo(v));
+            tf_st32(col + i * kp + c + 2, tf_sxtb16_hi(v));
+        }
+    }
+    for (int32_t o = 0; o < oc; ++o) {
+        tf_pw_channel(p, weights + o * kp, bias[o], &rq[o], col, out + o, n, preshift);
+    }
+}
+
+/* CONV_2D 1x1, stride 1, no padding, in_c a multiple of 4 and kp = in_c <= 16 (vww's 8- and 16-deep
+ * pointwise layers): channel-outer over blocks of TF_PW_BLOCK pixels, the channel's whole filter in
+ * registers (tf_pw_channel). The pixel-pair kernel reloads a channel pair's weights, bias and rows per
+ * pair, which for 8 or 16 taps costs more than the MACs. Weights int16 [out_c][kp] in SXTB16 order
+ * (conv.py pointwise_rows_w16). */
+TF_ALWAYS_INLINE void tf_fast_conv_pw_s8(const tf_fast_conv_t *p, const int8_t *input, const int16_t *weights,
+                                         const int32_t *bias, const tf_rq_t *rq, int16_t *col, int8_t *output,
+                                         int preshift)
+{
+    const tf_geom_t *g = &p->g;
+    const int32_t pixels = g->batches * g->out_h * g->out_w, ic = g->in_c, oc = g->out_c;
+    int32_t px = 0;
+    for (; px + TF_PW_BLOCK <= pixels; px += TF_PW_BLOCK) {
+        tf_pw_block(p, input + px * ic, weights, bias, rq, col, output + px * oc, TF_PW_BLOCK, preshift);
+    }
+    if (px < pixels) {
+        tf_pw_block(p, input + px * ic, weights, bias, rq, col, output + px * oc, pixels - px, preshift);
+    }
+}
+
 #endif

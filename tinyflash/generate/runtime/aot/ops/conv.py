@@ -277,11 +277,15 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
     wide = not depthwise and geom["in_c"] % 4 != 0
     # a folded residual ADD is only in the int16-weight kernel's epilogue
     res = None if depthwise else conv_residual.residual_of(ctx)
-    w16 = wide or res is not None or (not depthwise and ctx.op.index in widen_layers(ctx.graph))
+    # a shallow pointwise layer: channel-outer over pixel blocks (tf_fast_conv_pw_s8), int16 weights
+    # always (at most 16 bytes more per channel)
+    pw = not depthwise and res is None and _shallow_pointwise(geom)
+    w16 = pw or wide or res is not None or (not depthwise and ctx.op.index in widen_layers(ctx.graph))
     kp = k if depthwise else (k + 3) // 4 * 4
     if not depthwise:
         w = np.pad(w.reshape(out_c, k), ((0, 0), (0, kp - k)))
-        w = conv_w16(w, sxtb16_order=not wide) if w16 else w.astype(np.int8)
+        layout = pointwise_rows_w16 if pw else (lambda rows: conv_w16(rows, sxtb16_order=not wide))
+        w = layout(w) if w16 else w.astype(np.int8)
     else:
         w = _depthwise_sxtb16_words(w.reshape(-1, out_c))
     rq, rq_mode = requant
@@ -291,7 +295,7 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
         # accumulator is then the shifted one, no shift per output (tf_conv_put)
         left = rq[:, 1].astype(np.int64)
         # each int16 weight's channel, laid out as conv_w16 laid out the weights
-        per_weight = conv_w16(np.repeat(np.arange(out_c)[:, None], kp, axis=1), sxtb16_order=not wide)
+        per_weight = layout(np.repeat(np.arange(out_c)[:, None], kp, axis=1))
         if int((np.abs(w.astype(np.int64)) << left[per_weight]).max(initial=0)) <= 32767:
             preshift = 1
             w = (w.astype(np.int64) << left[per_weight]).astype(np.int16)
@@ -316,6 +320,11 @@ def _emit_fast(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, folded: np
         scratch = geom["k_h"] * strip_w * geom["in_c"]
     else:
         args = {"in": inp.index, **({"skip": res.skip.index} if res is not None else {}), "out": out.index}
+        if pw:
+            call = (f"tf_fast_conv_pw_s8(&tf_n{index}_params, in, {w_name}, {b_name}, {rq_name}, "
+                    f"(int16_t *)tf_scratch, out, {preshift});")
+            code = ctx.layer_function("TF_LAYER_ATTRS", call, args)
+            return Emitted(code, FAST_CONV, macs=macs, scratch_bytes=PW_BLOCK * kp * 2)
         if w16:
             fn = "tf_fast_conv16_s8" if wide else "tf_fast_conv_w16_s8"
             tail = f"&{conv_residual.dsp_params(ctx, res)}, skip" if res is not None else "0, 0"
@@ -358,6 +367,25 @@ def widen_layers(graph: Any) -> frozenset[int]:
             chosen.add(index)
             spent += extra
     return frozenset(chosen)
+
+
+# tf_fast_conv.h TF_PW_BLOCK: pixels per block of tf_fast_conv_pw_s8 (its scratch is PW_BLOCK * kp int16)
+PW_BLOCK = 16
+
+
+def _shallow_pointwise(geom: dict[str, Any]) -> bool:
+    """tf_fast_conv_pw_s8's shapes: 1x1, stride 1, unpadded, an input depth of 4, 8, 12 or 16 (its
+    filter then fits the registers; deeper layers do better with tf_conv_pair)."""
+    return (geom["k_h"] == 1 and geom["k_w"] == 1 and geom["stride_h"] == 1 and geom["stride_w"] == 1
+            and geom["pad_h"] == 0 and geom["pad_w"] == 0 and geom["in_c"] % 4 == 0
+            and geom["in_c"] <= 16 and geom["in_h"] == geom["out_h"] and geom["in_w"] == geom["out_w"])
+
+
+def pointwise_rows_w16(w: np.ndarray) -> np.ndarray:
+    """[out_c][kp] int8 -> int16 rows for tf_fast_conv_pw_s8: each channel's kp taps together, each
+    four as k, k+2, k+1, k+3 (the SXTB16 order of its column)."""
+    out_c, kp = w.shape
+    return np.ascontiguousarray(w.reshape(out_c, kp // 4, 4)[:, :, [0, 2, 1, 3]].reshape(-1).astype(np.int16))
 
 
 def conv_w16(w: np.ndarray, sxtb16_order: bool) -> np.ndarray:
