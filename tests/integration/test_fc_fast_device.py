@@ -15,6 +15,7 @@ from tinyflash.model import resolve_model
 from tinyflash.pipeline import build, started_board
 from tinyflash.run.golden import Golden
 
+from ..support.budget import first_by_default
 from ..support.tflite_writer import write_tflite
 from ..support.fc_cases import CASES, fc_graph
 
@@ -24,7 +25,7 @@ INPUTS = 6
 
 
 @pytest.mark.parametrize("board_name", ["mps2-an500", "mps2-an386"])
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", first_by_default(CASES, 1, ids=lambda c: c[0]))
 def test_widened_fc_on_the_core(board_name: str, case: tuple, qemu: None, tmp_path: Path,
                                 scons_cache: Path) -> None:
     board = BoardCatalog().load(board_name)

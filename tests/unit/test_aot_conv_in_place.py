@@ -12,6 +12,7 @@ import pytest
 from tinyflash.generate.runtime.aot.codegen import plan_graph
 from tinyflash.model.graph import Graph
 
+from ..support.budget import first_by_default
 from ..support.model_builder import ModelBuilder, q
 from ..support.op_harness import check_against_tflm
 from ..support.synthetic_layers import assert_not_all_clamped
@@ -38,7 +39,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", first_by_default(CASES, 2, ids=lambda c: c[0]))
 def test_pointwise_in_place_equals_tflm(case: tuple, tmp_path: Path) -> None:
     name, shape, mid, out_c, activation = case
     graph = pointwise_after_conv(60 + CASES.index(case), shape, mid, out_c, activation)

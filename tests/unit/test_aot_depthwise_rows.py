@@ -18,6 +18,7 @@ from tinyflash.generate.runtime.aot.host_harness import build_host_model
 from tinyflash.generate.runtime.aot.ops import SUPPORTED
 from tinyflash.run.golden import Golden
 
+from ..support.budget import first_by_default
 from ..support.synthetic_layers import assert_not_all_clamped, conv_graph, rng_for
 from ..support.tflite_writer import write_tflite
 
@@ -45,7 +46,7 @@ def _case(name: str) -> tuple:
 
 
 @pytest.mark.parametrize("in_place", [True, False], ids=["in-place", "apart"])
-@pytest.mark.parametrize("activation", ["NONE", "RELU"])
+@pytest.mark.parametrize("activation", first_by_default(["RELU", "NONE"], 1))
 @pytest.mark.parametrize("name", NAMES)
 def test_rows_kernel_equals_tflm(name: str, activation: str, in_place: bool, tmp_path: Path,
                                  monkeypatch: pytest.MonkeyPatch) -> None:

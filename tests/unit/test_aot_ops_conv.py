@@ -14,6 +14,7 @@ from tinyflash.errors import UnsupportedOperatorError
 from tinyflash.generate.runtime.aot.codegen import check_graph
 from tinyflash.model.graph import Graph, Quantization
 
+from ..support.budget import first_by_default
 from ..support.op_graphs_conv import CONV16_CASES, MULTIPLIER_CASES, WIDE_SUMS, conv16_graph, multiplier_graph
 from ..support.op_harness import check_against_tflm, generated_c
 from ..support.synthetic_layers import assert_not_all_clamped
@@ -34,7 +35,7 @@ def test_depthwise_multiplier_equals_tflm(case: str, activation: str, tmp_path: 
 
 
 @pytest.mark.parametrize("activation", ["NONE", "RELU"])
-@pytest.mark.parametrize("case", [c[0] for c in CONV16_CASES])
+@pytest.mark.parametrize("case", first_by_default([c[0] for c in CONV16_CASES], 3))
 def test_16x8_equals_tflm(case: str, activation: str, tmp_path: Path) -> None:
     graph = conv16_graph(case, activation)
     outputs = check_against_tflm(graph, tmp_path, name=case)

@@ -16,6 +16,7 @@ from tinyflash.errors import UnsupportedOperatorError
 from tinyflash.generate.runtime.aot.codegen import check_graph
 from tinyflash.model.graph import Graph, Operator, Quantization, Tensor
 
+from ..support.budget import first_by_default
 from ..support.op_graphs_recurrent import LSTM_CASES, SVDF_CASES, lstm_graph, svdf_graph
 from ..support.op_harness import check_against_tflm, generated_c
 from ..support.synthetic_layers import assert_not_all_clamped
@@ -24,7 +25,7 @@ SVDF_IDS = [c.name for c in SVDF_CASES]
 LSTM_IDS = [c.name for c in LSTM_CASES]
 
 
-@pytest.mark.parametrize("steps", [1, 5])
+@pytest.mark.parametrize("steps", first_by_default([5, 1], 1))
 @pytest.mark.parametrize("case", SVDF_CASES, ids=SVDF_IDS)
 def test_svdf_equals_tflm(case, steps: int, tmp_path: Path) -> None:
     outputs = check_against_tflm(svdf_graph(case), tmp_path, steps=steps, name=f"svdf-{case.name}")
@@ -65,7 +66,7 @@ def test_svdf_refused_variants_name_the_operator(what: str) -> None:
     assert what in str(err.value)
 
 
-@pytest.mark.parametrize("steps", [1, 3])
+@pytest.mark.parametrize("steps", first_by_default([3, 1], 1))
 @pytest.mark.parametrize("case", LSTM_CASES, ids=LSTM_IDS)
 def test_lstm_equals_tflm(case, steps: int, tmp_path: Path) -> None:
     outputs = check_against_tflm(lstm_graph(case), tmp_path, steps=steps, name=f"lstm-{case.name}")

@@ -12,6 +12,7 @@ import pytest
 
 from tinyflash.errors import UnsupportedOperatorError
 from tinyflash.generate.runtime.aot.codegen import check_graph
+from tests.support.budget import first_by_default
 from tests.support.op_graphs_unary import QuantSpec, chain_graph, prelu_graph, unary_graph
 from tests.support.op_harness import check_against_tflm, generated_c
 from tests.support.synthetic_layers import assert_not_all_clamped
@@ -54,7 +55,7 @@ QUANTIZE_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(QUANTIZE_CASES))
+@pytest.mark.parametrize("case", first_by_default(sorted(QUANTIZE_CASES), (len(QUANTIZE_CASES) + 1) // 2))
 def test_quantize_matches_tflm(case: str, tmp_path: Path) -> None:
     in_type, in_q, out_type, out_q = QUANTIZE_CASES[case]
     shape = SHAPES[sorted(QUANTIZE_CASES).index(case) % len(SHAPES)]
@@ -111,7 +112,7 @@ ACTIVATION_CASES: dict[str, tuple[str, tuple[float, int], tuple[float, int], dic
 }
 
 
-@pytest.mark.parametrize("case", sorted(ACTIVATION_CASES))
+@pytest.mark.parametrize("case", first_by_default(sorted(ACTIVATION_CASES), (len(ACTIVATION_CASES) + 1) // 2))
 def test_int8_activation_matches_tflm(case: str, tmp_path: Path) -> None:
     opcode, in_q, out_q, options = ACTIVATION_CASES[case]
     shape = SHAPES[sorted(ACTIVATION_CASES).index(case) % len(SHAPES)]
@@ -138,7 +139,7 @@ INT16_CASES: dict[str, tuple[str, tuple[float, int], tuple[float, int], dict[str
 }
 
 
-@pytest.mark.parametrize("case", sorted(INT16_CASES))
+@pytest.mark.parametrize("case", first_by_default(sorted(INT16_CASES), (len(INT16_CASES) + 1) // 2))
 def test_int16_activation_matches_tflm(case: str, tmp_path: Path) -> None:
     opcode, in_q, out_q, options = INT16_CASES[case]
     shape = SHAPES[sorted(INT16_CASES).index(case) % len(SHAPES)]
@@ -247,7 +248,7 @@ PRELU_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(PRELU_CASES))
+@pytest.mark.parametrize("case", first_by_default(sorted(PRELU_CASES), (len(PRELU_CASES) + 1) // 2))
 def test_prelu_matches_tflm(case: str, tmp_path: Path) -> None:
     shape, alpha_shape, dtype, constant = PRELU_CASES[case]
     rng = np.random.default_rng(sorted(PRELU_CASES).index(case))

@@ -231,7 +231,8 @@ def settled_plan(graph: Graph, board: Board, kernel_set: str = "auto") -> AotPla
 
 
 def _settle(graph: Graph, board: Board, simd: Mapping[str, bool]) -> tuple[AotPlan, "_Emitted"]:
-    plan = plan_graph(graph, **simd)
+    dsp, mve = simd["dsp_kernels"], simd["mve_kernels"]
+    plan = plan_graph(graph, dsp_kernels=dsp, mve_kernels=mve)
     emitted = _emit_all(plan, board, simd)
     # kernel scratch (im2col columns, strips) is alive during one layer: in the arena it takes room
     # other tensors leave free there (#14.2). Kept when that saves at least SCRATCH_IN_ARENA_GAIN of the
@@ -239,7 +240,7 @@ def _settle(graph: Graph, board: Board, simd: Mapping[str, bool]) -> tuple[AotPl
     # tell it from the tensors (ic on the M55: 2.7 % more for 0.9 % less memory)
     needs = {node: size for node, size in emitted.scratch.items() if size > 0}
     if needs:
-        inside = plan_graph(graph, **simd, scratch=needs)
+        inside = plan_graph(graph, dsp_kernels=dsp, mve_kernels=mve, scratch=needs)
         apart = plan.memory.arena_bytes + max(needs.values())
         if inside.memory.arena_bytes <= apart * (1 - SCRATCH_IN_ARENA_GAIN):
             emitted = _emit_all(inside, board, simd)

@@ -176,7 +176,7 @@ def _emit_common(ctx: EmitContext, depthwise: bool) -> Emitted:
             np.abs(w.astype(np.int64)).reshape(out_c, -1).sum(axis=1)
         if depthwise and (geom["in_c"] % 4 != 0 or o.get("depth_multiplier", 1) != 1):
             expanded = _emit_fast_expanded(ctx, geom, w, folded, mult, shift, abs_sums, act_min, act_max, in_zp,
-                                           out.quantization.zero_point, macs)
+                                           out_q.zero_point, macs)
             if expanded is not None:
                 return expanded
         else:
