@@ -11,8 +11,11 @@ from typing import Callable, ClassVar, Mapping
 from tinyflash.board.schema import Board, Mve
 from tinyflash.errors import GenerateError, TinyflashError, UnsupportedOperatorError
 from tinyflash.generate.render import render_to
+from tinyflash.generate.runtime.aot import patches
 from tinyflash.generate.runtime.aot.fusion import fuse_residual_adds
 from tinyflash.generate.runtime.aot.ops import SUPPORTED, EmitContext
+from tinyflash.generate.runtime.aot.ops import depthwise as depthwise_rows
+from tinyflash.generate.runtime.aot.ops.base import RowWindow
 from tinyflash.generate.runtime.aot.planner import MemoryPlan, plan_memory
 from tinyflash.generate.runtime.base import Layer, RuntimeOutput, select_kernel_set
 from tinyflash.model.benchmarks import INPUT_TYPES, OUTPUT_TYPES
@@ -34,6 +37,8 @@ class AotPlan:
     order: tuple[int, ...]          # nodes that emit code, in graph order
     overwrites: Mapping[int, int]   # node -> the input position whose buffer its output takes
     scratch_offsets: Mapping[int, int] = field(default_factory=dict)   # node -> its kernel scratch in the arena
+    # the first layers run in row bands (patches.py): each stage is emitted at its first node
+    stages: tuple[patches.Stage, ...] = ()
 
     def operator(self, node: int) -> Operator:
         return next(op for op in self.graph.operators if op.index == node)
@@ -83,8 +88,11 @@ def check_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = 
 
 
 def plan_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = False,
-               scratch: Mapping[int, int] | None = None) -> AotPlan:
-    """``scratch``: node -> bytes of kernel scratch to place in the arena, alive during that node only."""
+               scratch: Mapping[int, int] | None = None,
+               stages: tuple[patches.Stage, ...] | None = None) -> AotPlan:
+    """``scratch``: node -> bytes of kernel scratch to place in the arena, alive during that node only
+    (a stage's: during the stage). ``stages``: the row-band stages to plan (patches.py); None: the one
+    that lowers the arena most within its instruction budget, if any."""
     check_graph(graph, dsp_kernels=dsp_kernels, mve_kernels=mve_kernels)
 
     def context(op: Operator) -> EmitContext:
@@ -95,13 +103,65 @@ def plan_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = F
         return fuses is not None and fuses(context(layer), add)
 
     graph = fuse_residual_adds(graph, can_fuse)
+    if stages is None:
+        stages = _choose_stages(graph, context, mve_kernels)
+    return _plan(graph, context, stages, scratch)
+
+
+def _choose_stages(graph: Graph, context: Callable[[Operator], EmitContext],
+                   mve_kernels: bool) -> tuple[patches.Stage, ...]:
+    """The row-band stage (patches.py) whose plan has the smallest arena within the instruction budget.
+    Not with the Helium kernels: their strips are sized for whole maps and the M55 has the memory to
+    spare, where every added instruction shows."""
+    if mve_kernels:
+        return ()
+    layers = patches.chain(graph, lambda op: _band_ready(context(op)))
+    if len(layers) < 2:
+        return ()
+    found = patches.candidates(graph, layers,
+                               lambda op: op.opcode == "DEPTHWISE_CONV_2D" and
+                               depthwise_rows.layer(context(op)) is not None)
+    chosen = patches.choose(found, lambda st: _plan(graph, context, (st,) if st else (), None).memory.arena_bytes,
+                            _model_macs(graph))
+    return (chosen,) if chosen is not None else ()
+
+
+def _band_ready(ctx: EmitContext) -> bool:
+    """A layer the stage can run by bands: its int8 emitter takes a RowWindow."""
+    try:
+        SUPPORTED[ctx.op.opcode].check(ctx)
+    except TinyflashError:
+        return False
+    inp = ctx.tensor(0)
+    return inp is not None and inp.dtype == "int8"
+
+
+def _model_macs(graph: Graph) -> int:
+    """The convolutions' and fully connected layers' MACs (what instructions per MAC divides by)."""
+    total = 0
+    for op in graph.operators:
+        if op.opcode in patches.SPATIAL and len(op.inputs) > 1:
+            out, weights = graph.tensors[op.outputs[0]], graph.tensors[op.inputs[1]]
+            per_output = weights.shape[1] * weights.shape[2] * (weights.shape[3] if op.opcode == "CONV_2D" else 1)
+            total += out.elements * per_output
+        elif op.opcode == "FULLY_CONNECTED" and len(op.inputs) > 1:
+            out, weights = graph.tensors[op.outputs[0]], graph.tensors[op.inputs[1]]
+            total += out.elements * weights.shape[-1]
+    return total
+
+
+def _plan(graph: Graph, context: Callable[[Operator], EmitContext], stages: tuple[patches.Stage, ...],
+          scratch: Mapping[int, int] | None) -> AotPlan:
     n_ops = max((op.index for op in graph.operators), default=-1) + 1     # node indices are the time
+    banded = {t for stage in stages for t in stage.intermediates}       # in band buffers, not the arena
+    inside = {node for stage in stages for node in stage.nodes[1:]}     # emitted with their stage's first
+    span = {stage.nodes[0]: stage.nodes[-1] for stage in stages}
     sizes: dict[int, int] = {}
     life: dict[int, tuple[int, int]] = {}
 
     def touch(tensor: int, at: int) -> None:
         t = graph.tensors[tensor]
-        if t.is_constant:
+        if t.is_constant or tensor in banded:
             return
         sizes[tensor] = t.size_bytes
         if t.is_variable:        # state lives from one invocation to the next: alive all the time
@@ -120,17 +180,26 @@ def plan_graph(graph: Graph, *, dsp_kernels: bool = False, mve_kernels: bool = F
             touch(tensor, op.index)
     for tensor in graph.outputs:
         touch(tensor, n_ops)
+    shared: dict[int, int] = {}
+    for stage in stages:
+        first, last = stage.nodes[0], stage.nodes[-1]
+        touch(stage.input, last)          # read until the stage's last step
+        sizes[_stage_key(first, n_ops)] = stage.buffer_bytes
+        life[_stage_key(first, n_ops)] = (first, last)
+        if patches.overlap_ok(stage):
+            shared[stage.output] = stage.input
     aliases = {op.outputs[0]: op.inputs[0] for op in graph.operators
                if SUPPORTED[op.opcode].in_place and not graph.tensors[op.inputs[0]].is_constant}
-    order = tuple(op.index for op in graph.operators if op.outputs[0] not in aliases)
-    overwrites = _overwrites(graph, life, aliases, context)
+    order = tuple(op.index for op in graph.operators if op.outputs[0] not in aliases and op.index not in inside)
+    overwrites = _overwrites(graph, life, aliases, context, skip=inside | set(span))
     for op in graph.operators:
         if op.index in overwrites:
             aliases[op.outputs[0]] = op.inputs[overwrites[op.index]]
     pseudo = {_scratch_key(node): size for node, size in (scratch or {}).items() if size > 0}
-    memory = plan_memory({**sizes, **pseudo}, {**life, **{_scratch_key(n): (n, n) for n in scratch or {}}}, aliases)
+    scratch_life = {_scratch_key(n): (n, span.get(n, n)) for n in scratch or {}}
+    memory = plan_memory({**sizes, **pseudo}, {**life, **scratch_life}, aliases, shared)
     offsets = {node: memory.offset(_scratch_key(node)) for node in scratch or {} if _scratch_key(node) in pseudo}
-    return AotPlan(graph, memory, order, overwrites, offsets)
+    return AotPlan(graph, memory, order, overwrites, offsets, stages)
 
 
 def _scratch_key(node: int) -> int:
@@ -138,8 +207,18 @@ def _scratch_key(node: int) -> int:
     return -2 - node
 
 
+def _stage_key(node: int, n_ops: int) -> int:
+    """A pseudo tensor for the band buffers of the stage starting at ``node``: below the scratch keys."""
+    return -2 - n_ops - node
+
+
+def stage_buffer_offset(plan: AotPlan, stage: patches.Stage) -> int:
+    n_ops = max((op.index for op in plan.graph.operators), default=-1) + 1
+    return plan.memory.offset(_stage_key(stage.nodes[0], n_ops))
+
+
 def _overwrites(graph: Graph, life: Mapping[int, tuple[int, int]], aliases: Mapping[int, int],
-                context: Callable[[Operator], EmitContext]) -> dict[int, int]:
+                context: Callable[[Operator], EmitContext], skip: set[int]) -> dict[int, int]:
     """Which operators write their output over an input: one that dies there (counting every tensor
     sharing its buffer), is as large as the output, is not the model's output or state, and is no
     other input of the operator."""
@@ -157,7 +236,7 @@ def _overwrites(graph: Graph, life: Mapping[int, tuple[int, int]], aliases: Mapp
     chosen: dict[int, int] = {}
     for op in graph.operators:
         want = SUPPORTED[op.opcode].overwrites
-        if want is None or op.outputs[0] in aliases:
+        if want is None or op.outputs[0] in aliases or op.index in skip:
             continue
         out = graph.tensors[op.outputs[0]]
         for position in want(context(op)):
@@ -234,13 +313,14 @@ def _settle(graph: Graph, board: Board, simd: Mapping[str, bool]) -> tuple[AotPl
     dsp, mve = simd["dsp_kernels"], simd["mve_kernels"]
     plan = plan_graph(graph, dsp_kernels=dsp, mve_kernels=mve)
     emitted = _emit_all(plan, board, simd)
+    stages = plan.stages
     # kernel scratch (im2col columns, strips) is alive during one layer: in the arena it takes room
     # other tensors leave free there (#14.2). Kept when that saves at least SCRATCH_IN_ARENA_GAIN of the
     # total: a scratch buffer that is an arena address costs a few instructions where GCC can no longer
     # tell it from the tensors (ic on the M55: 2.7 % more for 0.9 % less memory)
     needs = {node: size for node, size in emitted.scratch.items() if size > 0}
     if needs:
-        inside = plan_graph(graph, dsp_kernels=dsp, mve_kernels=mve, scratch=needs)
+        inside = plan_graph(graph, dsp_kernels=dsp, mve_kernels=mve, scratch=needs, stages=stages)
         apart = plan.memory.arena_bytes + max(needs.values())
         if inside.memory.arena_bytes <= apart * (1 - SCRATCH_IN_ARENA_GAIN):
             emitted = _emit_all(inside, board, simd)
@@ -272,9 +352,13 @@ def _emit_all(plan: AotPlan, board: Board, simd: Mapping[str, bool]) -> _Emitted
     def pointer(tensor: int) -> str:
         return f"(tf_arena + {plan.memory.offset(tensor)})"
 
+    stages = {stage.nodes[0]: stage for stage in plan.stages}
     for index in plan.order:
         op = plan.operator(index)
         first = len(out.constants)
+        if index in stages:
+            _emit_stage(plan, stages[index], board, simd, out)
+            continue
         ctx = EmitContext(graph, op, pointer, out.constants, dsp_kernels=simd["dsp_kernels"],
                           mve_kernels=simd["mve_kernels"], overwrites_input=plan.overwrites.get(index),
                           flash_bytes=board.memory.flash.size, notes=out.notes)
@@ -291,3 +375,33 @@ def _emit_all(plan: AotPlan, board: Board, simd: Mapping[str, bool]) -> _Emitted
         out.kernels |= emitted.kernels
         out.scratch[index] = emitted.scratch_bytes
     return out
+
+
+def _emit_stage(plan: AotPlan, stage: patches.Stage, board: Board, simd: Mapping[str, bool], out: _Emitted) -> None:
+    """A row-band stage (patches.py) as one timed step: its layers' band kernels and the stage function."""
+    graph = plan.graph
+
+    def emit_layer(op: Operator, pointer: Callable[[int], str], constants: list[str], rows: RowWindow):
+        ctx = EmitContext(graph, op, pointer, constants, dsp_kernels=simd["dsp_kernels"],
+                          mve_kernels=simd["mve_kernels"], flash_bytes=board.memory.flash.size, notes=[],
+                          rows=rows)
+        return SUPPORTED[op.opcode].emit(ctx)
+
+    buffers = stage_buffer_offset(plan, stage)
+    code = patches.emit(stage, graph, emit_layer, plan.memory.offset(stage.input), plan.memory.offset(stage.output),
+                        buffers)
+    first = stage.nodes[0]
+    texts = [*code.constants, code.function]
+    call = code.call
+    if first in plan.scratch_offsets:
+        where = f"(tf_arena + {plan.scratch_offsets[first]})"
+        texts = [_SCRATCH.sub(where, c) for c in texts]
+    out.constants.extend(texts)
+    output = graph.tensors[stage.output]
+    out.calls.append({"node": first, "opcode": "ROW_BANDS", "tensor": output.name, "code": call})
+    out.layers.append(Layer(first, "ROW_BANDS", tuple(output.shape), code.macs))
+    out.kernels |= code.kernels
+    out.scratch[first] = code.scratch_bytes
+    out.notes.append(f"nodes {', '.join(str(n) for n in stage.nodes)} run in row bands of {stage.band} output "
+                     f"rows ({len(stage.steps)} steps, {stage.buffer_bytes} B of band buffers"
+                     f"{', the output over the consumed input' if patches.overlap_ok(stage) else ''})")

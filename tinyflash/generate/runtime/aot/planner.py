@@ -53,10 +53,14 @@ class MemoryPlan:
 
 
 def plan_memory(sizes: Mapping[int, int], lifetimes: Mapping[int, tuple[int, int]],
-                aliases: Mapping[int, int] | None = None) -> MemoryPlan:
+                aliases: Mapping[int, int] | None = None, shared: Mapping[int, int] | None = None) -> MemoryPlan:
     """``sizes``/``lifetimes`` per activation tensor; ``aliases`` maps a tensor onto another whose
-    buffer it shares (an in-place RESHAPE), extending that tensor's lifetime."""
+    buffer it shares (an in-place RESHAPE), extending that tensor's lifetime. ``shared`` pairs two
+    tensors whose lifetimes meet but which may start at the same address (a row-band stage's output
+    over its input, proven by patches.overlap_ok): each keeps its own size and lifetime, and the one
+    placed second takes the other's offset when nothing else alive with it is in the way."""
     aliases = dict(aliases or {})
+    partners = {**{a: b for a, b in (shared or {}).items()}, **{b: a for a, b in (shared or {}).items()}}
     life = dict(lifetimes)
     for alias, target in aliases.items():
         root = target
@@ -65,10 +69,10 @@ def plan_memory(sizes: Mapping[int, int], lifetimes: Mapping[int, tuple[int, int
         a0, a1 = life.pop(alias)
         t0, t1 = life[root]
         life[root] = (min(a0, t0), max(a1, t1))
-    candidates = [_greedy_by_size(sizes, life)]
-    bound = _step_live_bound(sizes, life)
+    candidates = [_greedy_by_size(sizes, life, partners)]
+    bound = _step_live_bound(sizes, life, partners)
     for limit in (bound, bound + bound // 4):
-        pingpong = _ping_pong(sizes, life, limit)
+        pingpong = _ping_pong(sizes, life, limit, partners)
         if pingpong is not None:
             candidates.append(pingpong)
     placed = min(candidates, key=_extent)
@@ -90,6 +94,19 @@ def _conflicts(placed: list[Placement], first: int, last: int) -> list[Placement
     return sorted((p for p in placed if p.first <= last and first <= p.last), key=lambda p: p.offset)
 
 
+def _with_partner(placed: list[Placement], tensor: int, size: int, first: int, last: int,
+                  partners: Mapping[int, int]) -> int | None:
+    """The offset of ``tensor``'s shared partner when it is placed and no other tensor alive with
+    ``tensor`` overlaps it there."""
+    partner = next((p for p in placed if p.tensor == partners.get(tensor)), None)
+    if partner is None:
+        return None
+    for p in _conflicts(placed, first, last):
+        if p is not partner and p.offset < partner.offset + size and partner.offset < p.offset + _align(p.size):
+            return None
+    return partner.offset
+
+
 def _lowest(conflicts: list[Placement], size: int) -> int:
     offset = 0
     for p in conflicts:
@@ -109,16 +126,21 @@ def _highest(conflicts: list[Placement], size: int, limit: int) -> int | None:
     return top - size if top - size >= 0 else None
 
 
-def _greedy_by_size(sizes: Mapping[int, int], life: Mapping[int, tuple[int, int]]) -> list[Placement]:
+def _greedy_by_size(sizes: Mapping[int, int], life: Mapping[int, tuple[int, int]],
+                    partners: Mapping[int, int]) -> list[Placement]:
     placed: list[Placement] = []
     for tensor in sorted(life, key=lambda t: (-sizes[t], life[t][0], t)):
         first, last = life[tensor]
-        offset = _lowest(_conflicts(placed, first, last), _align(sizes[tensor]))
+        size = _align(sizes[tensor])
+        offset = _with_partner(placed, tensor, size, first, last, partners)
+        if offset is None:
+            offset = _lowest(_conflicts(placed, first, last), size)
         placed.append(Placement(tensor, offset, sizes[tensor], first, last))
     return placed
 
 
-def _ping_pong(sizes: Mapping[int, int], life: Mapping[int, tuple[int, int]], limit: int) -> list[Placement] | None:
+def _ping_pong(sizes: Mapping[int, int], life: Mapping[int, tuple[int, int]], limit: int,
+               partners: Mapping[int, int]) -> list[Placement] | None:
     """In production order, alternate the ends of an arena of ``limit`` bytes: a chain's output goes
     to the other end from its input, which is optimal for chains (the greedy order fragments them)."""
     placed: list[Placement] = []
@@ -129,7 +151,10 @@ def _ping_pong(sizes: Mapping[int, int], life: Mapping[int, tuple[int, int]], li
         conflicts = _conflicts(placed, first, last)
         high = _highest(conflicts, size, limit)
         low = _lowest(conflicts, size)
-        if low_side or high is None:
+        shared = _with_partner(placed, tensor, size, first, last, partners)
+        if shared is not None:
+            offset = shared
+        elif low_side or high is None:
             offset = low
         else:
             offset = high
@@ -138,7 +163,18 @@ def _ping_pong(sizes: Mapping[int, int], life: Mapping[int, tuple[int, int]], li
     return placed
 
 
-def _step_live_bound(sizes: Mapping[int, int], life: Mapping[int, tuple[int, int]]) -> int:
-    """The most memory alive at any one operator: no plan can be smaller."""
+def _step_live_bound(sizes: Mapping[int, int], life: Mapping[int, tuple[int, int]],
+                     partners: Mapping[int, int] | None = None) -> int:
+    """The most memory alive at any one operator: no plan can be smaller (a shared pair alive together
+    counts as its larger tensor)."""
     steps = {s for first, last in life.values() for s in (first, last)}
-    return max((sum(_align(sizes[t]) for t, (f, l) in life.items() if f <= s <= l) for s in steps), default=0)
+
+    def alive(t: int, s: int) -> bool:
+        return t in life and life[t][0] <= s <= life[t][1]
+
+    def at(s: int) -> int:
+        total = sum(_align(sizes[t]) for t, (f, l) in life.items() if f <= s <= l)
+        pairs = {tuple(sorted(p)) for p in (partners or {}).items()}
+        return total - sum(min(_align(sizes[a]), _align(sizes[b])) for a, b in pairs if alive(a, s) and alive(b, s))
+
+    return max((at(s) for s in steps), default=0)

@@ -14,6 +14,16 @@ _CTYPES = {np.dtype("int8"): "int8_t", np.dtype("int16"): "int16_t", np.dtype("i
            np.dtype("uint8"): "uint8_t", np.dtype("uint16"): "uint16_t", np.dtype("uint32"): "uint32_t"}
 
 
+@dataclass(frozen=True)
+class RowWindow:
+    """A band of a spatial layer's output rows (patches.py): the kernel reads an input of in_h rows
+    (the first at the pointer it is given) below pad_h rows of padding, and writes out_h output rows.
+    Rows past in_h read as padding, as they do below a whole input."""
+    in_h: int
+    out_h: int
+    pad_h: int
+
+
 @dataclass
 class EmitContext:
     graph: Graph
@@ -27,6 +37,8 @@ class EmitContext:
     overwrites_input: Optional[int] = None
     flash_bytes: int = 0           # the board's flash, for layers that trade it for speed (0: unknown)
     notes: list[str] = field(default_factory=list)       # choices worth reporting (RuntimeOutput.notes)
+    # emit the layer for one band of its rows (CONV_2D, DEPTHWISE_CONV_2D; patches.py), not the whole map
+    rows: Optional[RowWindow] = None
 
     def tensor(self, position: int) -> Optional[Tensor]:
         index = self.op.inputs[position] if position < len(self.op.inputs) else -1

@@ -55,12 +55,15 @@ def check_spatial(ctx: EmitContext, in_shape: tuple[int, ...], out_shape: tuple[
 def geometry(ctx: EmitContext, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
              k_h: int, k_w: int, dil_h: int = 1, dil_w: int = 1) -> dict[str, Any]:
     o = ctx.op.options
-    return {"batches": in_shape[0], "in_h": in_shape[1], "in_w": in_shape[2], "in_c": in_shape[3],
+    geom = {"batches": in_shape[0], "in_h": in_shape[1], "in_w": in_shape[2], "in_c": in_shape[3],
             "out_h": out_shape[1], "out_w": out_shape[2], "out_c": out_shape[3],
             "k_h": k_h, "k_w": k_w, "stride_h": o["stride_h"], "stride_w": o["stride_w"],
             "dil_h": dil_h, "dil_w": dil_w,
             "pad_h": compute_padding(o["stride_h"], dil_h, in_shape[1], k_h, out_shape[1]),
             "pad_w": compute_padding(o["stride_w"], dil_w, in_shape[2], k_w, out_shape[2])}
+    if ctx.rows is not None:      # one band of rows (patches.py): the kernels pad by bounds
+        geom.update(in_h=ctx.rows.in_h, out_h=ctx.rows.out_h, pad_h=ctx.rows.pad_h)
+    return geom
 
 
 def _check_16x8(ctx: EmitContext, depthwise: bool) -> tuple[str, ...]:

@@ -130,6 +130,8 @@ def layer(ctx: EmitContext) -> Optional[Layer]:
             "stride_h": o["stride_h"], "stride_w": o["stride_w"],
             "pad_h": compute_padding(o["stride_h"], 1, inp.shape[1], k_h, out.shape[1]),
             "pad_w": compute_padding(o["stride_w"], 1, inp.shape[2], k_w, out.shape[2])}
+    if ctx.rows is not None:      # one band of rows (patches.py): rows outside in_h read as padding
+        geom.update(in_h=ctx.rows.in_h, out_h=ctx.rows.out_h, pad_h=ctx.rows.pad_h)
     if not views(geom):
         return None
     w = weights.array().reshape(k_h, k_w, c)
@@ -177,6 +179,10 @@ def emit(ctx: EmitContext, macs: int) -> Optional[Emitted]:
         return None
     geom, c = lay.geom, lay.geom["in_c"]
     candidates = views(geom)
+    if ctx.rows is not None:      # a band is a run of rows (v = y): the transposed view would cut its columns
+        candidates = [v for v in candidates if not v.transposed]
+        if not candidates:
+            return None
     if ctx.overwrites_input == 0:
         candidates = [v for v in candidates if in_place_ok(v, geom)]
         if not candidates:
