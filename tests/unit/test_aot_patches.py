@@ -49,7 +49,8 @@ def _simulate(layers: Sequence[patches.Rows], steps: Sequence[patches.Step], cap
     assert written == list(range(layers[-1].out_h))
 
 
-def _rows(in_h: int, specs: Sequence[tuple[int, int, str]], row_bytes: Optional[Sequence[int]] = None) -> list[patches.Rows]:
+def _rows(in_h: int, specs: Sequence[tuple[int, int, str]],
+          row_bytes: Optional[Sequence[int]] = None) -> list[patches.Rows]:
     """(kernel, stride, padding) per layer -> their Rows; row_bytes: of the input and each output."""
     row_bytes = row_bytes or [12 * 2 ** i for i in range(len(specs) + 1)]
     found, h = [], in_h

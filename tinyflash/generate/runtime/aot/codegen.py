@@ -15,7 +15,7 @@ from tinyflash.generate.runtime.aot import patches
 from tinyflash.generate.runtime.aot.fusion import fuse_residual_adds
 from tinyflash.generate.runtime.aot.ops import SUPPORTED, EmitContext
 from tinyflash.generate.runtime.aot.ops import depthwise as depthwise_rows
-from tinyflash.generate.runtime.aot.ops.base import RowWindow
+from tinyflash.generate.runtime.aot.ops.base import Emitted, RowWindow
 from tinyflash.generate.runtime.aot.planner import MemoryPlan, plan_memory
 from tinyflash.generate.runtime.base import Layer, RuntimeOutput, select_kernel_set
 from tinyflash.model.benchmarks import INPUT_TYPES, OUTPUT_TYPES
@@ -381,7 +381,7 @@ def _emit_stage(plan: AotPlan, stage: patches.Stage, board: Board, simd: Mapping
     """A row-band stage (patches.py) as one timed step: its layers' band kernels and the stage function."""
     graph = plan.graph
 
-    def emit_layer(op: Operator, pointer: Callable[[int], str], constants: list[str], rows: RowWindow):
+    def emit_layer(op: Operator, pointer: Callable[[int], str], constants: list[str], rows: RowWindow) -> Emitted:
         ctx = EmitContext(graph, op, pointer, constants, dsp_kernels=simd["dsp_kernels"],
                           mve_kernels=simd["mve_kernels"], flash_bytes=board.memory.flash.size, notes=[],
                           rows=rows)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from tinyflash.generate.runtime.aot.fusion import consumers
 from tinyflash.generate.runtime.aot.ops.base import Emitted, RowWindow
@@ -34,6 +34,9 @@ ALIGN = 4                   # band buffers start word-aligned (the kernels load 
 # budget of 1.10, #14). Per call: a layer function's call and its loops' set-up; per byte moved: a
 # word copy is LDR, STR and a third of the loop; per input row a depthwise layer converts again
 # (tf_fast_dw_rows_s8 converts each row of its window into int16 pairs, ~1.5 instructions a byte).
+# An upper bound: it does not credit the ring moves the whole-map depthwise kernel makes and a band's
+# does not (vww on the M7, bands of 2 rows: +37,401 estimated, -26,004 measured; of 1 row: +77,988
+# estimated, +5,560 measured for 3,472 B less memory; this share takes 2).
 INSTRUCTION_SHARE = 0.006
 CALL_COST = 40
 MOVE_COST_PER_BYTE = 0.6
@@ -234,7 +237,7 @@ def candidates(graph: Graph, layers: Sequence[Operator], reconverts: Callable[[O
 
 # ---- emission ----------------------------------------------------------------------------------------
 
-EmitLayer = Callable[[Operator, Callable[[int], str], list, RowWindow], Emitted]
+EmitLayer = Callable[[Operator, Callable[[int], str], list[str], RowWindow], Emitted]
 
 
 @dataclass(frozen=True)
@@ -399,7 +402,3 @@ def choose(stages: Sequence[Stage], arena: Callable[[Optional[Stage]], int], mac
         if key < best_key:
             best, best_key = stage, key
     return best
-
-
-def stage_map(stages: Sequence[Stage]) -> Mapping[int, Stage]:
-    return {stage.nodes[0]: stage for stage in stages}
