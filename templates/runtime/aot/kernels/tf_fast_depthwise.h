@@ -213,9 +213,11 @@ TF_ALWAYS_INLINE void tf_fast_depthwise_m_s8(const tf_fast_conv_t *p, const int8
  *
  * Per block of four channels, each input row (v) is converted once into a small ring of rows in
  * scratch, channel-planar, two horizontally adjacent values of one channel sign-extended into one
- * word: pair j holds columns 2j and 2j+1 of the padded row (pad_value outside the input). A filter
- * row (w0, w1, w2) then takes two instructions per output pixel with the words E = (w0, w1) and
- * O = (w1, w2), both the weights pre-packed by the generator:
+ * word: pair j holds columns 2j and 2j+1 of the padded row (pad_value outside the input). A ring
+ * row is the block's four channel rows of np words one after the other, so the four stores of a
+ * converted pair are within STRD's reach of one pointer (planes 600 bytes apart cost vww an ADD per
+ * store) and moving rows is one block copy. A filter row (w0, w1, w2) then takes two instructions
+ * per output pixel with the words E = (w0, w1) and O = (w1, w2), both pre-packed by the generator:
  *     pixel at an even column b: SMLAD(pair b/2, E) + SMLABT(pair b/2 + 1, O)
  *     pixel at an odd column b:  SMLATB(pair (b-1)/2, E) + SMLAD(pair (b+1)/2, O)
  * (wider odd filters add one SMLAD per further pair of taps). Four output pixels share each pair
@@ -231,7 +233,7 @@ typedef struct {
     int32_t k_u, k_v, s_u, s_v, pad_u, pad_v;
     int32_t in_su, in_sv, out_su, out_sv; /* bytes between neighbours along u and along v */
     int32_t c;                          /* channels, a multiple of 4 */
-    int32_t np, rows;                   /* pairs per ring row, ring rows per channel plane */
+    int32_t np, rows;                   /* pairs per channel and ring row, ring rows */
     int32_t batches, in_batch, out_batch;
     int32_t pad_value, act_min, act_max, rq_mode;
     int32_t preshift;                   /* weights and bias come multiplied by 2^left: no shift */
@@ -327,10 +329,10 @@ TF_ALWAYS_INLINE void tf_dwr_edge(const tf_dwr_t *p, const int8_t *src, int32_t 
     tf_dwr_pairs(a, b, d, plane);
 }
 
-/* Input row iv of the block (src: its channel block at u = 0) into ring row d of plane 0. */
+/* Input row iv of the block (src: its channel block at u = 0) into ring row d (channel 0's words). */
 TF_ALWAYS_INLINE void tf_dwr_row_in(const tf_dwr_t *p, const int8_t *src, int32_t iv, uint32_t *d)
 {
-    const int32_t plane = p->rows * p->np;
+    const int32_t plane = p->np;
     const uint32_t pad = (uint8_t)p->pad_value * 0x01010101u;
     if (iv < 0 || iv >= p->in_v) {
         const uint32_t pp = tf_sxtb16_lo(pad);
@@ -340,6 +342,9 @@ TF_ALWAYS_INLINE void tf_dwr_row_in(const tf_dwr_t *p, const int8_t *src, int32_
         return;
     }
     src += iv * p->in_sv;
+    /* opaque to GCC: the stores at small offsets from one pointer, not at ring + constant (the ring
+     * sits at a constant place in the arena) each from its own MOVW and ADD */
+    __asm__("" : "+r"(d));
     /* pair j: input columns 2j - pad_u and the next; [jl, jm) has both inside the input */
     const int32_t jl = (p->pad_u + 1) / 2 < p->np ? (p->pad_u + 1) / 2 : p->np;
     const int32_t jm = (p->in_u + p->pad_u) / 2 < p->np ? (p->in_u + p->pad_u) / 2 : p->np;
@@ -392,7 +397,7 @@ TF_ALWAYS_INLINE void tf_dwr_px4_s2(const tf_dwr_t *p, const uint32_t *x, const 
                 TF_DWR_S2_ASM(2, "%[a0]", "%[a1]", "%[a2]", "%[a3]")
             : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "+r"(a3), [e] "=&r"(e), [o] "=&r"(o),
               [p] "=&r"(pp), [q] "=&r"(qq)
-            : [x] "r"(x), [w] "r"(w), [r0] "i"(0), [r1] "i"(4 * p->np), [r2] "i"(8 * p->np), 
+            : [x] "r"(x), [w] "r"(w), [r0] "i"(0), [r1] "i"(16 * p->np), [r2] "i"(32 * p->np),
               "m"(*(const uint32_t(*)[1024])x), "m"(*(const uint32_t(*)[6])w));
     out[0] = tf_rq(a0, q, p->act_min, p->act_max, p->rq_mode);
     out[p->out_su] = tf_rq(a1, q, p->act_min, p->act_max, p->rq_mode);
@@ -403,14 +408,14 @@ TF_ALWAYS_INLINE void tf_dwr_px4_s2(const tf_dwr_t *p, const uint32_t *x, const 
 #endif
 
 /* Output pixels ou .. ou + n - 1 (n = 1, 2 or 4) of one channel in one output row: x is the ring's
- * first row for this output row at the first pixel's pair, w the channel's weights [k_v][k_u - 1]
- * (E_0.. then O_0.. per row). */
+ * first row for this output row at the channel's words of the first pixel's pair (the next rows
+ * 4 np words on), w the channel's weights [k_v][k_u - 1] (E_0.. then O_0.. per row). */
 TF_ALWAYS_INLINE void tf_dwr_px(const tf_dwr_t *p, const uint32_t *x, const uint32_t *w, int32_t bias,
                                 const tf_rq_t *rq, int8_t *out, int32_t n)
 {
     const int32_t h = (p->k_u - 1) / 2, used = (n - 1) * p->s_u / 2 + h + 1;   /* pairs a row's taps read */
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    if (n == 4 && p->s_u == 2 && p->k_u == 3 && p->k_v == 3 && 8 * p->np + 16 <= 1020) {
+    if (n == 4 && p->s_u == 2 && p->k_u == 3 && p->k_v == 3 && 32 * p->np + 16 <= 1020) {
         tf_rq_t q4 = *rq;
         if (p->preshift) {
             q4.left = 0;
@@ -425,7 +430,7 @@ TF_ALWAYS_INLINE void tf_dwr_px(const tf_dwr_t *p, const uint32_t *x, const uint
     __asm__("" : "+r"(w));
     for (int32_t kv = 0; kv < p->k_v; ++kv) {
         uint32_t r[8], e[8], *o = e + h;
-        tf_dwr_load(x + kv * p->np, r, used);
+        tf_dwr_load(x + kv * 4 * p->np, r, used);
         tf_dwr_load(w + kv * (p->k_u - 1), e, p->k_u - 1);
         for (int32_t g = 0; g < n; ++g) {
             const int32_t b = g * p->s_u;
@@ -459,11 +464,11 @@ typedef struct {
 /* Makes the ring hold input rows iv0 .. iv0 + span - 1 (those of output rows ov .. ov + n - 1,
  * span = (n - 1) s_v + k_v) in consecutive slots, converting only the rows not yet there; when the
  * window would run past the last slot, the rows still needed move back to slot 0. Returns the
- * first slot's row in plane 0. */
+ * first slot's ring row. */
 TF_ALWAYS_INLINE const uint32_t *tf_dwr_window(const tf_dwr_t *p, const int8_t *src, int32_t ov, int32_t span,
                                                uint32_t *ring, tf_dwr_window_t *w)
 {
-    const int32_t iv0 = ov * p->s_v - p->pad_v, plane = p->rows * p->np;
+    const int32_t iv0 = ov * p->s_v - p->pad_v, row = 4 * p->np;
     if (ov == 0 || w->hi <= iv0) {
         w->lo = w->hi = iv0, w->slot = 0;
     } else {
@@ -472,26 +477,23 @@ TF_ALWAYS_INLINE const uint32_t *tf_dwr_window(const tf_dwr_t *p, const int8_t *
     if (w->slot + span > p->rows) {
         /* a forward copy, two words at a time (LDRD/STRD): the rows move to lower addresses, so
          * it is right even when they overlap (tall filters); no call to memmove for a few words */
-        const int32_t n = (w->hi - w->lo) * p->np;
-        for (int32_t c = 0; c < 4; ++c) {
-            uint32_t *d = ring + c * plane;
-            const uint32_t *s = d + w->slot * p->np;
-            int32_t i = 0;
-            for (; i + 2 <= n; i += 2) {
-                uint32_t v[2];
-                tf_dwr_load(s + i, v, 2);
-                tf_dwr_store2(d + i, v[0], v[1]);
-            }
-            if (i < n) {
-                d[i] = s[i];
-            }
+        const int32_t n = (w->hi - w->lo) * row;
+        const uint32_t *s = ring + w->slot * row;
+        int32_t i = 0;
+        for (; i + 2 <= n; i += 2) {
+            uint32_t v[2];
+            tf_dwr_load(s + i, v, 2);
+            tf_dwr_store2(ring + i, v[0], v[1]);
+        }
+        if (i < n) {
+            ring[i] = s[i];
         }
         w->slot = 0;
     }
     for (; w->hi < iv0 + span; ++w->hi) {
-        tf_dwr_row_in(p, src, w->hi, ring + (w->slot + w->hi - w->lo) * p->np);
+        tf_dwr_row_in(p, src, w->hi, ring + (w->slot + w->hi - w->lo) * row);
     }
-    return ring + w->slot * p->np;
+    return ring + w->slot * row;
 }
 
 /* One output row of one channel: x the ring row of its first tap row, at pair 0. */
@@ -512,12 +514,12 @@ TF_ALWAYS_INLINE void tf_dwr_row(const tf_dwr_t *p, const uint32_t *x, const uin
 }
 
 /* weights: [c][k_v][k_u - 1] words (tf_dwr_px); bias and rq per channel; ring: scratch of
- * 4 * rows * np words. The output rows go in bands, as many as the ring's rows serve at once
+ * rows * 4 * np words. The output rows go in bands, as many as the ring's rows serve at once
  * (all of them for a small map): one channel's weights and record then serve the whole band. */
 TF_ALWAYS_INLINE void tf_fast_dw_rows_s8(const tf_dwr_t *p, const int8_t *input, const uint32_t *weights,
                                          const int32_t *bias, const tf_rq_t *rq, uint32_t *ring, int8_t *output)
 {
-    const int32_t plane = p->rows * p->np, kw = p->k_v * (p->k_u - 1);
+    const int32_t kw = p->k_v * (p->k_u - 1);
     const int32_t band = (p->rows - p->k_v) / p->s_v + 1;
     for (int32_t b = 0; b < p->batches; ++b) {
         for (int32_t cb = 0; cb < p->c; cb += 4) {
@@ -533,8 +535,8 @@ TF_ALWAYS_INLINE void tf_fast_dw_rows_s8(const tf_dwr_t *p, const int8_t *input,
                     const int32_t bi = bias[cb + c];
                     const tf_rq_t *q = rq + cb + c;
                     int8_t *out = output + b * p->out_batch + ov * p->out_sv + cb + c;
-                    const uint32_t *x = rows + c * plane;
-                    for (int32_t r = 0; r < n; ++r, x += p->s_v * p->np, out += p->out_sv) {
+                    const uint32_t *x = rows + c * p->np;
+                    for (int32_t r = 0; r < n; ++r, x += 4 * p->s_v * p->np, out += p->out_sv) {
                         tf_dwr_row(p, x, w, bi, q, out);
                     }
                 }
