@@ -1,7 +1,8 @@
 """tf_fast_dw_rows_s8 (tf_fast_depthwise.h, ops/depthwise.py): DEPTHWISE_CONV_2D by rows of int16
 pairs, against TFLM's reference kernels on the host (C models of the SMLAD family), in both views
 (rows along x, or along y for tall maps), with strides 1 and 2 on odd and even sizes, VALID and SAME
-padding, 3- and 5-wide filters, and written in place over its input (#14.1, #14.2)."""
+padding, 3- and 5-wide filters, 4 to 128 channels, small maps whose rows are 3 pixels (the stride-2
+groups of 3), and written in place over its input (#14.1, #14.2)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ ROWS_CASES = [
     ("rows-c8-1x3-s1", True, (5, 11, 8), 8, (1, 3), 1, 1, "SAME"),
     ("rows-c4-7x7-s1-long", True, (40, 30, 4), 4, (7, 7), 1, 1, "SAME"),      # ring rows moved, overlapping
     ("rows-c8-3x3-s2-long", True, (41, 40, 8), 8, (3, 3), 2, 1, "SAME"),      # bands of a ring, stride 2
+    ("rows-c128-3x3-s2-small", True, (6, 6, 128), 128, (3, 3), 2, 1, "SAME"),  # vww's 3 x 3 map: groups of 3
+    ("rows-c4-3x3-s2-out7", True, (14, 13, 4), 4, (3, 3), 2, 1, "SAME"),     # a group of 4 then one of 3
+    ("rows-c64-3x3-s2-odd-valid", True, (13, 15, 64), 64, (3, 3), 2, 1, "VALID"),
 ]
 NAMES = [c[0] for c in ROWS_CASES]
 INPUTS = 6

@@ -213,9 +213,11 @@ TF_ALWAYS_INLINE void tf_fast_depthwise_m_s8(const tf_fast_conv_t *p, const int8
  *
  * Per block of four channels, each input row (v) is converted once into a small ring of rows in
  * scratch, channel-planar, two horizontally adjacent values of one channel sign-extended into one
- * word: pair j holds columns 2j and 2j+1 of the padded row (pad_value outside the input). A filter
- * row (w0, w1, w2) then takes two instructions per output pixel with the words E = (w0, w1) and
- * O = (w1, w2), both the weights pre-packed by the generator:
+ * word: pair j holds columns 2j and 2j+1 of the padded row (pad_value outside the input). A ring
+ * row is the block's four channel rows of np words one after the other, so the four stores of a
+ * converted pair are within STRD's reach of one pointer (planes 600 bytes apart cost vww an ADD per
+ * store) and moving rows is one block copy. A filter row (w0, w1, w2) then takes two instructions
+ * per output pixel with the words E = (w0, w1) and O = (w1, w2), both pre-packed by the generator:
  *     pixel at an even column b: SMLAD(pair b/2, E) + SMLABT(pair b/2 + 1, O)
  *     pixel at an odd column b:  SMLATB(pair (b-1)/2, E) + SMLAD(pair (b+1)/2, O)
  * (wider odd filters add one SMLAD per further pair of taps). Four output pixels share each pair
@@ -231,7 +233,7 @@ typedef struct {
     int32_t k_u, k_v, s_u, s_v, pad_u, pad_v;
     int32_t in_su, in_sv, out_su, out_sv; /* bytes between neighbours along u and along v */
     int32_t c;                          /* channels, a multiple of 4 */
-    int32_t np, rows;                   /* pairs per ring row, ring rows per channel plane */
+    int32_t np, rows;                   /* pairs per channel and ring row, ring rows */
     int32_t batches, in_batch, out_batch;
     int32_t pad_value, act_min, act_max, rq_mode;
     int32_t preshift;                   /* weights and bias come multiplied by 2^left: no shift */
@@ -322,15 +324,21 @@ TF_ALWAYS_INLINE void tf_dwr_edge(const tf_dwr_t *p, const int8_t *src, int32_t 
                                   int32_t plane)
 {
     const int32_t u0 = 2 * j - p->pad_u, u1 = u0 + 1;
+    if ((u0 < 0 || u0 >= p->in_u) && (u1 < 0 || u1 >= p->in_u)) {
+        /* all pad: one word for the four channels, no PKH/SXTB16 of constants GCC keeps spilled */
+        const uint32_t pp = tf_sxtb16_lo(pad);
+        d[0] = d[plane] = d[2 * plane] = d[3 * plane] = pp;
+        return;
+    }
     const uint32_t a = u0 >= 0 && u0 < p->in_u ? tf_ld32(src + u0 * p->in_su) : pad;
     const uint32_t b = u1 >= 0 && u1 < p->in_u ? tf_ld32(src + u1 * p->in_su) : pad;
     tf_dwr_pairs(a, b, d, plane);
 }
 
-/* Input row iv of the block (src: its channel block at u = 0) into ring row d of plane 0. */
+/* Input row iv of the block (src: its channel block at u = 0) into ring row d (channel 0's words). */
 TF_ALWAYS_INLINE void tf_dwr_row_in(const tf_dwr_t *p, const int8_t *src, int32_t iv, uint32_t *d)
 {
-    const int32_t plane = p->rows * p->np;
+    const int32_t plane = p->np;
     const uint32_t pad = (uint8_t)p->pad_value * 0x01010101u;
     if (iv < 0 || iv >= p->in_v) {
         const uint32_t pp = tf_sxtb16_lo(pad);
@@ -340,6 +348,9 @@ TF_ALWAYS_INLINE void tf_dwr_row_in(const tf_dwr_t *p, const int8_t *src, int32_
         return;
     }
     src += iv * p->in_sv;
+    /* opaque to GCC: the stores at small offsets from one pointer, not at ring + constant (the ring
+     * sits at a constant place in the arena) each from its own MOVW and ADD */
+    __asm__("" : "+r"(d));
     /* pair j: input columns 2j - pad_u and the next; [jl, jm) has both inside the input */
     const int32_t jl = (p->pad_u + 1) / 2 < p->np ? (p->pad_u + 1) / 2 : p->np;
     const int32_t jm = (p->in_u + p->pad_u) / 2 < p->np ? (p->in_u + p->pad_u) / 2 : p->np;
@@ -363,81 +374,103 @@ TF_ALWAYS_INLINE void tf_dwr_row_in(const tf_dwr_t *p, const int8_t *src, int32_
 }
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* Stride 2 along u, 3 taps, four pixels: filter row kv of pixels 0..3 (pair g with E, the low half
- * of pair g + 1 with O's high half), in one asm block so that only two pairs, the two weights and
- * the four accumulators are live: GCC's version kept five pairs and spilled the rest (66 -> 52
- * instructions per 36 MACs on the M7). first: the accumulators start at bias (no four MOVs). */
-#define TF_DWR_S2_ASM(r, b0, b1, b2, b3)                                                                     \
-    "ldrd %[e], %[o], [%[w], #8 * " #r "]\n\t"                                                              \
-    "ldrd %[p], %[q], [%[x], #%c[r" #r "]]\n\t"                                                                \
-    "smlad %[a0], %[p], %[e], " b0 "\n\t"                                                                    \
-    "smlabt %[a0], %[q], %[o], %[a0]\n\t"                                                                    \
-    "smlad %[a1], %[q], %[e], " b1 "\n\t"                                                                    \
-    "ldrd %[p], %[q], [%[x], #%c[r" #r "] + 8]\n\t"                                                            \
-    "smlabt %[a1], %[p], %[o], %[a1]\n\t"                                                                    \
-    "smlad %[a2], %[p], %[e], " b2 "\n\t"                                                                    \
-    "smlabt %[a2], %[q], %[o], %[a2]\n\t"                                                                    \
-    "smlad %[a3], %[q], %[e], " b3 "\n\t"                                                                    \
-    "ldr %[p], [%[x], #%c[r" #r "] + 16]\n\t"                                                                  \
-    "smlabt %[a3], %[p], %[o], %[a3]\n\t"
+/* Stride 2 along u, 3 taps, n = 3 or 4 pixels: filter row r of pixel g is SMLAD(pair g, E) +
+ * SMLABT(pair g + 1, O), in one asm block so that only two pairs, the two weights and the
+ * accumulators are live: GCC's version kept five pairs and spilled the rest (66 -> 52 instructions
+ * per 36 MACs on the M7). Row 0 starts the accumulators at bias (b0.. name its register). A row's
+ * pairs g..g + n come two by two with LDRD, so three pixels (vww's 3 x 3 maps) take 9 instructions
+ * a row where a pair and a single took 11. */
+#define TF_DWR_S2_W(r) "ldrd %[e], %[o], [%[w], #8 * " #r "]\n\t"
+#define TF_DWR_S2_LD2(r, k) "ldrd %[p], %[q], [%[x], #%c[r" #r "] + " #k "]\n\t"
+#define TF_DWR_S2_LD1(r, k) "ldr %[p], [%[x], #%c[r" #r "] + " #k "]\n\t"
+#define TF_DWR_S2_PX(a, lo, hi, b) "smlad %[" a "], %[" lo "], %[e], " b "\n\t"                      \
+                                   "smlabt %[" a "], %[" hi "], %[o], %[" a "]\n\t"
+#define TF_DWR_S2_ASM3(r, b0, b1, b2)                                                                 \
+    TF_DWR_S2_W(r) TF_DWR_S2_LD2(r, 0) "smlad %[a0], %[p], %[e], " b0 "\n\t"                          \
+    "smlabt %[a0], %[q], %[o], %[a0]\n\t"                                                             \
+    "smlad %[a1], %[q], %[e], " b1 "\n\t" TF_DWR_S2_LD2(r, 8) "smlabt %[a1], %[p], %[o], %[a1]\n\t"    \
+    TF_DWR_S2_PX("a2", "p", "q", b2)
+#define TF_DWR_S2_ASM4(r, b0, b1, b2, b3)                                                             \
+    TF_DWR_S2_W(r) TF_DWR_S2_LD2(r, 0) "smlad %[a0], %[p], %[e], " b0 "\n\t"                          \
+    "smlabt %[a0], %[q], %[o], %[a0]\n\t"                                                             \
+    "smlad %[a1], %[q], %[e], " b1 "\n\t" TF_DWR_S2_LD2(r, 8) "smlabt %[a1], %[p], %[o], %[a1]\n\t"    \
+    "smlad %[a2], %[p], %[e], " b2 "\n\t"                                                             \
+    "smlabt %[a2], %[q], %[o], %[a2]\n\t"                                                             \
+    "smlad %[a3], %[q], %[e], " b3 "\n\t" TF_DWR_S2_LD1(r, 16) "smlabt %[a3], %[p], %[o], %[a3]\n\t"
+#define TF_DWR_S2_OPERANDS                                                                            \
+    : [a0] "=&r"(a[0]), [a1] "=&r"(a[1]), [a2] "=&r"(a[2]), [a3] "+r"(a[3]), [e] "=&r"(e), [o] "=&r"(o), \
+      [p] "=&r"(pp), [q] "=&r"(qq)                                                                    \
+    : [x] "r"(x), [w] "r"(w), [r0] "i"(0), [r1] "i"(16 * p->np), [r2] "i"(32 * p->np),                \
+      "m"(*(const uint32_t(*)[1024])x), "m"(*(const uint32_t(*)[6])w)
 
-TF_ALWAYS_INLINE void tf_dwr_px4_s2(const tf_dwr_t *p, const uint32_t *x, const uint32_t *w, int32_t bias,
-                                    const tf_rq_t *q, int8_t *out)
+/* The accumulators a[0..n) of pixels 0..n-1, n = 3 or 4 (a[3] comes in as the bias). */
+TF_ALWAYS_INLINE void tf_dwr_acc_s2(const tf_dwr_t *p, const uint32_t *x, const uint32_t *w, int32_t *a, int32_t n)
 {
-    int32_t a0, a1, a2, a3 = bias;
     uint32_t e, o, pp, qq;
     /* the three filter rows in one block, the ring's rows and the weights at immediate offsets
      * from x and w (#r0.. are constants: the layer's parameter block is) */
-    __asm__(TF_DWR_S2_ASM(0, "%[a3]", "%[a3]", "%[a3]", "%[a3]") TF_DWR_S2_ASM(1, "%[a0]", "%[a1]", "%[a2]", "%[a3]")
-                TF_DWR_S2_ASM(2, "%[a0]", "%[a1]", "%[a2]", "%[a3]")
-            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "+r"(a3), [e] "=&r"(e), [o] "=&r"(o),
-              [p] "=&r"(pp), [q] "=&r"(qq)
-            : [x] "r"(x), [w] "r"(w), [r0] "i"(0), [r1] "i"(4 * p->np), [r2] "i"(8 * p->np), 
-              "m"(*(const uint32_t(*)[1024])x), "m"(*(const uint32_t(*)[6])w));
-    out[0] = tf_rq(a0, q, p->act_min, p->act_max, p->rq_mode);
-    out[p->out_su] = tf_rq(a1, q, p->act_min, p->act_max, p->rq_mode);
-    out[2 * p->out_su] = tf_rq(a2, q, p->act_min, p->act_max, p->rq_mode);
-    out[3 * p->out_su] = tf_rq(a3, q, p->act_min, p->act_max, p->rq_mode);
+    if (n == 4) {
+        __asm__(TF_DWR_S2_ASM4(0, "%[a3]", "%[a3]", "%[a3]", "%[a3]") TF_DWR_S2_ASM4(1, "%[a0]", "%[a1]", "%[a2]", "%[a3]")
+                    TF_DWR_S2_ASM4(2, "%[a0]", "%[a1]", "%[a2]", "%[a3]") TF_DWR_S2_OPERANDS);
+    } else {
+        __asm__(TF_DWR_S2_ASM3(0, "%[a3]", "%[a3]", "%[a3]") TF_DWR_S2_ASM3(1, "%[a0]", "%[a1]", "%[a2]")
+                    TF_DWR_S2_ASM3(2, "%[a0]", "%[a1]", "%[a2]") TF_DWR_S2_OPERANDS);
+    }
 }
-#undef TF_DWR_S2_ASM
+#undef TF_DWR_S2_W
+#undef TF_DWR_S2_LD2
+#undef TF_DWR_S2_LD1
+#undef TF_DWR_S2_PX
+#undef TF_DWR_S2_ASM3
+#undef TF_DWR_S2_ASM4
+#undef TF_DWR_S2_OPERANDS
 #endif
 
-/* Output pixels ou .. ou + n - 1 (n = 1, 2 or 4) of one channel in one output row: x is the ring's
- * first row for this output row at the first pixel's pair, w the channel's weights [k_v][k_u - 1]
- * (E_0.. then O_0.. per row). */
+/* Whether tf_dwr_acc_s2 runs the layer's pixels: stride 2 along u, a 3 x 3 filter, the ring rows
+ * within LDRD's reach. */
+TF_ALWAYS_INLINE int32_t tf_dwr_s2_asm(const tf_dwr_t *p)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    return p->s_u == 2 && p->k_u == 3 && p->k_v == 3 && 32 * p->np + 16 <= 1020;
+#else
+    (void)p;
+    return 0;
+#endif
+}
+
+/* Output pixels ou .. ou + n - 1 (n = 1..4) of one channel in one output row: x is the ring's
+ * first row for this output row at the channel's words of the first pixel's pair (the next rows
+ * 4 np words on), w the channel's weights [k_v][k_u - 1] (E_0.. then O_0.. per row). */
 TF_ALWAYS_INLINE void tf_dwr_px(const tf_dwr_t *p, const uint32_t *x, const uint32_t *w, int32_t bias,
                                 const tf_rq_t *rq, int8_t *out, int32_t n)
 {
     const int32_t h = (p->k_u - 1) / 2, used = (n - 1) * p->s_u / 2 + h + 1;   /* pairs a row's taps read */
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    if (n == 4 && p->s_u == 2 && p->k_u == 3 && p->k_v == 3 && 8 * p->np + 16 <= 1020) {
-        tf_rq_t q4 = *rq;
-        if (p->preshift) {
-            q4.left = 0;
-        }
-        tf_dwr_px4_s2(p, x, w, bias, &q4, out);
-        return;
-    }
-#endif
     int32_t acc[4] = {bias, bias, bias, bias};
-    /* opaque to GCC: each filter row's words an immediate offset from one register, not a pointer
-     * per row hoisted out of the pixel loop and spilled */
-    __asm__("" : "+r"(w));
-    for (int32_t kv = 0; kv < p->k_v; ++kv) {
-        uint32_t r[8], e[8], *o = e + h;
-        tf_dwr_load(x + kv * p->np, r, used);
-        tf_dwr_load(w + kv * (p->k_u - 1), e, p->k_u - 1);
-        for (int32_t g = 0; g < n; ++g) {
-            const int32_t b = g * p->s_u;
-            if (b % 2 == 0) {
-                for (int32_t i = 0; i < h; ++i) {
-                    acc[g] = tf_smlad_(r[b / 2 + i], e[i], acc[g]);
-                }
-                acc[g] = tf_smlabt_(r[b / 2 + h], o[h - 1], acc[g]);
-            } else {
-                acc[g] = tf_smlatb_(r[b / 2], e[0], acc[g]);
-                for (int32_t i = 0; i < h; ++i) {
-                    acc[g] = tf_smlad_(r[b / 2 + 1 + i], o[i], acc[g]);
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (tf_dwr_s2_asm(p) && n >= 3) {   /* GCC's pairs and singles do as well on 1 and 2 (vww) */
+        tf_dwr_acc_s2(p, x, w, acc, n);
+    } else
+#endif
+    {
+        /* opaque to GCC: each filter row's words an immediate offset from one register, not a
+         * pointer per row hoisted out of the pixel loop and spilled */
+        __asm__("" : "+r"(w));
+        for (int32_t kv = 0; kv < p->k_v; ++kv) {
+            uint32_t r[8], e[8], *o = e + h;
+            tf_dwr_load(x + kv * 4 * p->np, r, used);
+            tf_dwr_load(w + kv * (p->k_u - 1), e, p->k_u - 1);
+            for (int32_t g = 0; g < n; ++g) {
+                const int32_t b = g * p->s_u;
+                if (b % 2 == 0) {
+                    for (int32_t i = 0; i < h; ++i) {
+                        acc[g] = tf_smlad_(r[b / 2 + i], e[i], acc[g]);
+                    }
+                    acc[g] = tf_smlabt_(r[b / 2 + h], o[h - 1], acc[g]);
+                } else {
+                    acc[g] = tf_smlatb_(r[b / 2], e[0], acc[g]);
+                    for (int32_t i = 0; i < h; ++i) {
+                        acc[g] = tf_smlad_(r[b / 2 + 1 + i], o[i], acc[g]);
+                    }
                 }
             }
         }
@@ -459,11 +492,11 @@ typedef struct {
 /* Makes the ring hold input rows iv0 .. iv0 + span - 1 (those of output rows ov .. ov + n - 1,
  * span = (n - 1) s_v + k_v) in consecutive slots, converting only the rows not yet there; when the
  * window would run past the last slot, the rows still needed move back to slot 0. Returns the
- * first slot's row in plane 0. */
+ * first slot's ring row. */
 TF_ALWAYS_INLINE const uint32_t *tf_dwr_window(const tf_dwr_t *p, const int8_t *src, int32_t ov, int32_t span,
                                                uint32_t *ring, tf_dwr_window_t *w)
 {
-    const int32_t iv0 = ov * p->s_v - p->pad_v, plane = p->rows * p->np;
+    const int32_t iv0 = ov * p->s_v - p->pad_v, row = 4 * p->np;
     if (ov == 0 || w->hi <= iv0) {
         w->lo = w->hi = iv0, w->slot = 0;
     } else {
@@ -472,26 +505,23 @@ TF_ALWAYS_INLINE const uint32_t *tf_dwr_window(const tf_dwr_t *p, const int8_t *
     if (w->slot + span > p->rows) {
         /* a forward copy, two words at a time (LDRD/STRD): the rows move to lower addresses, so
          * it is right even when they overlap (tall filters); no call to memmove for a few words */
-        const int32_t n = (w->hi - w->lo) * p->np;
-        for (int32_t c = 0; c < 4; ++c) {
-            uint32_t *d = ring + c * plane;
-            const uint32_t *s = d + w->slot * p->np;
-            int32_t i = 0;
-            for (; i + 2 <= n; i += 2) {
-                uint32_t v[2];
-                tf_dwr_load(s + i, v, 2);
-                tf_dwr_store2(d + i, v[0], v[1]);
-            }
-            if (i < n) {
-                d[i] = s[i];
-            }
+        const int32_t n = (w->hi - w->lo) * row;
+        const uint32_t *s = ring + w->slot * row;
+        int32_t i = 0;
+        for (; i + 2 <= n; i += 2) {
+            uint32_t v[2];
+            tf_dwr_load(s + i, v, 2);
+            tf_dwr_store2(ring + i, v[0], v[1]);
+        }
+        if (i < n) {
+            ring[i] = s[i];
         }
         w->slot = 0;
     }
     for (; w->hi < iv0 + span; ++w->hi) {
-        tf_dwr_row_in(p, src, w->hi, ring + (w->slot + w->hi - w->lo) * p->np);
+        tf_dwr_row_in(p, src, w->hi, ring + (w->slot + w->hi - w->lo) * row);
     }
-    return ring + w->slot * p->np;
+    return ring + w->slot * row;
 }
 
 /* One output row of one channel: x the ring row of its first tap row, at pair 0. */
@@ -501,6 +531,10 @@ TF_ALWAYS_INLINE void tf_dwr_row(const tf_dwr_t *p, const uint32_t *x, const uin
     int32_t ou = 0;
     for (; ou + 4 <= p->out_u; ou += 4, x += 2 * p->s_u, out += 4 * p->out_su) {
         tf_dwr_px(p, x, w, bias, q, out, 4);
+    }
+    if (p->out_u - ou == 3 && tf_dwr_s2_asm(p)) {   /* two pairs per LDRD: no group of 1 */
+        tf_dwr_px(p, x, w, bias, q, out, 3);
+        return;
     }
     if (p->out_u - ou >= 2) {
         tf_dwr_px(p, x, w, bias, q, out, 2);
@@ -512,12 +546,12 @@ TF_ALWAYS_INLINE void tf_dwr_row(const tf_dwr_t *p, const uint32_t *x, const uin
 }
 
 /* weights: [c][k_v][k_u - 1] words (tf_dwr_px); bias and rq per channel; ring: scratch of
- * 4 * rows * np words. The output rows go in bands, as many as the ring's rows serve at once
+ * rows * 4 * np words. The output rows go in bands, as many as the ring's rows serve at once
  * (all of them for a small map): one channel's weights and record then serve the whole band. */
 TF_ALWAYS_INLINE void tf_fast_dw_rows_s8(const tf_dwr_t *p, const int8_t *input, const uint32_t *weights,
                                          const int32_t *bias, const tf_rq_t *rq, uint32_t *ring, int8_t *output)
 {
-    const int32_t plane = p->rows * p->np, kw = p->k_v * (p->k_u - 1);
+    const int32_t kw = p->k_v * (p->k_u - 1);
     const int32_t band = (p->rows - p->k_v) / p->s_v + 1;
     for (int32_t b = 0; b < p->batches; ++b) {
         for (int32_t cb = 0; cb < p->c; cb += 4) {
@@ -533,8 +567,8 @@ TF_ALWAYS_INLINE void tf_fast_dw_rows_s8(const tf_dwr_t *p, const int8_t *input,
                     const int32_t bi = bias[cb + c];
                     const tf_rq_t *q = rq + cb + c;
                     int8_t *out = output + b * p->out_batch + ov * p->out_sv + cb + c;
-                    const uint32_t *x = rows + c * plane;
-                    for (int32_t r = 0; r < n; ++r, x += p->s_v * p->np, out += p->out_sv) {
+                    const uint32_t *x = rows + c * p->np;
+                    for (int32_t r = 0; r < n; ++r, x += 4 * p->s_v * p->np, out += p->out_sv) {
                         tf_dwr_row(p, x, w, bi, q, out);
                     }
                 }

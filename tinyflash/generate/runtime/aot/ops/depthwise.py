@@ -18,7 +18,7 @@ from tinyflash.generate.runtime.aot.quant import (activation_range, compute_padd
                                                   quantize_multiplier, requant_rows, wrap_int32)
 
 FAST_DEPTHWISE = frozenset({"tf_fast.h", "tf_fast_depthwise.h"})
-RING_EXTRA = 3          # ring rows beyond the filter height: the kept rows move back every few rows
+RING_EXTRA = 3          # ring rows beyond the filter height, in strides: the kept rows move back every 4 output rows
 WHOLE_MAP_BYTES = 2048  # a map whose padded rows all fit in this much scratch is converted at once
 
 
@@ -49,11 +49,12 @@ class View:
     @property
     def ring_rows(self) -> int:
         """The ring's rows: all the padded input rows of a small map (one band: each channel's
-        weights serve every output row), else the filter height and a few more."""
+        weights serve every output row), else those of a band of RING_EXTRA + 1 output rows (the
+        k_v - s_v rows the next band shares move back once a band: stride 2 needs the taller ring)."""
         span = (self.out_v - 1) * self.s_v + self.k_v
         if 16 * span * self.pairs <= WHOLE_MAP_BYTES:
             return span
-        return min(span, self.k_v + RING_EXTRA)
+        return min(span, self.k_v + self.s_v * RING_EXTRA)
 
     def scratch_bytes(self) -> int:
         return 4 * self.ring_rows * self.pairs * 4
