@@ -118,7 +118,8 @@ def started_board(board: Board, firmware_elf: Path, *, log_path: Optional[Path] 
         with SerialLink(port or flasher.serial_url(), baudrate=board.uart.baud, log_path=log_path,
                         cancel=cancel) as link:
             flasher.reset()
-            session = DeviceSession(link, timeouts=timeouts, multiplier=board.timeout_multiplier)
+            session = DeviceSession(link, timeouts=timeouts, multiplier=board.timeout_multiplier,
+                                    memory=flasher.memory_writer())
             session.wait_boot()
             yield session
     finally:
