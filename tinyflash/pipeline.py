@@ -28,7 +28,7 @@ from tinyflash.report.out_dir import OutDirBusyError, discard_results, exclusive
 from tinyflash.run.golden import Golden
 from tinyflash.run.inputs import Sample, file_samples, generated_inputs, sample_dirs
 from tinyflash.run.link import SerialLink
-from tinyflash.run.performance import Performance, measure
+from tinyflash.run.performance import EMULATED_WINDOW_S, PROFILE_WINDOW_S, Performance, measure
 from tinyflash.run.profile import Profile
 from tinyflash.run.profile import collect as collect_profile
 from tinyflash.run.session import DeviceSession, Timeouts
@@ -118,7 +118,8 @@ def started_board(board: Board, firmware_elf: Path, *, log_path: Optional[Path] 
         with SerialLink(port or flasher.serial_url(), baudrate=board.uart.baud, log_path=log_path,
                         cancel=cancel) as link:
             flasher.reset()
-            session = DeviceSession(link, timeouts=timeouts, multiplier=board.timeout_multiplier)
+            session = DeviceSession(link, timeouts=timeouts, multiplier=board.timeout_multiplier,
+                                    memory=flasher.memory_writer())
             session.wait_boot()
             yield session
     finally:
@@ -192,7 +193,9 @@ def _run(firmware: Firmware, *, verify_count: int, sample_dir: Sequence[Path], t
         progress(ProgressEvent(Stage.RUN, "measuring performance"))
         session.load(samples[0].upload)
         performance = measure(session, board, timeout_s=timeouts.infer,
-                              progress=lambda text: progress(ProgressEvent(Stage.RUN, text)))
+                              progress=lambda text: progress(ProgressEvent(Stage.RUN, text)),
+                              emulated_window_s=PROFILE_WINDOW_S if firmware.project.options.profile
+                              else EMULATED_WINDOW_S)
         layer_profile = None
         if firmware.project.options.profile:
             progress(ProgressEvent(Stage.RUN, "reading the per-layer profile"))

@@ -62,10 +62,45 @@ def test_bench_ad_verifies_and_repeats(board: str, model_dir: Path, qemu: None, 
     assert Path(workdir, first["results_file"]).is_file()
     log = Path(workdir, first["serial_log"]).read_text()
     assert "> name%" in log and "< m-name-dut-[tinyflash " in log
-    # the performance input is the last one verified, so it is not uploaded a second time (#14)
+    # the inputs go into the firmware's buffer through QEMU's gdbstub, checked by CRC, not as hex over
+    # the UART; the performance input is the last one verified, so it is not written a second time (#14)
     samples = first["verification"]["samples"]
-    assert log.count("> db load ") == len(samples)
+    assert log.count("> tf-db-set ") == log.count("< m-tf-db-crc32-") == len(samples)
+    assert "> db load " not in log
     assert not qemu_processes_mentioning(str(workdir))
+
+
+def test_an_input_written_through_the_gdbstub_is_the_one_uploaded_as_hex(model_dir: Path, qemu: None,
+                                                                          tmp_path: Path, scons_cache: Path) -> None:
+    """#14: the memory path and the protocol's db upload (what the official runner sends) fill the same
+    buffer: one firmware, one input, both ways, byte-identical outputs; tf-db-set refuses what db load does."""
+    from tinyflash.board import BoardCatalog
+    from tinyflash.errors import DeviceReportedError
+    from tinyflash.model import resolve_model
+    from tinyflash.pipeline import build, started_board
+    from tinyflash.run.inputs import generated_inputs
+
+    board = BoardCatalog().load("mps2-an386")
+    firmware = build(board, resolve_model("ad", [model_dir]), out_dir=tmp_path / "fw", cache_dir=scons_cache)
+    data = generated_inputs(firmware.project.io, 1, seed=5)[0].upload
+    with started_board(board, firmware.elf, log_path=tmp_path / "serial.log") as session:
+        assert session.memory is not None
+        session.load(data)
+        session.infer(1, 0)
+        through_memory = session.tf_output()
+        session.load(bytes(len(data)))            # something else in between
+        memory, session.memory = session.memory, None
+        session.load(data)                        # db load + hex
+        session.infer(1, 0)
+        assert session.tf_output() == through_memory
+        with pytest.raises(DeviceReportedError, match="exceeds maximum"):
+            session.command(f"tf-db-set {len(data) + 1}")
+        with pytest.raises(DeviceReportedError, match="requires the # of bytes"):
+            session.command("tf-db-set 0")
+        session.memory = memory
+        session.load(data)                        # the refusals cleared the buffer: written again
+    log = (tmp_path / "serial.log").read_text()
+    assert log.count("> tf-db-set ") == 5 and log.count("> db load ") == 1
 
 
 @pytest.mark.parametrize("board", ["mps2-an500", "mps2-an386"])

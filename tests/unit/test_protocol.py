@@ -342,3 +342,49 @@ def test_loading_the_bytes_the_device_holds_sends_nothing() -> None:
     finally:
         link.close()
         device.close()
+
+
+@pytest.mark.parametrize("instructions, window_s, expected", [
+    (8_167_424, None, 1),          # vww on mps2-an500: one inference a window (#14)
+    (2_547_919, None, 2),          # vww on mps3-an547
+    (300_000, None, 20),           # a small model: still ~10 M instructions a window
+    (8_167_424, 0.1, 10),          # --profile: the longer windows
+])
+def test_emulated_windows_are_a_few_inferences_without_warm_ups(instructions: int, window_s: float | None,
+                                                                expected: int) -> None:
+    """Under -icount the count is exact: windows of ~10 M instructions (5 of them, for results.txt's
+    median line) and no warm-ups, so a Helium board that emulates ~17 M instructions a second is done
+    in a second or two; the calibration inference counts none of them."""
+    from tinyflash.board import BoardCatalog
+    from tinyflash.run.performance import measure
+
+    board = BoardCatalog(environ={}).load("mps2-an500")
+    ticks = instructions * board.clock_hz // 10**9
+
+    def infer(cmd: str) -> bytes:
+        _, n, w = cmd.split()
+        lines = [f"m-warmup-start-{w}", "m-warmup-done", f"m-infer-start-{n}", "m-lap-us-1000",
+                 f"m-lap-us-{1000 + int(n) * instructions // 1000}", "m-infer-done", "m-results-[0.5,]"]
+        return ("\r\n".join(lines) + "\r\nm-ready\r\n").encode()
+
+    counted = {"n": 1}
+
+    def cycles(_: str) -> bytes:
+        return f"m-tf-cycles-{ticks * counted['n']}-{counted['n']}\r\nm-ready\r\n".encode()
+
+    def infer_and_count(cmd: str) -> bytes:
+        counted["n"] = int(cmd.split()[1])
+        return infer(cmd)
+
+    device = FakeDevice({"infer *": infer_and_count, "tf-cycles": cycles})
+    link, session = _session(device)
+    try:
+        perf = measure(session, board, timeout_s=5.0, **({"emulated_window_s": window_s} if window_s else {}))
+    finally:
+        link.close()
+        device.close()
+    assert device.received[0] == "infer 1 0"
+    assert device.received[1::2] == ["tf-cycles"] * 6
+    assert device.received[2::2] == [f"infer {expected} 0"] * 5
+    assert perf.timed_inferences == 5 * expected and all(w.warmups == 0 for w in perf.windows)
+    assert abs(perf.instructions - instructions) <= 40

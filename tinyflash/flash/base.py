@@ -6,7 +6,7 @@ implementation has something to find before a build: pyOCD's probe)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Optional, Protocol
 
 
 class Flasher(Protocol):
@@ -26,6 +26,11 @@ class Flasher(Protocol):
     def serial_url(self) -> str:
         """A pyserial URL (serial_for_url) for the board's benchmark UART."""
         raise NotImplementedError
+
+    def memory_writer(self) -> Optional[Callable[[int, bytes], None]]:
+        """``write(address, data)`` into the target's RAM while the firmware idles between commands, or
+        None (the default): inputs then travel over the UART as the protocol's hex."""
+        return None
 
     def close(self) -> None:
         """Release the probe or stop the emulator. Safe to call twice."""

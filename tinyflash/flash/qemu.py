@@ -27,11 +27,12 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO, Optional
+from typing import BinaryIO, Callable, Optional
 
 from tinyflash.board.schema import Board, QemuFlash
 from tinyflash.deadline import Deadline
 from tinyflash.errors import EmulatorError, ToolNotFoundError
+from tinyflash.flash import gdb_remote
 from tinyflash.flash.base import Flasher
 from tinyflash.flash.serial_relay import SerialRelay
 
@@ -195,6 +196,18 @@ class QemuFlasher(Flasher):
     def serial_url(self) -> str:
         return f"socket://{self.options.host}:{self.port}"
 
+    def memory_writer(self) -> Optional[Callable[[int, bytes], None]]:
+        return self.write_memory
+
+    def write_memory(self, address: int, data: bytes) -> None:
+        """Write guest RAM through the gdbstub (the guest is stopped meanwhile; see gdb_remote)."""
+        assert self._proc is not None, "program() first"
+        try:
+            gdb_remote.write_memory(self.gdb_path, address, data, timeout_s=self.options.start_timeout)
+        except EmulatorError:
+            self._check_alive(grace=2.0)   # the gdbstub broke because QEMU died: say why
+            raise
+
     def close(self) -> None:
         died = self._exit_error() if not self._exit_seen else None   # before the folder with its logs goes
         self._stop()
@@ -244,6 +257,10 @@ class QemuFlasher(Flasher):
     def log_path(self) -> Path:
         return self._run_dir / "qemu.log"
 
+    @property
+    def gdb_path(self) -> Path:
+        return self._run_dir / "gdb.sock"
+
     def command_line(self, uart_fd: int) -> list[str]:
         assert isinstance(self.board.flash, QemuFlash) and self._elf is not None
         monitor = self._run_dir / "monitor.sock"
@@ -257,6 +274,9 @@ class QemuFlasher(Flasher):
             # a connected socket (server=off): QEMU's end of the pair the relay serves clients from
             "-chardev", f"socket,id=ser0,fd={uart_fd},server=off,nodelay=on",
             "-serial", "chardev:ser0",
+            # the gdbstub: the host writes inputs into the firmware's buffer through it (#14: the UART
+            # takes one byte per transfer); a unix socket in the run folder, as the monitor's
+            "-gdb", f"unix:{self.gdb_path},server=on,wait=off",
             "-icount", f"shift={self.board.flash.icount_shift},align=off,sleep=on",
             "-d", "guest_errors,unimp", "-D", str(self.log_path),
             "-kernel", str(self._elf), "-S",
@@ -266,8 +286,9 @@ class QemuFlasher(Flasher):
         self._stop()
         self._run_dir.mkdir(parents=True, exist_ok=True)
         monitor_path = self._run_dir / "monitor.sock"
-        if monitor_path.exists():
-            monitor_path.unlink()   # stale socket of a killed QEMU
+        for stale in (monitor_path, self.gdb_path):
+            if stale.exists():
+                stale.unlink()      # stale socket of a killed QEMU
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

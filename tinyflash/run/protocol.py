@@ -23,6 +23,7 @@ _WARMUP = re.compile(r"^m-warmup-start-(\d{1,20})$")
 _INFER = re.compile(r"^m-infer-start-(\d{1,20})$")
 _TF_OUTPUT = re.compile(r"^m-tf-output-(\d{1,20})-([0-9a-f]*)$")
 _TF_CYCLES = re.compile(r"^m-tf-cycles-(\d{1,20})-(\d{1,20})$")
+_TF_DB_CRC32 = re.compile(r"^m-tf-db-crc32-([0-9a-f]{8})$")
 _TF_PROFILE = re.compile(r"^m-tf-profile-(\d{1,20})-(\d{1,20})$")
 _TF_INFO_NUM = re.compile(r"^m-tf-([a-z-]+?)-(\d{1,20})$")
 _TF_INFO_STR = re.compile(r"^m-tf-([a-z-]+)-\[([^]]*)\]$")
@@ -142,6 +143,14 @@ def parse_tf_cycles(lines: Sequence[str]) -> tuple[int, int]:
         if m:
             return int(m.group(1)), int(m.group(2))
     raise ProtocolError("no m-tf-cycles-C-N line in the answer to 'tf-cycles'", last_lines=lines)
+
+
+def parse_tf_db_crc32(lines: Sequence[str]) -> int:
+    for line in lines:
+        m = _TF_DB_CRC32.match(line)
+        if m:
+            return int(m.group(1), 16)
+    raise ProtocolError("no m-tf-db-crc32-XXXXXXXX line in the answer to 'tf-db-set'", last_lines=lines)
 
 
 def parse_tf_profile(lines: Sequence[str]) -> list[int]:
