@@ -107,8 +107,12 @@ def make_flasher(board: Board, *, probe: Optional[str] = None, port: Optional[st
 @contextlib.contextmanager
 def started_board(board: Board, firmware_elf: Path, *, log_path: Optional[Path] = None,
                   timeouts: Timeouts = Timeouts(), probe: Optional[str] = None,
-                  port: Optional[str] = None, cancel: Optional[threading.Event] = None) -> Iterator[DeviceSession]:
+                  port: Optional[str] = None, cancel: Optional[threading.Event] = None,
+                  upload: str = "auto") -> Iterator[DeviceSession]:
     """Program the board, open its UART, reset it, and read the boot banner.
+
+    ``upload``: "auto" writes inputs through the board's memory port when it has one (QEMU's gdbstub),
+    "uart" always sends them as the protocol's hex (what the official runner does).
 
     Order matters: the link is open before the reset, so the banner cannot be lost. Setting ``cancel``
     makes the current wait raise :class:`~tinyflash.errors.Cancelled`; the board is still closed."""
@@ -119,7 +123,7 @@ def started_board(board: Board, firmware_elf: Path, *, log_path: Optional[Path] 
                         cancel=cancel) as link:
             flasher.reset()
             session = DeviceSession(link, timeouts=timeouts, multiplier=board.timeout_multiplier,
-                                    memory=flasher.memory_writer())
+                                    memory=flasher.memory_writer() if upload == "auto" else None)
             session.wait_boot()
             yield session
     finally:
@@ -138,6 +142,7 @@ class RunResult:
     serial_log: Optional[Path]
     samples: tuple[str, ...] = field(default=())
     profile: Optional[Profile] = None      # firmware built with BuildOptions(profile=True)
+    input_upload: str = "uart"             # how the inputs reached the device: "uart" (hex) or "memory port"
 
 
 def verification_samples(spec: ModelSpec, firmware: Firmware, count: int,
@@ -157,19 +162,20 @@ def _owned_out_dir(firmware: Firmware, log_path: Optional[Path]) -> contextlib.A
 def run(firmware: Firmware, *, verify_count: int = 3,
         sample_dir: Sequence[Path] = (), timeouts: Timeouts = Timeouts(), log_path: Optional[Path] = None,
         probe: Optional[str] = None, port: Optional[str] = None, progress: Progress = quiet,
-        cancel: Optional[threading.Event] = None) -> RunResult:
-    """Flash (or boot) the firmware on the board it was built for, verify it, measure it."""
+        cancel: Optional[threading.Event] = None, upload: str = "auto") -> RunResult:
+    """Flash (or boot) the firmware on the board it was built for, verify it, measure it.
+    ``upload``: see started_board."""
     with _owned_out_dir(firmware, log_path):
         if log_path is None:
             discard_results(firmware.project.directory, "performance")
         return _run(firmware, verify_count=verify_count, sample_dir=sample_dir, timeouts=timeouts,
                     log_path=log_path or firmware.project.directory / "serial.log", probe=probe, port=port,
-                    progress=progress, cancel=cancel)
+                    progress=progress, cancel=cancel, upload=upload)
 
 
 def _run(firmware: Firmware, *, verify_count: int, sample_dir: Sequence[Path], timeouts: Timeouts,
          log_path: Path, probe: Optional[str], port: Optional[str], progress: Progress,
-         cancel: Optional[threading.Event]) -> RunResult:
+         cancel: Optional[threading.Event], upload: str) -> RunResult:
     board, spec = firmware.project.board, firmware.project.model
     io = firmware.project.io
     samples = verification_samples(spec, firmware, verify_count, sample_dir)
@@ -179,7 +185,7 @@ def _run(firmware: Firmware, *, verify_count: int, sample_dir: Sequence[Path], t
     progress(ProgressEvent(Stage.FLASH, f"starting {board.name}" + (" in QEMU" if board.emulated else "")))
     check_firmware_unchanged(firmware)
     with started_board(board, firmware.elf, log_path=log_path, timeouts=timeouts, probe=probe,
-                       port=port, cancel=cancel) as session:
+                       port=port, cancel=cancel, upload=upload) as session:
         name = session.name()
         _, model = session.profile()
         info = session.tf_info()
@@ -201,7 +207,7 @@ def _run(firmware: Firmware, *, verify_count: int, sample_dir: Sequence[Path], t
             progress(ProgressEvent(Stage.RUN, "reading the per-layer profile"))
             layer_profile = collect_profile(session, board, firmware.project.layers)
     return RunResult(board, firmware, name, model, info, performance, verification, log_path,
-                     tuple(s.label for s in samples), layer_profile)
+                     tuple(s.label for s in samples), layer_profile, session.input_upload)
 
 
 @dataclass(frozen=True)
@@ -215,7 +221,7 @@ class AccuracyResult:
 
 def run_accuracy(firmware: Firmware, dataset: Path, *,
                  timeouts: Timeouts = Timeouts(), log_path: Optional[Path] = None, probe: Optional[str] = None,
-                 port: Optional[str] = None, progress: Progress = quiet) -> AccuracyResult:
+                 port: Optional[str] = None, progress: Progress = quiet, upload: str = "auto") -> AccuracyResult:
     from tinyflash.run.accuracy import run_accuracy as score_dataset
 
     board, spec = firmware.project.board, firmware.project.model
@@ -228,7 +234,7 @@ def run_accuracy(firmware: Firmware, dataset: Path, *,
         progress(ProgressEvent(Stage.FLASH, f"starting {board.name}"))
         check_firmware_unchanged(firmware)
         with started_board(board, firmware.elf, log_path=log_path, timeouts=timeouts, probe=probe,
-                           port=port) as session:
+                           port=port, upload=upload) as session:
             session.name()
             session.profile()
             score, records = score_dataset(session, dataset, spec.benchmark, infer_timeout=timeouts.infer,

@@ -34,12 +34,14 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_bench_ad_verifies_and_repeats(board: str, model_dir: Path, qemu: None, workdir: Path,
                                        scons_cache: Path) -> None:
     env = {"TINYFLASH_CACHE_DIR": str(scons_cache)}
-    runs = []
-    for _ in range(2):
+    runs, logs = [], []
+    # the second run sends its inputs as the protocol's hex, as the official runner does: the same count
+    for upload in ("auto", "uart"):
         proc = tinyflash("bench", "--board", board, "--model", "ad", "--model-dir", str(model_dir), "--json",
-                         cwd=workdir, env_extra=env)
+                         "--upload", upload, cwd=workdir, env_extra=env)
         assert proc.returncode == 0, proc.stderr
         runs.append(json.loads(proc.stdout))
+        logs.append(Path(workdir, runs[-1]["serial_log"]).read_text())   # each bench starts the log anew
     first, second = runs
     assert first["board"] == board and first["model"] == "ad" and first["runtime"] == "aot"
     assert first["emulated"] is True
@@ -56,17 +58,20 @@ def test_bench_ad_verifies_and_repeats(board: str, model_dir: Path, qemu: None, 
     assert perf["latency_us"] > 0 and perf["throughput_ips"] > 0
     assert "emulated" in perf["timing"]
     assert second["performance"]["instructions"] == perf["instructions"]
+    assert (first["verification"]["input_upload"], second["verification"]["input_upload"]) == ("memory port", "uart")
+    assert second["verification"]["passed"] is True
     # the output says how many inferences were timed (#14); five windows for results.txt's median line
     assert len(perf["windows"]) == 5
     assert perf["timed_inferences"] == sum(w["iterations"] for w in perf["windows"]) >= 5
     assert Path(workdir, first["results_file"]).is_file()
-    log = Path(workdir, first["serial_log"]).read_text()
+    log = logs[0]
     assert "> name%" in log and "< m-name-dut-[tinyflash " in log
     # the inputs go into the firmware's buffer through QEMU's gdbstub, checked by CRC, not as hex over
     # the UART; the performance input is the last one verified, so it is not written a second time (#14)
     samples = first["verification"]["samples"]
     assert log.count("> tf-db-set ") == log.count("< m-tf-db-crc32-") == len(samples)
     assert "> db load " not in log
+    assert "> tf-db-set " not in logs[1] and logs[1].count("> db load ") == len(second["verification"]["samples"])
     assert not qemu_processes_mentioning(str(workdir))
 
 

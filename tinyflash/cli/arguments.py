@@ -116,6 +116,10 @@ def add_run(p: argparse.ArgumentParser) -> None:
                    help="generated inputs checked against the golden (plus sample files; default 3)")
     p.add_argument("--sample-dir", action="append", type=Path, default=[], metavar="DIR",
                    help="extra directory of sample inputs (<benchmark>*.bin)")
+    p.add_argument("--upload", choices=["auto", "uart"], default="auto",
+                   help="how inputs reach the device: auto (default: written into its input buffer through the "
+                        "emulator's debug port where there is one, else the protocol's hex over the UART) or "
+                        "uart (always the protocol's 'db' hex, as the official runner sends it)")
     add_probe(p)
 
 

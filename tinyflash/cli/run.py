@@ -90,7 +90,7 @@ def _measure(args: argparse.Namespace, command: str, console: Console, board: An
         _check_verify_count(args, spec, firmware)
         result = pipeline.run(firmware, verify_count=args.verify_count, sample_dir=args.sample_dir,
                               timeouts=_timeouts(args), probe=args.probe, port=args.serial_port,
-                              progress=progress.step)
+                              progress=progress.step, upload=args.upload)
     data = result_dict(spec, result)
     results_path = firmware.project.directory / "results.json"
     write_json_atomic(results_path, data)
@@ -139,7 +139,8 @@ def _score(args: argparse.Namespace, console: Console, board: Any, spec: Any, ch
     with console.progress("accuracy run") as progress:
         firmware = build_firmware(args, board, spec, console, choice)
         result = pipeline.run_accuracy(firmware, args.dataset, timeouts=_timeouts(args),
-                                       probe=args.probe, port=args.serial_port, progress=progress.step)
+                                       probe=args.probe, port=args.serial_port, progress=progress.step,
+                                       upload=args.upload)
     score = result.score
     summary = {"board": board.name, "model": spec.name, "runtime": firmware.project.runtime,
                "runtime_reason": firmware.project.runtime_reason, "mode": "accuracy",

@@ -69,6 +69,7 @@ def result_dict(spec: ModelSpec, result: RunResult) -> dict[str, Any]:
         "max_abs_diff": ver.max_abs_diff,
         "tolerance": ver.tolerance,
         "golden": "tflite-micro reference kernels (host)",
+        "input_upload": result.input_upload,
         "samples": [{"input": c.label, "max_abs_diff": c.max_abs_diff, "mismatched_bytes": c.mismatched,
                      "results_match": c.results_ok} for c in ver.checks],
     }
@@ -118,6 +119,8 @@ def table_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
         verdict = "PASSED" if ver["passed"] else "FAILED"
         rows.append(("verification", f"{verdict}: {len(ver['samples'])} inputs, max |diff| "
                                      f"{ver['max_abs_diff']} step(s) (tolerance {ver['tolerance']})"))
+        if ver.get("input_upload"):
+            rows.append(("inputs uploaded by", ver["input_upload"]))
     if data.get("serial_log"):
         rows.append(("serial log", data["serial_log"]))
     return rows

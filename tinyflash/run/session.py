@@ -45,6 +45,8 @@ class DeviceSession:
         # copies the buffer into the model input and leaves it as it was, so loading the same bytes
         # again is a no-op the host can skip (each 27 KB vww upload is ~900 commands, seconds in QEMU)
         self._loaded: Optional[bytes] = None
+        # how inputs reached the device so far: "uart", "memory port", or both joined (results.json)
+        self._upload_paths: list[str] = []
 
     def _deadline(self, seconds: float) -> Deadline:
         return Deadline.after(seconds, multiplier=self.multiplier)
@@ -107,9 +109,19 @@ class DeviceSession:
                 pass
         if self.memory is not None and self._db_buffer is not None and 0 < len(data) <= self._db_buffer[1]:
             self._load_through_memory(data, self._db_buffer[0])
+            path = "memory port"
         else:
             self._upload_hex(data)
+            path = "uart"
+        if path not in self._upload_paths:
+            self._upload_paths.append(path)
         self._loaded = bytes(data)
+
+    @property
+    def input_upload(self) -> str:
+        """How this session's inputs reached the device: "uart" (the protocol's db hex), "memory port"
+        (written into the input buffer, then tf-db-set), or both joined by " and "."""
+        return " and ".join(self._upload_paths) or "uart"
 
     def _upload_hex(self, data: bytes) -> None:
         expecting = protocol.parse_expecting(self.command(f"db load {len(data)}"))
