@@ -20,6 +20,10 @@ CASES = [
     ("b1-d40-u12-zero-rows", 1, 40, 12, "NONE", (2, 11)),
     ("b2-d20-u9-relu-zero-row", 2, 20, 9, "RELU", (4,)),
     ("b1-d128-u8", 1, 128, 8, "NONE", ()),
+    # one or two units, depth a multiple of 4: the two-row path without a column buffer (vww's 256 -> 2)
+    ("b1-d256-u2", 1, 256, 2, "NONE", ()),
+    ("b3-d12-u1-relu", 3, 12, 1, "RELU", ()),
+    ("b2-d8-u2-zero-row", 2, 8, 2, "NONE", (1,)),
 ]
 
 

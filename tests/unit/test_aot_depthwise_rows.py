@@ -7,6 +7,7 @@ groups of 3), and written in place over its input (#14.1, #14.2)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from pathlib import Path
 
@@ -77,3 +78,22 @@ def test_rows_kernel_equals_tflm(name: str, activation: str, in_place: bool, tmp
         assert np.array_equal(got, expected), f"{int((got != expected).sum())} of {got.size} bytes differ from TFLM"
         outputs.append(expected)
     assert_not_all_clamped(outputs)
+
+
+def test_stride2_3x3_channels_carry_their_records(tmp_path: Path) -> None:
+    """vww's 6x6x128 -> 3x3 layer: each channel's bias and requantisation record follow its weights
+    (tf_dwr_t.fused, no separate bias and rq tables), and the result is still TFLM's."""
+    if shutil.which("gcc") is None:
+        pytest.skip("no host gcc: apt-get install gcc")
+    name = "rows-c128-3x3-s2-small"
+    rng = rng_for(name, "RELU6")
+    graph = conv_graph(_case(name), "RELU6", rng)
+    golden = Golden(write_tflite(graph, tmp_path / f"{name}.tflite"))
+    out = AotRuntime().generate(graph, BoardCatalog().load("mps2-an500"), tmp_path, options={"kernels": "auto"})
+    model_c = (tmp_path / "model.c").read_text()
+    assert ".fused = 1" in model_c and "_rq[" not in model_c
+    assert re.search(r"tf_n\d+_weights\[1280\]", model_c)      # 128 channels x (6 weight words + 4 of record)
+    model = build_host_model(list(out.sources), [tmp_path], tmp_path)
+    for _ in range(INPUTS):
+        x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
+        assert np.array_equal(model.invoke(x), golden.run(x))

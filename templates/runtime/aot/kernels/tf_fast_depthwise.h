@@ -237,6 +237,7 @@ typedef struct {
     int32_t batches, in_batch, out_batch;
     int32_t pad_value, act_min, act_max, rq_mode;
     int32_t preshift;                   /* weights and bias come multiplied by 2^left: no shift */
+    int32_t fused;                      /* each channel's weights end with its bias and record (tf_dwr_px) */
 } tf_dwr_t;
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
@@ -302,6 +303,22 @@ TF_ALWAYS_INLINE void tf_dwr_pairs2(uint32_t p, uint32_t q, uint32_t r, uint32_t
     tf_dwr_store2(d + 3 * plane, tf_sxtb16_hi(hi0), tf_sxtb16_hi(hi1));
 }
 
+/* tf_dwr_pairs for pixel words p, q followed by an all-pad pair (its word pp in every plane). */
+TF_ALWAYS_INLINE void tf_dwr_pairs2_pad(uint32_t p, uint32_t q, uint32_t pp, uint32_t *d, int32_t plane)
+{
+    uint32_t lo, hi;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(lo) : "r"(p), "r"(q));
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(hi) : "r"(q), "r"(p));
+#else
+    lo = (p & 0xffffu) | (q << 16), hi = (q & 0xffff0000u) | (p >> 16);
+#endif
+    tf_dwr_store2(d, tf_sxtb16_lo(lo), pp);
+    tf_dwr_store2(d + plane, tf_sxtb16_hi(lo), pp);
+    tf_dwr_store2(d + 2 * plane, tf_sxtb16_lo(hi), pp);
+    tf_dwr_store2(d + 3 * plane, tf_sxtb16_hi(hi), pp);
+}
+
 /* n consecutive words into v, two at a time: LDRD, which GCC does not emit for 4-aligned words
  * (constraint Uv: an address with LDRD's offset range, a multiple of 4 within +-1020). */
 TF_ALWAYS_INLINE void tf_dwr_load(const uint32_t *r, uint32_t *v, int32_t n)
@@ -335,18 +352,22 @@ TF_ALWAYS_INLINE void tf_dwr_edge(const tf_dwr_t *p, const int8_t *src, int32_t 
     tf_dwr_pairs(a, b, d, plane);
 }
 
-/* Input row iv of the block (src: its channel block at u = 0) into ring row d (channel 0's words). */
+/* A ring row of padding (a row above or below the input). */
+TF_ALWAYS_INLINE void tf_dwr_row_pad(const tf_dwr_t *p, uint32_t *d)
+{
+    const int32_t plane = p->np;
+    const uint32_t pp = tf_sxtb16_lo((uint8_t)p->pad_value * 0x01010101u);
+    for (int32_t j = 0; j < p->np; ++j) {
+        d[j] = d[plane + j] = d[2 * plane + j] = d[3 * plane + j] = pp;
+    }
+}
+
+/* Input row iv of the block, 0 <= iv < in_v (src: its channel block at u = 0), into ring row d
+ * (channel 0's words). */
 TF_ALWAYS_INLINE void tf_dwr_row_in(const tf_dwr_t *p, const int8_t *src, int32_t iv, uint32_t *d)
 {
     const int32_t plane = p->np;
     const uint32_t pad = (uint8_t)p->pad_value * 0x01010101u;
-    if (iv < 0 || iv >= p->in_v) {
-        const uint32_t pp = tf_sxtb16_lo(pad);
-        for (int32_t j = 0; j < p->np; ++j) {
-            d[j] = d[plane + j] = d[2 * plane + j] = d[3 * plane + j] = pp;
-        }
-        return;
-    }
     src += iv * p->in_sv;
     /* opaque to GCC: the stores at small offsets from one pointer, not at ring + constant (the ring
      * sits at a constant place in the arena) each from its own MOVW and ADD */
@@ -364,6 +385,11 @@ TF_ALWAYS_INLINE void tf_dwr_row_in(const tf_dwr_t *p, const int8_t *src, int32_
     for (; j + 2 <= jm; j += 2, s += 4 * p->in_su) {
         tf_dwr_pairs2(tf_ld32(s), tf_ld32(s + p->in_su), tf_ld32(s + 2 * p->in_su), tf_ld32(s + 3 * p->in_su),
                       d + j, plane);
+    }
+    if (j + 1 == jm && jm < p->np && 2 * jm - p->pad_u >= p->in_u) {
+        /* the last pair inside and the next all pad (vww's 6-wide rows, 4 pairs): one STRD per plane */
+        tf_dwr_pairs2_pad(tf_ld32(s), tf_ld32(s + p->in_su), tf_sxtb16_lo(pad), d + j, plane);
+        j += 2;
     }
     for (; j < jm; ++j, s += 2 * p->in_su) {
         tf_dwr_pairs(tf_ld32(s), tf_ld32(s + p->in_su), d + j, plane);
@@ -445,6 +471,14 @@ TF_ALWAYS_INLINE void tf_dwr_px(const tf_dwr_t *p, const uint32_t *x, const uint
                                 const tf_rq_t *rq, int8_t *out, int32_t n)
 {
     const int32_t h = (p->k_u - 1) / 2, used = (n - 1) * p->s_u / 2 + h + 1;   /* pairs a row's taps read */
+    /* fused: the channel's record after its k_v (k_u - 1) weights, bias, mult, round, right (left is 0:
+     * preshift), each loaded where used (the record after the MACs, when their registers are free);
+     * opaque w: GCC does not hoist the loads out of the rows and spill them */
+    const int32_t kw = p->k_v * (p->k_u - 1);
+    if (p->fused) {
+        __asm__("" : "+r"(w));
+        bias = (int32_t)w[kw];
+    }
     int32_t acc[4] = {bias, bias, bias, bias};
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     if (tf_dwr_s2_asm(p) && n >= 3) {   /* GCC's pairs and singles do as well on 1 and 2 (vww) */
@@ -475,9 +509,15 @@ TF_ALWAYS_INLINE void tf_dwr_px(const tf_dwr_t *p, const uint32_t *x, const uint
             }
         }
     }
-    tf_rq_t q = *rq;
-    if (p->preshift) {
-        q.left = 0;
+    tf_rq_t q;
+    if (p->fused) {
+        __asm__("" : "+r"(w), "+r"(acc[0]));
+        q.mult = (int32_t)w[kw + 1], q.round = (int32_t)w[kw + 2], q.right = (int32_t)w[kw + 3], q.left = 0;
+    } else {
+        q = *rq;
+        if (p->preshift) {
+            q.left = 0;
+        }
     }
     for (int32_t g = 0; g < n; ++g) {
         out[g * p->out_su] = tf_rq(acc[g], &q, p->act_min, p->act_max, p->rq_mode);
@@ -518,8 +558,17 @@ TF_ALWAYS_INLINE const uint32_t *tf_dwr_window(const tf_dwr_t *p, const int8_t *
         }
         w->slot = 0;
     }
-    for (; w->hi < iv0 + span; ++w->hi) {
-        tf_dwr_row_in(p, src, w->hi, ring + (w->slot + w->hi - w->lo) * row);
+    /* the rows above the input, inside it, below it: no range test per row */
+    const int32_t end = iv0 + span, inside = end < p->in_v ? end : p->in_v;
+    uint32_t *d = ring + (w->slot + w->hi - w->lo) * row;
+    for (; w->hi < end && w->hi < 0; ++w->hi, d += row) {
+        tf_dwr_row_pad(p, d);
+    }
+    for (; w->hi < inside; ++w->hi, d += row) {
+        tf_dwr_row_in(p, src, w->hi, d);
+    }
+    for (; w->hi < end; ++w->hi, d += row) {
+        tf_dwr_row_pad(p, d);
     }
     return ring + w->slot * row;
 }
@@ -545,13 +594,14 @@ TF_ALWAYS_INLINE void tf_dwr_row(const tf_dwr_t *p, const uint32_t *x, const uin
     }
 }
 
-/* weights: [c][k_v][k_u - 1] words (tf_dwr_px); bias and rq per channel; ring: scratch of
+/* weights: [c][k_v][k_u - 1] words (tf_dwr_px), each channel's followed by (bias, mult, round, right)
+ * when p->fused (bias and rq then unused), else bias and rq per channel; ring: scratch of
  * rows * 4 * np words. The output rows go in bands, as many as the ring's rows serve at once
  * (all of them for a small map): one channel's weights and record then serve the whole band. */
 TF_ALWAYS_INLINE void tf_fast_dw_rows_s8(const tf_dwr_t *p, const int8_t *input, const uint32_t *weights,
                                          const int32_t *bias, const tf_rq_t *rq, uint32_t *ring, int8_t *output)
 {
-    const int32_t kw = p->k_v * (p->k_u - 1);
+    const int32_t kw = p->k_v * (p->k_u - 1) + (p->fused ? 4 : 0);   /* words per channel */
     const int32_t band = (p->rows - p->k_v) / p->s_v + 1;
     for (int32_t b = 0; b < p->batches; ++b) {
         for (int32_t cb = 0; cb < p->c; cb += 4) {
@@ -564,8 +614,8 @@ TF_ALWAYS_INLINE void tf_fast_dw_rows_s8(const tf_dwr_t *p, const int8_t *input,
                     const uint32_t *w = weights + (cb + c) * kw;
                     /* opaque to GCC: the weights are loaded where used, not all hoisted and spilled */
                     __asm__("" : "+r"(w));
-                    const int32_t bi = bias[cb + c];
-                    const tf_rq_t *q = rq + cb + c;
+                    const int32_t bi = p->fused ? 0 : bias[cb + c];
+                    const tf_rq_t *q = p->fused ? rq : rq + cb + c;
                     int8_t *out = output + b * p->out_batch + ov * p->out_sv + cb + c;
                     const uint32_t *x = rows + c * p->np;
                     for (int32_t r = 0; r < n; ++r, x += 4 * p->s_v * p->np, out += p->out_sv) {

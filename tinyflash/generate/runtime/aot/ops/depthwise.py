@@ -172,6 +172,14 @@ def weight_words(w: np.ndarray, v: View, left: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(words.transpose(2, 0, 1)).astype(np.uint32)
 
 
+def fuses_record(v: View, preshift: int) -> bool:
+    """Whether each channel's weights carry its bias and requantisation record (tf_dwr_t.fused):
+    for the stride-2 3 x 3 rows (tf_dwr_acc_s2), whose pixel groups then load the record where they
+    use it instead of GCC keeping a channel's bias and record live across the rows and spilling
+    them (vww's 6x6x128 -> 3x3 layer). Needs the preshifted weights: the record has no left shift."""
+    return bool(preshift) and v.s_u == 2 and v.k_u == 3 and v.k_v == 3
+
+
 def emit(ctx: EmitContext, macs: int) -> Optional[Emitted]:
     """tf_fast_dw_rows_s8 for the layer, or None when it does not apply (or the planner asked for
     in place and no view allows it)."""
@@ -195,6 +203,10 @@ def emit(ctx: EmitContext, macs: int) -> Optional[Emitted]:
     preshift = int((np.abs(lay.w.astype(np.int64)).max(axis=(0, 1)) << left).max(initial=0) <= 32767)
     bias = wrap_int32(lay.folded.astype(np.int64) << left) if preshift else lay.folded
     words = weight_words(lay.w, v, left if preshift else np.zeros_like(left))
+    fused = int(fuses_record(v, preshift))
+    if fused:
+        record = np.stack([bias, rows[:, 0], rows[:, 3], rows[:, 2]], axis=1).astype(np.int64) & 0xFFFFFFFF
+        words = np.concatenate([words.reshape(c, -1), record.astype(np.uint32)], axis=1)
     index = ctx.op.index
     fields = {"in_u": v.in_u, "in_v": v.in_v, "out_u": v.out_u, "out_v": v.out_v, "k_u": v.k_u, "k_v": v.k_v,
               "s_u": v.s_u, "s_v": v.s_v, "pad_u": v.pad_u, "pad_v": v.pad_v, "in_su": v.in_su,
@@ -202,11 +214,11 @@ def emit(ctx: EmitContext, macs: int) -> Optional[Emitted]:
               "rows": v.ring_rows, "batches": geom["batches"],
               "in_batch": geom["in_h"] * geom["in_w"] * c, "out_batch": geom["out_h"] * geom["out_w"] * c,
               "pad_value": lay.in_zp, "act_min": lay.act_min, "act_max": lay.act_max, "rq_mode": lay.rq_mode,
-              "preshift": preshift}
+              "preshift": preshift, "fused": fused}
     params = ctx.params("tf_dwr_t", fields)
     w_name = ctx.constant("weights", words)
-    b_name = ctx.constant("bias", bias.astype(np.int32))
-    rq_name = rq_table(ctx, rows)
+    b_name = "(const int32_t *)0" if fused else ctx.constant("bias", bias.astype(np.int32))
+    rq_name = "(const tf_rq_t *)0" if fused else rq_table(ctx, rows)
     inp, out = ctx.tensor(0), ctx.output()
     assert inp is not None
     call = (f"tf_fast_dw_rows_s8(&{params}, in, (const uint32_t *){w_name}, {b_name}, {rq_name}, "
