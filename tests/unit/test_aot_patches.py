@@ -5,6 +5,9 @@ the DSP cores is at most 40 KB."""
 
 from __future__ import annotations
 
+import ctypes
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -14,11 +17,13 @@ import pytest
 from tinyflash.board import BoardCatalog
 from tinyflash.generate.runtime.aot import codegen, patches
 from tinyflash.generate.runtime.aot.codegen import AotRuntime, plan_graph
+from tinyflash.generate.runtime.aot.host_harness import HostModel, build_host_model
 from tinyflash.model import read_graph
 from tinyflash.model.graph import Graph
+from tinyflash.resources import templates_dir
 
 from ..support.model_builder import ModelBuilder, q
-from ..support.op_harness import check_against_tflm, generated_c
+from ..support.op_harness import check_against_tflm, generated_c, random_input
 
 
 def _simulate(layers: Sequence[patches.Rows], steps: Sequence[patches.Step], capacity: Sequence[int]) -> None:
@@ -153,3 +158,52 @@ def test_no_stage_on_helium(model_dir: Path) -> None:
     """The M55 keeps its whole-layer plan: every added instruction shows there, and it has the RAM."""
     vww = read_graph(model_dir / "vww_96_int8.tflite")
     assert plan_graph(vww, mve_kernels=True).stages == ()
+
+
+def test_profile_times_each_stage_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench --profile shows every layer of a stage (#14): one profile slot per stage layer with that
+    layer's MACs, timed around each of its bands and the moves of the rows it reads. Compiled for the
+    host with TF_PROFILE and a counter that ticks once per read, each slot counts its timed sections,
+    and the profiled build's output is the plain build's."""
+    if shutil.which("gcc") is None:
+        pytest.skip("no host gcc: apt-get install gcc")
+    graph = _stage_graph(14, *CASES["vww-like"])
+    monkeypatch.setattr(patches, "choose", _forcing(3))
+    target = BoardCatalog().load("mps2-an500")
+    out = AotRuntime().generate(graph, target, tmp_path / "gen", options={"kernels": "auto"})
+    (stage,) = codegen.settled_plan(graph, target).stages
+    n = len(stage.layers)
+    ops = {op.index: op for op in graph.operators}
+
+    def whole_macs(node: int) -> int:
+        op = ops[node]
+        out_t, w = graph.tensors[op.outputs[0]], graph.tensors[op.inputs[1]]
+        return out_t.elements * w.shape[1] * w.shape[2] * (w.shape[3] if op.opcode == "CONV_2D" else 1)
+
+    assert [(lay.node, lay.op, lay.macs, lay.stage) for lay in out.layers[:n]] == \
+        [(node, ops[node].opcode, whole_macs(node), 0) for node in stage.nodes]
+    assert all(lay.stage is None for lay in out.layers[n:]) and sum(lay.macs for lay in out.layers) == out.macs
+    model_c = (tmp_path / "gen" / "model.c").read_text()
+    assert "TF_LAYER(0, tf_stage0_run();)" not in model_c and "    tf_stage0_run();" in model_c
+
+    counter = tmp_path / "ticks.c"
+    counter.write_text("#include <stdint.h>\nstatic uint64_t tf_ticks;\n"
+                       "uint64_t tf_cycles_now(void) { return ++tf_ticks; }\n")
+    (tmp_path / "plain").mkdir()
+    plain = build_host_model(list(out.sources), [tmp_path / "gen"], tmp_path / "plain")
+    library = tmp_path / "profiled.so"
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-fwrapv", "-DTF_PORTABLE_KERNELS=1", "-DTF_PROFILE=1",
+                    f"-I{tmp_path / 'gen'}", f"-I{templates_dir() / 'benchmark'}",
+                    *[str(s) for s in out.sources if s.suffix == ".c"], str(counter), "-o", str(library)],
+                   check=True, capture_output=True, text=True)
+    profiled = HostModel(library)
+    x = random_input(graph, np.random.default_rng(2))
+    assert np.array_equal(profiled.invoke(x), plain.invoke(x))
+    lib = ctypes.CDLL(str(library))
+    slots = ctypes.POINTER(ctypes.c_uint64)()
+    count = lib.tf_runtime_profile(ctypes.byref(slots))
+    assert count == len(out.layers)
+    sections = [sum(c.layer == i for s in stage.steps for c in s.calls) +
+                sum(m.buffer == i - 1 for s in stage.steps for m in s.moves) for i in range(n)]
+    assert min(sections) > 1 and any(step.moves for step in stage.steps)
+    assert [slots[i] for i in range(count)] == sections + [1] * (count - n)

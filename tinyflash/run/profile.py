@@ -1,7 +1,7 @@
 """Per-layer profile (``tinyflash bench --profile``): where an inference's cycles go.
 
 A firmware built with TF_PROFILE reads the cycle counter around every layer of the runtime's invoke and
-sums the differences over the timed loop; 'tf-profile' reports the sums in the order of the project's
+sums the differences over the timed loop (a layer of a row-band stage: around each of its bands); 'tf-profile' reports the sums in the order of the project's
 layers. The two counter reads cost a few dozen cycles per layer, so a profiled build's total is a
 little above an unprofiled one's; the layers' shares are what the profile is for.
 """
@@ -73,16 +73,24 @@ def profile_lines(data: dict[str, Any]) -> list[str]:
     """The human table of a profile's JSON form (to_json)."""
     emulated = data["instructions"] is not None
     unit = "instr" if emulated else "cycles"
-    lines = [f"{'node':>4}  {'op':<18} {'output':<16} {'MACs':>10} {unit:>12} {'share':>6} {unit + '/MAC':>11}"]
+    # a column for the row-band stages only when the build has one (older results have no "stage")
+    stages = sorted({row["stage"] for row in data["layers"] if row.get("stage") is not None})
+    lines = [f"{'node':>4}  {'op':<18} {'output':<16} {'MACs':>10} {unit:>12} {'share':>6} {unit + '/MAC':>11}"
+             + ("  run" if stages else "")]
     for row in data["layers"]:
         count = row["instructions"] if emulated else row["cycles"]
         shape = "x".join(str(d) for d in row["output"])
         per_mac = f"{row['per_mac']:.2f}" if row["per_mac"] is not None else "-"
+        run = "" if not stages else "  whole" if row.get("stage") is None else f"  bands@{row['stage']}"
         lines.append(f"{row['node']:>4}  {row['op']:<18} {shape:<16} {row['macs']:>10,} {count:>12,.0f} "
-                     f"{100 * row['share']:>5.1f}% {per_mac:>11}")
+                     f"{100 * row['share']:>5.1f}% {per_mac:>11}{run}")
     total = data["instructions"] if emulated else data["cycles"]
     # in the table's own unit: the cycle figure beside an instruction column read as instructions
     outside = total - sum(r["instructions"] if emulated else r["cycles"] for r in data["layers"])
     lines.append(f"{'':>4}  {'total':<18} {'':<16} {sum(r['macs'] for r in data['layers']):>10,} {total:>12,.0f} "
                  f"(outside layers: {outside:,.0f} {unit})")
+    for first in stages:
+        nodes = ", ".join(str(r["node"]) for r in data["layers"] if r.get("stage") == first)
+        lines.append(f"bands@{first}: nodes {nodes} ran interleaved in row bands (one stage): each row sums "
+                     "its layer's bands and the moves of the rows it reads")
     return lines

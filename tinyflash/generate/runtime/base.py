@@ -21,9 +21,13 @@ class Layer:
     op: str                              # e.g. CONV_2D
     output: tuple[int, ...]              # output tensor shape
     macs: int
+    # the first node of the row-band stage the layer ran in (aot patches.py: its rows made a band at a
+    # time, interleaved with the stage's other layers); None for a layer run whole
+    stage: Optional[int] = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"node": self.node, "op": self.op, "output": list(self.output), "macs": self.macs}
+        data: dict[str, Any] = {"node": self.node, "op": self.op, "output": list(self.output), "macs": self.macs}
+        return data if self.stage is None else {**data, "stage": self.stage}
 
 
 @dataclass(frozen=True)

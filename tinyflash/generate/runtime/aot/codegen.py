@@ -370,7 +370,8 @@ def _emit_all(plan: AotPlan, board: Board, simd: Mapping[str, bool]) -> _Emitted
             out.constants[first:] = [_SCRATCH.sub(where, c) for c in out.constants[first:]]
         out_tensor = graph.tensors[op.outputs[0]]
         # the tensor name is model text: the template puts it through c_comment (#11.3)
-        out.calls.append({"node": op.index, "opcode": op.opcode, "tensor": out_tensor.name, "code": code})
+        out.calls.append({"node": op.index, "opcode": op.opcode, "tensor": out_tensor.name, "code": code,
+                          "slot": len(out.layers)})
         out.layers.append(Layer(op.index, op.opcode, tuple(out_tensor.shape), emitted.macs))
         out.kernels |= emitted.kernels
         out.scratch[index] = emitted.scratch_bytes
@@ -378,7 +379,8 @@ def _emit_all(plan: AotPlan, board: Board, simd: Mapping[str, bool]) -> _Emitted
 
 
 def _emit_stage(plan: AotPlan, stage: patches.Stage, board: Board, simd: Mapping[str, bool], out: _Emitted) -> None:
-    """A row-band stage (patches.py) as one timed step: its layers' band kernels and the stage function."""
+    """A row-band stage (patches.py): its layers' band kernels and the stage function, called untimed;
+    each of its layers is a layer of the profile, timed band by band inside the function."""
     graph = plan.graph
 
     def emit_layer(op: Operator, pointer: Callable[[int], str], constants: list[str], rows: RowWindow) -> Emitted:
@@ -389,7 +391,7 @@ def _emit_stage(plan: AotPlan, stage: patches.Stage, board: Board, simd: Mapping
 
     buffers = stage_buffer_offset(plan, stage)
     code = patches.emit(stage, graph, emit_layer, plan.memory.offset(stage.input), plan.memory.offset(stage.output),
-                        buffers)
+                        buffers, slot=len(out.layers))
     first = stage.nodes[0]
     texts = [*code.constants, code.function]
     call = code.call
@@ -398,8 +400,10 @@ def _emit_stage(plan: AotPlan, stage: patches.Stage, board: Board, simd: Mapping
         texts = [_SCRATCH.sub(where, c) for c in texts]
     out.constants.extend(texts)
     output = graph.tensors[stage.output]
-    out.calls.append({"node": first, "opcode": "ROW_BANDS", "tensor": output.name, "code": call})
-    out.layers.append(Layer(first, "ROW_BANDS", tuple(output.shape), code.macs))
+    out.calls.append({"node": first, "opcode": "ROW_BANDS", "tensor": output.name, "code": call, "slot": None})
+    for node, macs in zip(stage.nodes, code.macs):
+        op = plan.operator(node)
+        out.layers.append(Layer(node, op.opcode, tuple(graph.tensors[op.outputs[0]].shape), macs, stage=first))
     out.kernels |= code.kernels
     out.scratch[first] = code.scratch_bytes
     out.notes.append(f"nodes {', '.join(str(n) for n in stage.nodes)} run in row bands of {stage.band} output "

@@ -246,26 +246,29 @@ class StageCode:
     constants: tuple[str, ...]
     call: str
     kernels: frozenset[str]
-    macs: int
+    macs: tuple[int, ...]       # per layer of the stage: the MACs of all its bands
     scratch_bytes: int
 
 
 def emit(stage: Stage, graph: Graph, emit_layer: EmitLayer, in_offset: int, out_offset: int,
-         buffer_offset: int) -> StageCode:
+         buffer_offset: int, slot: int) -> StageCode:
     """The stage as one C function over the arena (offsets: where the plan put the stage's input,
     output and band buffers): each distinct band of a layer emitted once by its own emitter, steady
-    steps as one loop."""
+    steps as one loop. ``slot``: the profile slot (TF_LAYER) of the stage's first layer; layer i of
+    the stage times its bands in slot + i, with the moves of the rows it reads (its input buffer's),
+    so a profile shows every layer, and a build without TF_PROFILE has the same code as without slots."""
     ops = {op.index: op for op in graph.operators}
     constants: list[str] = []
     variants: dict[tuple[int, RowWindow], str] = {}
     kernels: set[str] = {HEADER}
-    macs = scratch = 0
+    macs = [0] * len(stage.layers)
+    scratch = 0
     seen: dict[str, str] = {}              # a constant's text with its own name blanked -> its name
     buffers = stage.buffer_offsets()
 
     def variant(call: Call) -> str:
         """The C statement for ``call``'s layer and window, on the pointers tf_bi / tf_bo."""
-        nonlocal macs, scratch
+        nonlocal scratch
         key = (call.layer, call.window)
         if key not in variants:
             op = ops[stage.layers[call.layer].node]
@@ -291,7 +294,7 @@ def emit(stage: Stage, graph: Graph, emit_layer: EmitLayer, in_offset: int, out_
             code = rename.sub(tag, done.code)
             for old, new in names.items():
                 code = re.sub(rf"\b{old}\b", new, code)
-            variants[key] = code
+            variants[key] = f"TF_LAYER({slot + call.layer}, {code})"
             kernels.update(done.kernels)
             scratch = max(scratch, done.scratch_bytes)
         return variants[key]
@@ -309,24 +312,25 @@ def emit(stage: Stage, graph: Graph, emit_layer: EmitLayer, in_offset: int, out_
         return buffer_offset + buffers[call.layer] + (call.first - step_top[call.layer]) * lay.out_row
 
     current_top: list[tuple[int, ...]] = [()]
-    # each step as actions: ('move', dst, src, size) or ('call', statement, in, out) with arena offsets
+    # each step as actions: ('move', dst, src, size, slot) or ('call', statement, in, out) with arena
+    # offsets; a buffer's moves are timed with the layer that reads it
     actions: list[list[tuple]] = []
     for step in stage.steps:
         current_top[0] = step.buffer_first
         acts: list[tuple] = []
         for move in step.moves:
             base = buffer_offset + buffers[move.buffer]
-            acts.append(("move", base, base + move.source, move.size))
+            acts.append(("move", base, base + move.source, move.size, slot + move.buffer + 1))
         for call in step.calls:
             acts.append(("call", variant(call), address(call, "in"), address(call, "out")))
-            macs += _band_macs(graph, ops[stage.layers[call.layer].node], call)
+            macs[call.layer] += _band_macs(graph, ops[stage.layers[call.layer].node], call)
         actions.append(acts)
     body = _runs(actions)
     name = f"tf_stage{stage.nodes[0]}_run"
     function = (f"/* nodes {', '.join(str(n) for n in stage.nodes)} in {len(stage.steps)} steps of "
                 f"{stage.band} output rows (patches.py) */\nstatic TF_STAGE_ATTRS void {name}(void)\n{{\n"
                 "    int8_t *tf_bi, *tf_bo;\n" + body + "}")
-    return StageCode(function, tuple(constants), f"{name}();", frozenset(kernels), macs, scratch)
+    return StageCode(function, tuple(constants), f"{name}();", frozenset(kernels), tuple(macs), scratch)
 
 
 def _band_macs(graph: Graph, op: Operator, call: Call) -> int:
@@ -339,7 +343,7 @@ def _band_macs(graph: Graph, op: Operator, call: Call) -> int:
 
 
 def _shape(acts: list[tuple]) -> tuple:
-    return tuple((a[0], a[1]) if a[0] == "call" else (a[0], a[3]) for a in acts)
+    return tuple((a[0], a[1]) if a[0] == "call" else (a[0], a[3], a[4]) for a in acts)
 
 
 def _numbers(acts: list[tuple]) -> list[int]:
@@ -380,7 +384,7 @@ def _step_lines(acts: list[tuple], delta: Optional[list[int]], indent: str) -> l
     for act in acts:
         if act[0] == "move":
             dst, src = at(act[1]), at(act[2])
-            lines.append(f"{indent}tf_band_move({dst}, {src}, {act[3]});")
+            lines.append(f"{indent}TF_LAYER({act[4]}, tf_band_move({dst}, {src}, {act[3]});)")
         else:
             bi, bo = at(act[2]), at(act[3])
             lines.append(f"{indent}tf_bi = {bi}, tf_bo = {bo};")
