@@ -143,6 +143,32 @@ def test_profile_splits_the_inference_by_layer(board: str, model_dir: Path, qemu
     assert "profile" not in json.loads(plain.stdout)
 
 
+@pytest.mark.slow
+def test_profile_shows_each_layer_of_a_row_band_stage(model_dir: Path, qemu: None, workdir: Path,
+                                                      scons_cache: Path) -> None:
+    """vww's first four layers run interleaved in row bands (patches.py): the profile still has a row for
+    each, with its own MACs, marked with the stage, and the rows account for the inference (#14)."""
+    env = {"TINYFLASH_CACHE_DIR": str(scons_cache)}
+    out = workdir / "vww-bands-profile"
+    proc = tinyflash("bench", "--board", "mps2-an500", "--model", "vww", "--model-dir", str(model_dir), "--profile",
+                     "--out", str(out), cwd=workdir, env_extra=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "bands@0: nodes 0, 1, 2, 3 ran interleaved in row bands" in proc.stdout
+    data = json.loads((out / "results.json").read_text())
+    assert data["verification"]["passed"] is True
+    layers = data["profile"]["layers"]
+    # vww: conv 3x3 s2 (96x96x3 -> 48x48x8), depthwise, pointwise (-> 16), depthwise s2 (-> 24x24x16)
+    assert [(r["node"], r["op"], r["macs"], r.get("stage")) for r in layers[:5]] == [
+        (0, "CONV_2D", 48 * 48 * 8 * 27, 0), (1, "DEPTHWISE_CONV_2D", 48 * 48 * 8 * 9, 0),
+        (2, "CONV_2D", 48 * 48 * 16 * 8, 0), (3, "DEPTHWISE_CONV_2D", 24 * 24 * 16 * 9, 0),
+        (4, "CONV_2D", 24 * 24 * 32 * 16, None)]
+    assert sum(r["macs"] for r in layers) == data["macs"]
+    assert all(2 * r["instructions"] > r["macs"] for r in layers if r["macs"])
+    # the stage's calls and moves are ~70 timed sections where it was one: still a few dozen instructions each
+    outside = data["profile"]["instructions"] - sum(r["instructions"] for r in layers)
+    assert 0 <= outside < 5_000, outside
+
+
 def test_hung_device_times_out_and_leaves_no_qemu(model_dir: Path, qemu: None, tmp_path: Path,
                                                   scons_cache: Path) -> None:
     started = time.monotonic()

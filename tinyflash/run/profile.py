@@ -1,9 +1,10 @@
 """Per-layer profile (``tinyflash bench --profile``): where an inference's cycles go.
 
-A firmware built with TF_PROFILE reads the cycle counter around every layer of the runtime's invoke and
-sums the differences over the timed loop (a layer of a row-band stage: around each of its bands); 'tf-profile' reports the sums in the order of the project's
-layers. The two counter reads cost a few dozen cycles per layer, so a profiled build's total is a
-little above an unprofiled one's; the layers' shares are what the profile is for.
+A firmware built with TF_PROFILE reads the cycle counter around every layer of the runtime's invoke (a
+layer of a row-band stage: around each of its bands) and sums the differences over the timed loop;
+'tf-profile' reports the sums in the order of the project's layers. The two counter reads cost a few
+dozen cycles per timed section, so a profiled build's total is a little above an unprofiled one's; the
+layers' shares are what the profile is for.
 """
 
 from __future__ import annotations
