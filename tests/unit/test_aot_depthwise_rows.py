@@ -136,3 +136,30 @@ def test_rows_kernel_with_a_depth_multiplier_equals_tflm(name: str, activation: 
         assert np.array_equal(got, expected), f"{int((got != expected).sum())} of {got.size} bytes differ from TFLM"
         outputs.append(expected)
     assert_not_all_clamped(outputs)
+
+
+@pytest.mark.parametrize("name", ["mult-c1x8-3x3-s2-same", "rows-c8-3x3-s1-same", "rows-c8-3x3-s2-valid"])
+def test_a_narrow_activation_range_clamps_by_saturation(name: str, tmp_path: Path) -> None:
+    """RELU6's range (both ends inside int8): SSAT to the fewest bits and one halfword clamp
+    (tf_dwr_out, .sat > 0), still TFLM's results, the outputs reaching both ends of the range."""
+    if shutil.which("gcc") is None:
+        pytest.skip("no host gcc: apt-get install gcc")
+    rng = rng_for(name, "RELU6")
+    graph = conv_graph(_case(name), "RELU6", rng)
+    golden = Golden(write_tflite(graph, tmp_path / f"{name}.tflite"))
+    out = AotRuntime().generate(graph, BoardCatalog().load("mps2-an500"), tmp_path, options={"kernels": "auto"})
+    params = re.search(r"tf_dwr_t tf_n0_params = \{([^}]*)\}", (tmp_path / "model.c").read_text())
+    assert params is not None
+    fields = dict(re.findall(r"\.(\w+) = (-?\d+)", params.group(1)))
+    act_min, act_max, sat = int(fields["act_min"]), int(fields["act_max"]), int(fields["sat"])
+    assert -128 < act_min < act_max < 127 and sat > 0
+    assert 1 << (sat - 1) < act_max - act_min + 1 <= 1 << sat and int(fields["lift"]) == act_min + (1 << (sat - 1))
+    model = build_host_model(list(out.sources), [tmp_path], tmp_path)
+    outputs = []
+    for _ in range(INPUTS):
+        x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
+        expected = golden.run(x)
+        assert np.array_equal(model.invoke(x), expected)
+        outputs.append(expected)
+    values = np.concatenate(outputs)
+    assert values.min() == act_min and values.max() == act_max and len(np.unique(values)) > 8

@@ -247,6 +247,7 @@ typedef struct {
     int32_t pad_value, act_min, act_max, rq_mode;
     int32_t preshift;                   /* weights and bias come multiplied by 2^left: no shift */
     int32_t fused;                      /* each channel's weights end with its bias and record (tf_dwr_px) */
+    int32_t sat, lift;                  /* sat > 0: the records' round comes lowered by lift 2^rq_mode (tf_dwr_out) */
 } tf_dwr_t;
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
@@ -540,6 +541,57 @@ TF_ALWAYS_INLINE int32_t tf_dwr_s2_asm(const tf_dwr_t *p)
 #endif
 }
 
+/* Outputs of pixels 0..n-1 with both ends of the activation range clamped in few instructions
+ * (p->sat > 0, rq_mode >= 2): the generator lowered each record's round by lift 2^rq_mode, so
+ * SMMLA and SSAT to sat bits give x = r - lift clamped below at act_min - lift = -2^(sat-1) (and
+ * above at 2^(sat-1) - 1 >= act_max - lift = top, sat being the fewest bits that hold the range).
+ * Two pixels' x then share one halfword pair: QADD16 with 32767 - top saturates at min(x, top) and
+ * SADD16 takes the excess off and puts lift back. 5 instructions an output instead of 9 for SSAT
+ * and two compare-and-move clamps (person_detect's RELU6 layers). */
+TF_ALWAYS_INLINE int32_t tf_dwr_lifted(const tf_dwr_t *p, int32_t acc, const tf_rq_t *q)
+{
+    int32_t r = tf_smmla((int32_t)((uint32_t)acc << q->left), q->mult, q->round);
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    __asm__("ssat %0, %1, %2, asr %3" : "=r"(r) : "i"(p->sat), "r"(r), "i"(p->rq_mode));
+#else
+    const int32_t half = 1 << (p->sat - 1);
+    r >>= p->rq_mode;
+    r = r < -half ? -half : r >= half ? half - 1 : r;
+#endif
+    return r;
+}
+
+TF_ALWAYS_INLINE void tf_dwr_out(const tf_dwr_t *p, const int32_t *acc, const tf_rq_t *q, int8_t *out, int32_t n)
+{
+    const int32_t top = p->act_max - p->lift, k = 32767 - top, back = p->lift - k;
+    const uint32_t kk = (uint32_t)k * 0x00010001u, bb = ((uint32_t)back & 0xffffu) * 0x00010001u;
+    int32_t g = 0;
+    for (; g + 2 <= n; g += 2) {
+        const int32_t x0 = tf_dwr_lifted(p, acc[g], q), x1 = tf_dwr_lifted(p, acc[g + 1], q);
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+        uint32_t v;
+        __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(v) : "r"(x0), "r"(x1));
+        v = (uint32_t)__sadd16((int16x2_t)__qadd16((int16x2_t)v, (int16x2_t)kk), (int16x2_t)bb);
+        out[g * p->out_su] = (int8_t)v;
+        out[(g + 1) * p->out_su] = (int8_t)(v >> 16);
+#else
+        /* QADD16 then SADD16 lane by lane (ARM ARM A7.7), as the device computes them */
+        int8_t r[2];
+        for (int32_t i = 0; i < 2; ++i) {
+            int32_t lane = (i ? x1 : x0) + (int16_t)(kk & 0xffffu);
+            lane = lane > 32767 ? 32767 : lane < -32768 ? -32768 : lane;
+            r[i] = (int8_t)(uint16_t)(lane + (int16_t)(bb & 0xffffu));
+        }
+        out[g * p->out_su] = r[0];
+        out[(g + 1) * p->out_su] = r[1];
+#endif
+    }
+    if (g < n) {
+        const int32_t x = tf_dwr_lifted(p, acc[g], q);
+        out[g * p->out_su] = (int8_t)((x < top ? x : top) + p->lift);
+    }
+}
+
 /* Output pixels ou .. ou + n - 1 (n = 1..4) of one channel in one output row: x is the ring's
  * first row for this output row at the channel's words of the first pixel's pair (the next rows
  * planes np words on), w the channel's weights [k_v][k_u - 1] (E_0.. then O_0.. per row). */
@@ -594,6 +646,10 @@ TF_ALWAYS_INLINE void tf_dwr_px(const tf_dwr_t *p, const uint32_t *x, const uint
         if (p->preshift) {
             q.left = 0;
         }
+    }
+    if (p->sat) {
+        tf_dwr_out(p, acc, &q, out, n);
+        return;
     }
     for (int32_t g = 0; g < n; ++g) {
         out[g * p->out_su] = tf_rq(acc[g], &q, p->act_min, p->act_max, p->rq_mode);

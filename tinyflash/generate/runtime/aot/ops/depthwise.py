@@ -185,6 +185,22 @@ def fuses_record(v: View, preshift: int) -> bool:
     return bool(preshift) and v.s_u == 2 and v.k_u == 3 and v.k_v == 3
 
 
+def lifted_clamp(rows: np.ndarray, rq_mode: int, act_min: int, act_max: int) -> tuple[int, int]:
+    """(sat, lift) of tf_dwr_out, or (0, 0) when it does not apply: with the shared shift R = rq_mode
+    and an activation range narrower than int8, sat is the fewest bits whose signed range holds
+    act_max - act_min + 1 values and lift = act_min + 2^(sat - 1), so SSAT's low end is act_min; each
+    round is lowered by lift 2^R, which must keep it within 2^30 (quant.shared_shift_requant's bound,
+    so SMMLA's sum stays inside int32)."""
+    if rq_mode < 2 or act_max <= act_min or (act_min == -128 and act_max == 127):
+        return 0, 0
+    sat = max(1, int(act_max - act_min).bit_length())
+    lift = act_min + (1 << (sat - 1))
+    lowered = rows[:, 3].astype(np.int64) - (lift << rq_mode)
+    if np.abs(lowered).max(initial=0) >= 2**30:
+        return 0, 0
+    return sat, lift
+
+
 def emit(ctx: EmitContext, macs: int) -> Optional[Emitted]:
     """tf_fast_dw_rows_s8 for the layer, or None when it does not apply (or the planner asked for
     in place and no view allows it)."""
@@ -203,6 +219,8 @@ def emit(ctx: EmitContext, macs: int) -> Optional[Emitted]:
             return None
     v = min(candidates, key=lambda view: estimate(view, c, in_c))
     rows = lay.rows.copy()
+    sat, lift = lifted_clamp(rows, lay.rq_mode, lay.act_min, lay.act_max)
+    rows[:, 3] -= lift << lay.rq_mode if sat else 0
     left = rows[:, 1].astype(np.int64)
     # multiply weights and bias by 2^left when the weights stay int16: no shift per output
     preshift = int((np.abs(lay.w.astype(np.int64)).max(axis=(0, 1)) << left).max(initial=0) <= 32767)
@@ -220,7 +238,7 @@ def emit(ctx: EmitContext, macs: int) -> Optional[Emitted]:
               "rows": v.ring_rows, "batches": geom["batches"],
               "in_batch": geom["in_h"] * geom["in_w"] * in_c, "out_batch": geom["out_h"] * geom["out_w"] * c,
               "pad_value": lay.in_zp, "act_min": lay.act_min, "act_max": lay.act_max, "rq_mode": lay.rq_mode,
-              "preshift": preshift, "fused": fused}
+              "preshift": preshift, "fused": fused, "sat": sat, "lift": lift}
     params = ctx.params("tf_dwr_t", fields)
     w_name = ctx.constant("weights", words)
     b_name = "(const int32_t *)0" if fused else ctx.constant("bias", bias.astype(np.int32))
