@@ -207,9 +207,9 @@ TF_ALWAYS_INLINE void tf_fast_depthwise_m_s8(const tf_fast_conv_t *p, const int8
 
 /* ---- DEPTHWISE_CONV_2D by rows of int16 pairs (tf_fast_dw_rows_s8) ----------------------------------
  * For multiplier 1 and channels a multiple of 4, or any multiplier m > 1; no dilation, stride 1 or 2
- * along the rows, an odd filter width >= 3. The kernel works in a "view" of the tensors (tf_dwr_t): u the axis along which
- * taps are paired, v the other; the generator takes u = x, or u = y (the view transposed) when that
- * gives longer rows (kws: 25 x 5).
+ * along the rows, an odd filter width >= 3. The kernel works in a "view" of the tensors (tf_dwr_t):
+ * u the axis along which taps are paired, v the other; the generator takes u = x, or u = y (the view
+ * transposed) when that gives longer rows (kws: 25 x 5).
  *
  * Per block of four channels, each input row (v) is converted once into a small ring of rows in
  * scratch, channel-planar, two horizontally adjacent values of one channel sign-extended into one
@@ -503,7 +503,7 @@ TF_ALWAYS_INLINE void tf_dwr_row_in(const tf_dwr_t *p, const int8_t *src, int32_
 #define TF_DWR_S2_OPERANDS                                                                            \
     : [a0] "=&r"(a[0]), [a1] "=&r"(a[1]), [a2] "=&r"(a[2]), [a3] "+r"(a[3]), [e] "=&r"(e), [o] "=&r"(o), \
       [p] "=&r"(pp), [q] "=&r"(qq)                                                                    \
-    : [x] "r"(x), [w] "r"(w), [r0] "i"(0), [r1] "i"(4 * p->planes * p->np), [r2] "i"(8 * p->planes * p->np),                \
+    : [x] "r"(x), [w] "r"(w), [r0] "i"(0), [r1] "i"(4 * p->planes * p->np), [r2] "i"(8 * p->planes * p->np), \
       "m"(*(const uint32_t(*)[1024])x), "m"(*(const uint32_t(*)[6])w)
 
 /* The accumulators a[0..n) of pixels 0..n-1, n = 3 or 4 (a[3] comes in as the bias). */
