@@ -43,11 +43,24 @@ ROWS_CASES = [
     ("rows-c64-3x3-s2-odd-valid", True, (13, 15, 64), 64, (3, 3), 2, 1, "VALID"),
 ]
 NAMES = [c[0] for c in ROWS_CASES]
+# depth multiplier m = out_c / in_c > 1: the m output channels of an input channel over its one plane
+MULTIPLIER_CASES = [
+    ("mult-c1x8-3x3-s2-same", True, (96, 96, 1), 8, (3, 3), 2, 1, "SAME"),      # person_detect's first layer
+    ("mult-c1x2-3x3-s1-odd", True, (9, 11, 1), 2, (3, 3), 1, 1, "SAME"),
+    ("mult-c1x4-3x3-s2-valid-odd", True, (13, 15, 1), 4, (3, 3), 2, 1, "VALID"),
+    ("mult-c2x4-3x3-s2-same-odd", True, (11, 9, 2), 8, (3, 3), 2, 1, "SAME"),
+    ("mult-c2x8-3x3-s1-valid", True, (8, 7, 2), 16, (3, 3), 1, 1, "VALID"),
+    ("mult-c1x8-5x5-s1-same", True, (10, 13, 1), 8, (5, 5), 1, 1, "SAME"),
+    ("mult-c2x2-3x3-s1-same-w3", True, (7, 3, 2), 4, (3, 3), 1, 1, "SAME"),
+    ("mult-c3x2-3x3-s1-same", True, (9, 8, 3), 6, (3, 3), 1, 1, "SAME"),
+    ("mult-c4x2-3x3-s2-same", True, (9, 10, 4), 8, (3, 3), 2, 1, "SAME"),    # four planes per block
+    ("mult-c1x8-3x3-s2-tall", True, (40, 5, 1), 8, (3, 3), 2, 1, "SAME"),
+]
 INPUTS = 6
 
 
 def _case(name: str) -> tuple:
-    return next(c for c in ROWS_CASES if c[0] == name)
+    return next(c for c in ROWS_CASES + MULTIPLIER_CASES if c[0] == name)
 
 
 @pytest.mark.parametrize("in_place", [True, False], ids=["in-place", "apart"])
@@ -97,3 +110,56 @@ def test_stride2_3x3_channels_carry_their_records(tmp_path: Path) -> None:
     for _ in range(INPUTS):
         x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
         assert np.array_equal(model.invoke(x), golden.run(x))
+
+
+@pytest.mark.parametrize("activation", ["RELU", "NONE"])
+@pytest.mark.parametrize("name", first_by_default([c[0] for c in MULTIPLIER_CASES], 3))
+def test_rows_kernel_with_a_depth_multiplier_equals_tflm(name: str, activation: str, tmp_path: Path) -> None:
+    """Depth multiplier m > 1 (planes of one channel, or of four), never written in place."""
+    if shutil.which("gcc") is None:
+        pytest.skip("no host gcc: apt-get install gcc")
+    rng = rng_for(name, activation)
+    graph = conv_graph(_case(name), activation, rng)
+    golden = Golden(write_tflite(graph, tmp_path / f"{name}.tflite"))
+    assert plan_graph(graph, dsp_kernels=True).overwrites == {}
+    out = AotRuntime().generate(graph, BoardCatalog().load("mps2-an500"), tmp_path, options={"kernels": "auto"})
+    model_c = (tmp_path / "model.c").read_text()
+    _, _, (_, _, c), oc, *_ = _case(name)
+    assert "tf_fast_dw_rows_s8" in model_c and f".m = {oc // c}," in model_c
+    assert f".planes = {4 if c % 4 == 0 else 1}," in model_c
+    model = build_host_model(list(out.sources), [tmp_path], tmp_path)
+    outputs = []
+    for _ in range(INPUTS):
+        x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
+        expected = golden.run(x)
+        got = model.invoke(x)
+        assert np.array_equal(got, expected), f"{int((got != expected).sum())} of {got.size} bytes differ from TFLM"
+        outputs.append(expected)
+    assert_not_all_clamped(outputs)
+
+
+@pytest.mark.parametrize("name", ["mult-c1x8-3x3-s2-same", "rows-c8-3x3-s1-same", "rows-c8-3x3-s2-valid"])
+def test_a_narrow_activation_range_clamps_by_saturation(name: str, tmp_path: Path) -> None:
+    """RELU6's range (both ends inside int8): SSAT to the fewest bits and one halfword clamp
+    (tf_dwr_out, .sat > 0), still TFLM's results, the outputs reaching both ends of the range."""
+    if shutil.which("gcc") is None:
+        pytest.skip("no host gcc: apt-get install gcc")
+    rng = rng_for(name, "RELU6")
+    graph = conv_graph(_case(name), "RELU6", rng)
+    golden = Golden(write_tflite(graph, tmp_path / f"{name}.tflite"))
+    out = AotRuntime().generate(graph, BoardCatalog().load("mps2-an500"), tmp_path, options={"kernels": "auto"})
+    params = re.search(r"tf_dwr_t tf_n0_params = \{([^}]*)\}", (tmp_path / "model.c").read_text())
+    assert params is not None
+    fields = dict(re.findall(r"\.(\w+) = (-?\d+)", params.group(1)))
+    act_min, act_max, sat = int(fields["act_min"]), int(fields["act_max"]), int(fields["sat"])
+    assert -128 < act_min < act_max < 127 and sat > 0
+    assert 1 << (sat - 1) < act_max - act_min + 1 <= 1 << sat and int(fields["lift"]) == act_min + (1 << (sat - 1))
+    model = build_host_model(list(out.sources), [tmp_path], tmp_path)
+    outputs = []
+    for _ in range(INPUTS):
+        x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
+        expected = golden.run(x)
+        assert np.array_equal(model.invoke(x), expected)
+        outputs.append(expected)
+    values = np.concatenate(outputs)
+    assert values.min() == act_min and values.max() == act_max and len(np.unique(values)) > 8

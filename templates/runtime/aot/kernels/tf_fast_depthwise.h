@@ -206,10 +206,10 @@ TF_ALWAYS_INLINE void tf_fast_depthwise_m_s8(const tf_fast_conv_t *p, const int8
 }
 
 /* ---- DEPTHWISE_CONV_2D by rows of int16 pairs (tf_fast_dw_rows_s8) ----------------------------------
- * For multiplier 1, channels a multiple of 4, no dilation, stride 1 or 2 along the rows, an odd
- * filter width >= 3. The kernel works in a "view" of the tensors (tf_dwr_t): u the axis along which
- * taps are paired, v the other; the generator takes u = x, or u = y (the view transposed) when that
- * gives longer rows (kws: 25 x 5).
+ * For multiplier 1 and channels a multiple of 4, or any multiplier m > 1; no dilation, stride 1 or 2
+ * along the rows, an odd filter width >= 3. The kernel works in a "view" of the tensors (tf_dwr_t):
+ * u the axis along which taps are paired, v the other; the generator takes u = x, or u = y (the view
+ * transposed) when that gives longer rows (kws: 25 x 5).
  *
  * Per block of four channels, each input row (v) is converted once into a small ring of rows in
  * scratch, channel-planar, two horizontally adjacent values of one channel sign-extended into one
@@ -227,17 +227,27 @@ TF_ALWAYS_INLINE void tf_fast_depthwise_m_s8(const tf_fast_conv_t *p, const int8
  * In place: each input row of the block is in the ring before any output row overwrites it (the
  * output row ov of the block is written after the rows it reads are converted, and the generator
  * checks that every byte it writes belongs to an input row already converted), so the output may
- * take the input's buffer (EmitContext.overwrites_input). */
+ * take the input's buffer (EmitContext.overwrites_input).
+ *
+ * Depth multiplier m > 1: output channel oc reads input channel oc / m, so the ring holds input
+ * channel planes and the m output channels of each run over the same plane with their own weights
+ * and records (person_detect's first layer: one input plane, eight output channels). Input depths
+ * not a multiple of 4 convert one channel per block (planes = 1); a single-channel input's four
+ * neighbouring bytes then make two pairs (LDR, two SXTB16, two PKH). Never in place: the output is
+ * larger than the input. */
 typedef struct {
     int32_t in_u, in_v, out_u, out_v;   /* extents of the view */
     int32_t k_u, k_v, s_u, s_v, pad_u, pad_v;
     int32_t in_su, in_sv, out_su, out_sv; /* bytes between neighbours along u and along v */
-    int32_t c;                          /* channels, a multiple of 4 */
+    int32_t c;                          /* input channels */
+    int32_t m;                          /* depth multiplier: output channel oc reads input channel oc / m */
+    int32_t planes;                     /* input channels per block and ring row: 4, or 1 */
     int32_t np, rows;                   /* pairs per channel and ring row, ring rows */
     int32_t batches, in_batch, out_batch;
     int32_t pad_value, act_min, act_max, rq_mode;
     int32_t preshift;                   /* weights and bias come multiplied by 2^left: no shift */
     int32_t fused;                      /* each channel's weights end with its bias and record (tf_dwr_px) */
+    int32_t sat, lift;                  /* sat > 0: the records' round comes lowered by lift 2^rq_mode (tf_dwr_out) */
 } tf_dwr_t;
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
@@ -319,6 +329,33 @@ TF_ALWAYS_INLINE void tf_dwr_pairs2_pad(uint32_t p, uint32_t q, uint32_t pp, uin
     tf_dwr_store2(d + 3 * plane, tf_sxtb16_hi(hi), pp);
 }
 
+/* Two int8 values (sign-extended) to one pair word: lo in the low half. */
+TF_ALWAYS_INLINE uint32_t tf_dwr_pack(int32_t lo, int32_t hi)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
+    return r;
+#else
+    return ((uint32_t)lo & 0xffffu) | ((uint32_t)hi << 16);
+#endif
+}
+
+/* A single-channel row's four neighbouring bytes v = (x0, x1, x2, x3) to the pairs (x0, x1) and
+ * (x2, x3) at d[0], d[1]: SXTB16 gives (x0, x2) and (x1, x3), PKHBT / PKHTB regroup them. */
+TF_ALWAYS_INLINE void tf_dwr_pairs1(uint32_t v, uint32_t *d)
+{
+    const uint32_t even = tf_sxtb16_lo(v), odd = tf_sxtb16_hi(v);
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    uint32_t lo, hi;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(lo) : "r"(even), "r"(odd));
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(hi) : "r"(odd), "r"(even));
+#else
+    const uint32_t lo = (even & 0xffffu) | (odd << 16), hi = (odd & 0xffff0000u) | (even >> 16);
+#endif
+    tf_dwr_store2(d, lo, hi);
+}
+
 /* n consecutive words into v, two at a time: LDRD, which GCC does not emit for 4-aligned words
  * (constraint Uv: an address with LDRD's offset range, a multiple of 4 within +-1020). */
 TF_ALWAYS_INLINE void tf_dwr_load(const uint32_t *r, uint32_t *v, int32_t n)
@@ -357,8 +394,44 @@ TF_ALWAYS_INLINE void tf_dwr_row_pad(const tf_dwr_t *p, uint32_t *d)
 {
     const int32_t plane = p->np;
     const uint32_t pp = tf_sxtb16_lo((uint8_t)p->pad_value * 0x01010101u);
+    if (p->planes == 1) {
+        for (int32_t j = 0; j < p->np; ++j) {
+            d[j] = pp;
+        }
+        return;
+    }
     for (int32_t j = 0; j < p->np; ++j) {
         d[j] = d[plane + j] = d[2 * plane + j] = d[3 * plane + j] = pp;
+    }
+}
+
+/* tf_dwr_row_in for one channel plane (planes = 1): pair j holds the channel's input columns
+ * 2j - pad_u and the next (pad_value outside the input). */
+TF_ALWAYS_INLINE void tf_dwr_row_in1(const tf_dwr_t *p, const int8_t *src, uint32_t *d)
+{
+    const int32_t pad = (int8_t)p->pad_value;
+    __asm__("" : "+r"(d));   /* as tf_dwr_row_in: stores at small offsets from one pointer */
+    const int32_t jl = (p->pad_u + 1) / 2 < p->np ? (p->pad_u + 1) / 2 : p->np;
+    const int32_t jm = (p->in_u + p->pad_u) / 2 < p->np ? (p->in_u + p->pad_u) / 2 : p->np;
+    int32_t j = 0;
+    for (; j < jl; ++j) {
+        const int32_t u0 = 2 * j - p->pad_u, u1 = u0 + 1;
+        d[j] = tf_dwr_pack(u0 >= 0 && u0 < p->in_u ? src[u0 * p->in_su] : pad,
+                           u1 >= 0 && u1 < p->in_u ? src[u1 * p->in_su] : pad);
+    }
+    const int8_t *s = src + (2 * j - p->pad_u) * p->in_su;
+    if (p->in_su == 1) {   /* one channel: four columns per word, two pairs */
+        for (; j + 2 <= jm; j += 2, s += 4) {
+            tf_dwr_pairs1(tf_ld32(s), d + j);
+        }
+    }
+    for (; j < jm; ++j, s += 2 * p->in_su) {
+        d[j] = tf_dwr_pack(s[0], s[p->in_su]);
+    }
+    for (; j < p->np; ++j) {
+        const int32_t u0 = 2 * j - p->pad_u, u1 = u0 + 1;
+        d[j] = tf_dwr_pack(u0 >= 0 && u0 < p->in_u ? src[u0 * p->in_su] : pad,
+                           u1 >= 0 && u1 < p->in_u ? src[u1 * p->in_su] : pad);
     }
 }
 
@@ -369,6 +442,10 @@ TF_ALWAYS_INLINE void tf_dwr_row_in(const tf_dwr_t *p, const int8_t *src, int32_
     const int32_t plane = p->np;
     const uint32_t pad = (uint8_t)p->pad_value * 0x01010101u;
     src += iv * p->in_sv;
+    if (p->planes == 1) {
+        tf_dwr_row_in1(p, src, d);
+        return;
+    }
     /* opaque to GCC: the stores at small offsets from one pointer, not at ring + constant (the ring
      * sits at a constant place in the arena) each from its own MOVW and ADD */
     __asm__("" : "+r"(d));
@@ -426,7 +503,7 @@ TF_ALWAYS_INLINE void tf_dwr_row_in(const tf_dwr_t *p, const int8_t *src, int32_
 #define TF_DWR_S2_OPERANDS                                                                            \
     : [a0] "=&r"(a[0]), [a1] "=&r"(a[1]), [a2] "=&r"(a[2]), [a3] "+r"(a[3]), [e] "=&r"(e), [o] "=&r"(o), \
       [p] "=&r"(pp), [q] "=&r"(qq)                                                                    \
-    : [x] "r"(x), [w] "r"(w), [r0] "i"(0), [r1] "i"(16 * p->np), [r2] "i"(32 * p->np),                \
+    : [x] "r"(x), [w] "r"(w), [r0] "i"(0), [r1] "i"(4 * p->planes * p->np), [r2] "i"(8 * p->planes * p->np), \
       "m"(*(const uint32_t(*)[1024])x), "m"(*(const uint32_t(*)[6])w)
 
 /* The accumulators a[0..n) of pixels 0..n-1, n = 3 or 4 (a[3] comes in as the bias). */
@@ -457,16 +534,67 @@ TF_ALWAYS_INLINE void tf_dwr_acc_s2(const tf_dwr_t *p, const uint32_t *x, const 
 TF_ALWAYS_INLINE int32_t tf_dwr_s2_asm(const tf_dwr_t *p)
 {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    return p->s_u == 2 && p->k_u == 3 && p->k_v == 3 && 32 * p->np + 16 <= 1020;
+    return p->s_u == 2 && p->k_u == 3 && p->k_v == 3 && 8 * p->planes * p->np + 16 <= 1020;
 #else
     (void)p;
     return 0;
 #endif
 }
 
+/* Outputs of pixels 0..n-1 with both ends of the activation range clamped in few instructions
+ * (p->sat > 0, rq_mode >= 2): the generator lowered each record's round by lift 2^rq_mode, so
+ * SMMLA and SSAT to sat bits give x = r - lift clamped below at act_min - lift = -2^(sat-1) (and
+ * above at 2^(sat-1) - 1 >= act_max - lift = top, sat being the fewest bits that hold the range).
+ * Two pixels' x then share one halfword pair: QADD16 with 32767 - top saturates at min(x, top) and
+ * SADD16 takes the excess off and puts lift back. 5 instructions an output instead of 9 for SSAT
+ * and two compare-and-move clamps (person_detect's RELU6 layers). */
+TF_ALWAYS_INLINE int32_t tf_dwr_lifted(const tf_dwr_t *p, int32_t acc, const tf_rq_t *q)
+{
+    int32_t r = tf_smmla((int32_t)((uint32_t)acc << q->left), q->mult, q->round);
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    __asm__("ssat %0, %1, %2, asr %3" : "=r"(r) : "i"(p->sat), "r"(r), "i"(p->rq_mode));
+#else
+    const int32_t half = 1 << (p->sat - 1);
+    r >>= p->rq_mode;
+    r = r < -half ? -half : r >= half ? half - 1 : r;
+#endif
+    return r;
+}
+
+TF_ALWAYS_INLINE void tf_dwr_out(const tf_dwr_t *p, const int32_t *acc, const tf_rq_t *q, int8_t *out, int32_t n)
+{
+    const int32_t top = p->act_max - p->lift, k = 32767 - top, back = p->lift - k;
+    const uint32_t kk = (uint32_t)k * 0x00010001u, bb = ((uint32_t)back & 0xffffu) * 0x00010001u;
+    int32_t g = 0;
+    for (; g + 2 <= n; g += 2) {
+        const int32_t x0 = tf_dwr_lifted(p, acc[g], q), x1 = tf_dwr_lifted(p, acc[g + 1], q);
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+        uint32_t v;
+        __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(v) : "r"(x0), "r"(x1));
+        v = (uint32_t)__sadd16((int16x2_t)__qadd16((int16x2_t)v, (int16x2_t)kk), (int16x2_t)bb);
+        out[g * p->out_su] = (int8_t)v;
+        out[(g + 1) * p->out_su] = (int8_t)(v >> 16);
+#else
+        /* QADD16 then SADD16 lane by lane (ARM ARM A7.7), as the device computes them */
+        int8_t r[2];
+        for (int32_t i = 0; i < 2; ++i) {
+            int32_t lane = (i ? x1 : x0) + (int16_t)(kk & 0xffffu);
+            lane = lane > 32767 ? 32767 : lane < -32768 ? -32768 : lane;
+            r[i] = (int8_t)(uint16_t)(lane + (int16_t)(bb & 0xffffu));
+        }
+        out[g * p->out_su] = r[0];
+        out[(g + 1) * p->out_su] = r[1];
+#endif
+    }
+    if (g < n) {
+        const int32_t x = tf_dwr_lifted(p, acc[g], q);
+        out[g * p->out_su] = (int8_t)((x < top ? x : top) + p->lift);
+    }
+}
+
 /* Output pixels ou .. ou + n - 1 (n = 1..4) of one channel in one output row: x is the ring's
  * first row for this output row at the channel's words of the first pixel's pair (the next rows
- * 4 np words on), w the channel's weights [k_v][k_u - 1] (E_0.. then O_0.. per row). */
+ * planes np words on), w the channel's weights [k_v][k_u - 1] (E_0.. then O_0.. per row). */
 TF_ALWAYS_INLINE void tf_dwr_px(const tf_dwr_t *p, const uint32_t *x, const uint32_t *w, int32_t bias,
                                 const tf_rq_t *rq, int8_t *out, int32_t n)
 {
@@ -491,7 +619,7 @@ TF_ALWAYS_INLINE void tf_dwr_px(const tf_dwr_t *p, const uint32_t *x, const uint
         __asm__("" : "+r"(w));
         for (int32_t kv = 0; kv < p->k_v; ++kv) {
             uint32_t r[8], e[8], *o = e + h;
-            tf_dwr_load(x + kv * 4 * p->np, r, used);
+            tf_dwr_load(x + kv * p->planes * p->np, r, used);
             tf_dwr_load(w + kv * (p->k_u - 1), e, p->k_u - 1);
             for (int32_t g = 0; g < n; ++g) {
                 const int32_t b = g * p->s_u;
@@ -519,6 +647,10 @@ TF_ALWAYS_INLINE void tf_dwr_px(const tf_dwr_t *p, const uint32_t *x, const uint
             q.left = 0;
         }
     }
+    if (p->sat) {
+        tf_dwr_out(p, acc, &q, out, n);
+        return;
+    }
     for (int32_t g = 0; g < n; ++g) {
         out[g * p->out_su] = tf_rq(acc[g], &q, p->act_min, p->act_max, p->rq_mode);
     }
@@ -536,7 +668,7 @@ typedef struct {
 TF_ALWAYS_INLINE const uint32_t *tf_dwr_window(const tf_dwr_t *p, const int8_t *src, int32_t ov, int32_t span,
                                                uint32_t *ring, tf_dwr_window_t *w)
 {
-    const int32_t iv0 = ov * p->s_v - p->pad_v, row = 4 * p->np;
+    const int32_t iv0 = ov * p->s_v - p->pad_v, row = p->planes * p->np;
     if (ov == 0 || w->hi <= iv0) {
         w->lo = w->hi = iv0, w->slot = 0;
     } else {
@@ -594,9 +726,9 @@ TF_ALWAYS_INLINE void tf_dwr_row(const tf_dwr_t *p, const uint32_t *x, const uin
     }
 }
 
-/* weights: [c][k_v][k_u - 1] words (tf_dwr_px), each channel's followed by (bias, mult, round, right)
- * when p->fused (bias and rq then unused), else bias and rq per channel; ring: scratch of
- * rows * 4 * np words. The output rows go in bands, as many as the ring's rows serve at once
+/* weights: [c m][k_v][k_u - 1] words (tf_dwr_px), each output channel's followed by (bias, mult,
+ * round, right) when p->fused (bias and rq then unused), else bias and rq per output channel; ring:
+ * scratch of rows * planes * np words. The output rows go in bands, as many as the ring's rows serve at once
  * (all of them for a small map): one channel's weights and record then serve the whole band. */
 TF_ALWAYS_INLINE void tf_fast_dw_rows_s8(const tf_dwr_t *p, const int8_t *input, const uint32_t *weights,
                                          const int32_t *bias, const tf_rq_t *rq, uint32_t *ring, int8_t *output)
@@ -604,21 +736,22 @@ TF_ALWAYS_INLINE void tf_fast_dw_rows_s8(const tf_dwr_t *p, const int8_t *input,
     const int32_t kw = p->k_v * (p->k_u - 1) + (p->fused ? 4 : 0);   /* words per channel */
     const int32_t band = (p->rows - p->k_v) / p->s_v + 1;
     for (int32_t b = 0; b < p->batches; ++b) {
-        for (int32_t cb = 0; cb < p->c; cb += 4) {
+        for (int32_t cb = 0; cb < p->c; cb += p->planes) {
             const int8_t *src = input + b * p->in_batch + cb;
             tf_dwr_window_t window = {0, 0, 0};
             for (int32_t ov = 0; ov < p->out_v; ov += band) {
                 const int32_t n = p->out_v - ov < band ? p->out_v - ov : band;
                 const uint32_t *rows = tf_dwr_window(p, src, ov, (n - 1) * p->s_v + p->k_v, ring, &window);
-                for (int32_t c = 0; c < 4; ++c) {
-                    const uint32_t *w = weights + (cb + c) * kw;
+                for (int32_t c = 0; c < p->planes * p->m; ++c) {
+                    const int32_t oc = cb * p->m + c;   /* reads plane c / m */
+                    const uint32_t *w = weights + oc * kw;
                     /* opaque to GCC: the weights are loaded where used, not all hoisted and spilled */
                     __asm__("" : "+r"(w));
-                    const int32_t bi = p->fused ? 0 : bias[cb + c];
-                    const tf_rq_t *q = p->fused ? rq : rq + cb + c;
-                    int8_t *out = output + b * p->out_batch + ov * p->out_sv + cb + c;
-                    const uint32_t *x = rows + c * p->np;
-                    for (int32_t r = 0; r < n; ++r, x += 4 * p->s_v * p->np, out += p->out_sv) {
+                    const int32_t bi = p->fused ? 0 : bias[oc];
+                    const tf_rq_t *q = p->fused ? rq : rq + oc;
+                    int8_t *out = output + b * p->out_batch + ov * p->out_sv + oc;
+                    const uint32_t *x = rows + c / p->m * p->np;
+                    for (int32_t r = 0; r < n; ++r, x += p->planes * p->s_v * p->np, out += p->out_sv) {
                         tf_dwr_row(p, x, w, bi, q, out);
                     }
                 }
