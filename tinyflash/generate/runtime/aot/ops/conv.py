@@ -10,6 +10,7 @@ import numpy as np
 
 from tinyflash.generate.runtime.aot.ops import conv_residual
 from tinyflash.generate.runtime.aot.ops import depthwise as depthwise_rows
+from tinyflash.generate.runtime.aot.ops import depthwise_mve
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8, rq_table
 from tinyflash.generate.runtime.aot.ops.mve_requant import (CHUNK, GROUP, PAIR, by_lane, emit_layer, lane_order,
                                                             quant_fields)
@@ -470,6 +471,9 @@ def _emit_mve_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, b
     """DEPTHWISE_CONV_2D, weights [1][k_h][k_w][out_c]; the strip holds out_c channels (with a depth
     multiplier each input channel m times)."""
     taps, channels = geom["k_h"] * geom["k_w"], geom["out_c"]
+    if depthwise_mve.supported(geom, channels // geom["in_c"]):     # small filters: channel-planar rows
+        return depthwise_mve.emit(ctx, geom, w.reshape(geom["k_h"], geom["k_w"], channels), bias, mult, shift,
+                                  quant_fields(mult, shift, in_zp, out_zp, act_min, act_max), macs)
     width, rows = strip_width(geom), strip_rows(geom)
     fields = {"k": taps, "direct": 0, "strip_w": width, "strip_rows": rows,
               **quant_fields(mult, shift, in_zp, out_zp, act_min, act_max)}
