@@ -59,6 +59,8 @@ def supported(geom: dict[str, Any], depth_multiplier: int) -> bool:
     g = v.geom
     if g["k_h"] > LANES or g["k_w"] > LANES:
         return False
+    if g["stride_w"] > 1 and g["out_w"] < LANES:   # one load per pixel, a block mostly empty: the strip
+        return False                               # kernel is cheaper (vww's 3x3 stride-2 layer)
     plane = slots(g) * LANES
     row_pair = v.out_rs * g["out_c"] + (LANES - 1) * v.out_cs * g["out_c"]     # tf_mve_dwp_block2's last lane
     return (BLOCK - 1) * plane <= OFFSET_MAX and (BLOCK - 1) * v.out_cs * g["out_c"] <= OFFSET_MAX \
