@@ -86,6 +86,23 @@ TF_MVE_INLINE int32x4_t tf_mve_ldq(const int32_t *p)
     return v;
 }
 
+/* tf_mve_ldq of p + words, words a constant: the offset goes into the load (tf_mve_ldq's register
+ * address costs an add per load). */
+#define TF_MVE_LDQ_AT(p, words)                                                                     \
+    __extension__({                                                                                 \
+        int32x4_t v_;                                                                               \
+        __asm__ volatile("vldrw.32 %q0, [%1, #%c2]"                                                  \
+                         : "=w"(v_) : "r"(p), "i"(4 * (words)), "m"(*(const int32_t(*)[4])((p) + (words)))); \
+        v_;                                                                                         \
+    })
+
+/* Field 'field' (TF_MVE_RQ_*) of the record 'rec' records after q (rec, field constants), or the
+ * layer's value for a per-tensor layer. */
+#define TF_MVE_RQ_AT(p, q, rec, field)                                                              \
+    ((p)->per_tensor ? vdupq_n_s32((field) == TF_MVE_RQ_MULT ? (p)->mult                            \
+                                   : (field) == TF_MVE_RQ_LEFT ? (p)->left : (p)->right)            \
+                     : TF_MVE_LDQ_AT(q, 16 * (rec) + 4 * (field)))
+
 /* A record's multipliers or shifts (TF_MVE_RQ_*), or the layer's for a per-tensor layer. */
 TF_MVE_INLINE int32x4_t tf_mve_rq(const tf_mve_conv_t *p, const int32_t *q, int field)
 {
@@ -165,6 +182,22 @@ TF_MVE_INLINE int16x8_t tf_mve_narrow8(const tf_mve_conv_t *p, int32x4_t even, i
 TF_MVE_INLINE int16x8_t tf_mve_finish8(const tf_mve_conv_t *p, int32x4_t even, int32x4_t odd, const int32_t *q)
 {
     return tf_mve_narrow8(p, tf_mve_requant(p, even, q), tf_mve_requant(p, odd, TF_MVE_RQ(p, q, 1)));
+}
+
+/* tf_mve_finish8 for two pixels' accumulators of the same eight channels (even/odd of pixel x, then
+ * of pixel y): each multiplier and shift vector is loaded once for both. */
+TF_MVE_INLINE void tf_mve_finish8x2(const tf_mve_conv_t *p, int32x4_t ex, int32x4_t dx, int32x4_t ey,
+                                    int32x4_t dy, const int32_t *q, int16x8_t *rx, int16x8_t *ry)
+{
+    int32x4_t m = TF_MVE_RQ_AT(p, q, 0, TF_MVE_RQ_MULT), r = TF_MVE_RQ_AT(p, q, 0, TF_MVE_RQ_RIGHT);
+    int32x4_t l = p->left_shift ? TF_MVE_RQ_AT(p, q, 0, TF_MVE_RQ_LEFT) : m;
+    ex = tf_mve_requant_v(p, ex, m, r, l);
+    ey = tf_mve_requant_v(p, ey, m, r, l);
+    m = TF_MVE_RQ_AT(p, q, 1, TF_MVE_RQ_MULT);
+    r = TF_MVE_RQ_AT(p, q, 1, TF_MVE_RQ_RIGHT);
+    l = p->left_shift ? TF_MVE_RQ_AT(p, q, 1, TF_MVE_RQ_LEFT) : m;
+    *rx = tf_mve_narrow8(p, ex, tf_mve_requant_v(p, dx, m, r, l));
+    *ry = tf_mve_narrow8(p, ey, tf_mve_requant_v(p, dy, m, r, l));
 }
 
 /* Stores the low bytes of eight 16-bit lanes; a last group of fewer channels stores only its valid

@@ -424,7 +424,7 @@ def conv_weights(w: np.ndarray) -> np.ndarray:
 def _emit_mve_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray, mult: np.ndarray,
                    shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int, macs: int) -> Emitted:
     """CONV_2D, weights OHWI. A 1x1 filter without padding reads its columns in place; any other
-    filter gathers each pixel's k bytes into the scratch buffer first."""
+    filter gathers each pixel's k bytes into the scratch buffer first (two pixels at a time)."""
     out_c = geom["out_c"]
     k = geom["k_h"] * geom["k_w"] * geom["in_c"]
     direct = geom["k_h"] == geom["k_w"] == 1 and geom["pad_h"] == geom["pad_w"] == 0
@@ -434,7 +434,7 @@ def _emit_mve_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: 
     col = "(int8_t *)0" if direct else "tf_scratch"
     return emit_layer(ctx, MVE_KERNEL, geom, fields, conv_weights(w.reshape(out_c, k)), bias, mult, shift,
                       f"tf_mve_conv_s8({{params}}, in, {{weights}}, {{rq}}, {col}, out);", macs,
-                      0 if direct else k, inp, out)
+                      0 if direct else 2 * k, inp, out)    # two pixels' columns
 
 
 def depthwise_weights(w: np.ndarray) -> np.ndarray:
