@@ -4,6 +4,12 @@
 
 #include "tf_mve_requant.h"
 
+/* Per-layer functions of these kernels: TF_MVE_LAYER_ATTRS without GCC's low-overhead loops
+ * (DLS/LE), whose counter lives in lr, one of the eight even registers the two-pixel dot products'
+ * accumulators take (tf_mve_dot4x2): GCC moved it out and back around every one (vww's first 1x1
+ * layer: 0.72 instructions per MAC with LE, 0.62 without). */
+#define TF_MVE_CONV_LAYER_ATTRS __attribute__((noinline, optimize("O3", "no-branch-count-reg")))
+
 /* ---- CONV_2D / FULLY_CONNECTED -------------------------------------------------------------------
  * Weights: per group of four output channels (zero channels pad the last group), per chunk of 16
  * filter bytes (zeros pad the last chunk), the four channels' 16 bytes one after the other:
@@ -129,12 +135,13 @@ TF_MVE_INLINE void tf_mve_channels8x2(const tf_mve_conv_t *p, const int8_t *x, c
                                       const int8_t **wp, const int32_t *q, int8_t *ox, int8_t *oy, int32_t n)
 {
     int32x4_t ex, ey, dx, dy;
+    /* the even record requantised before the odd one's dot products: fewer live vectors */
     tf_mve_dot4x2(p, x, y, wp, q, 0, &ex, &ey);
+    tf_mve_requant2(p, &ex, &ey, q, 0);
     tf_mve_dot4x2(p, x, y, wp, q, 1, &dx, &dy);
-    int16x8_t vx, vy;
-    tf_mve_finish8x2(p, ex, dx, ey, dy, q, &vx, &vy);
-    tf_mve_store8(ox, vx, n);
-    tf_mve_store8(oy, vy, n);
+    tf_mve_requant2(p, &dx, &dy, q, 1);
+    tf_mve_store8(ox, tf_mve_narrow8(p, ex, dx), n);
+    tf_mve_store8(oy, tf_mve_narrow8(p, ey, dy), n);
 }
 
 /* All output channels of two pixels (columns x, y; outputs ox, oy), eight at a time: each weight
@@ -194,6 +201,95 @@ TF_MVE_INLINE void tf_mve_im2col(const tf_mve_conv_t *p, const int8_t *input, in
     }
 }
 
+/* ---- Shallow filters (few input channels, e.g. a first layer over RGB): the band ---------------
+ * The k_h input rows an output row reads are laid out column-major in a band: per input column
+ * (padding columns included) its k_h rows' in_c values, slot = k_h * in_c bytes. Pixel ox's column
+ * is then the k_w * slot contiguous bytes at ox * stride_w * slot, read in place like a 1x1
+ * filter's (weights in [kx][ky][c] order), instead of gathering k_h runs of k_w * in_c bytes (a few
+ * bytes each: vww's first layer spent more on them than on its MACs). Building it costs a scatter
+ * store (VSTRB.8 with byte offsets, 16 / in_c input columns each) per input row and column chunk.
+ * Two bands alternate by output row, so that a pixel pair may span two rows. */
+
+/* The scatter offsets of one chunk of input bytes: lane l (column l / in_c, channel l % in_c) goes
+ * to (l / in_c) * slot + l % in_c. The generator checks that they fit a byte. */
+TF_MVE_INLINE uint8x16_t tf_mve_band_offsets(const tf_geom_t *g)
+{
+    uint8_t o[16];
+    for (int32_t l = 0; l < 16; ++l) {
+        o[l] = (uint8_t)(l / g->in_c * g->k_h * g->in_c + l % g->in_c);
+    }
+    return vldrbq_u8(o);
+}
+
+/* Fills the band for output row oy: each of its k_h input rows scattered into its slot of the real
+ * columns, rows outside the input as pad_value (the padding columns hold pad_value throughout). */
+TF_MVE_INLINE void tf_mve_band(const tf_mve_conv_t *p, const int8_t *in_b, int32_t oy, int8_t *band, uint8x16_t offs)
+{
+    const tf_geom_t *g = &p->g;
+    const int32_t ic = g->in_c, slot = g->k_h * ic, per = 16 / ic;
+    const int32_t n = g->in_w < p->strip_w - g->pad_w ? g->in_w : p->strip_w - g->pad_w;
+    const int8x16_t pad = vdupq_n_s8((int8_t)p->pad_value);
+    const mve_pred16_t last = vctp8q((uint32_t)((n - (n - 1) / per * per) * ic));
+    for (int32_t ky = 0; ky < g->k_h; ++ky) {
+        const int32_t iy = oy * g->stride_h - g->pad_h + ky;
+        int8_t *dst = band + g->pad_w * slot + ky * ic;
+        const int8_t *src = in_b + iy * g->in_w * ic;
+        int32_t c = 0;
+        /* All 16 lanes but in the last chunk: lanes past per * in_c hold the next column's first
+         * channels, a real column (c + per < n), and store them where that chunk will. */
+        if (iy >= 0 && iy < g->in_h) {
+            for (; c + per < n; c += per, dst += per * slot, src += per * ic) {
+                vstrbq_scatter_offset_s8(dst, offs, vldrbq_s8(src));
+            }
+            vstrbq_scatter_offset_p_s8(dst, offs, vldrbq_z_s8(src, last), last);
+        } else {
+            for (; c + per < n; c += per, dst += per * slot) {
+                vstrbq_scatter_offset_s8(dst, offs, pad);
+            }
+            vstrbq_scatter_offset_p_s8(dst, offs, pad, last);
+        }
+    }
+}
+
+/* CONV_2D over bands (scratch: two bands of strip_w columns), two pixels at a time in raster order
+ * as tf_mve_conv_s8. */
+TF_MVE_INLINE void tf_mve_conv_band_s8(const tf_mve_conv_t *p, const int8_t *input, const int8_t *weights,
+                                       const int32_t *rq, int8_t *bands, int8_t *output)
+{
+    const tf_geom_t *g = &p->g;
+    const int32_t slot = g->k_h * g->in_c, bytes = p->strip_w * slot, step = g->stride_w * slot, oc = g->out_c;
+    const uint8x16_t offs = tf_mve_band_offsets(g);
+    tf_mve_fill(bands, vdupq_n_s8((int8_t)p->pad_value), 2 * bytes);
+    const int8_t *held = 0;
+    int8_t *held_out = 0;
+    int32_t row = 0;
+    for (int32_t b = 0; b < g->batches; ++b) {
+        const int8_t *in_b = input + b * g->in_h * g->in_w * g->in_c;
+        for (int32_t oy = 0; oy < g->out_h; ++oy, ++row) {
+            int8_t *band = bands + (row & 1) * bytes;
+            tf_mve_band(p, in_b, oy, band, offs);
+            int32_t ox = 0;
+            if (held) {
+                tf_mve_conv_pixel2(p, held, band, weights, rq, held_out, output);
+                held = 0;
+                ox = 1;
+                output += oc;
+            }
+            for (; ox + 2 <= g->out_w; ox += 2, output += 2 * oc) {
+                tf_mve_conv_pixel2(p, band + ox * step, band + (ox + 1) * step, weights, rq, output, output + oc);
+            }
+            if (ox < g->out_w) {
+                held = band + ox * step;
+                held_out = output;
+                output += oc;
+            }
+        }
+    }
+    if (held) {
+        tf_mve_conv_pixel(p, held, weights, rq, held_out);
+    }
+}
+
 /* CONV_2D (weights as above, from OHWI) and FULLY_CONNECTED (a 1x1 CONV_2D over 'batches' pixels of
  * in_c values), two pixels at a time (tf_mve_conv_pixel2) in raster order, across rows; an odd last
  * pixel alone. col: 2k bytes of scratch unless direct (the pending pixel's column, then the next). */
@@ -202,6 +298,10 @@ TF_MVE_INLINE void tf_mve_conv_s8(const tf_mve_conv_t *p, const int8_t *input, c
 {
     const tf_geom_t *g = &p->g;
     const int32_t ic = g->in_c, oc = g->out_c;
+    if (p->direct == TF_MVE_CONV_BAND) {
+        tf_mve_conv_band_s8(p, input, weights, rq, col, output);
+        return;
+    }
     if (p->direct && g->stride_h == 1 && g->stride_w == 1) {
         /* a 1x1 stride-1 filter: pixel n's column is the input's n-th pixel */
         const int32_t n = g->batches * g->out_h * g->out_w;

@@ -41,8 +41,9 @@
 
 /* Layer constants. CONV_2D / FULLY_CONNECTED: k is the filter size k_h * k_w * in_c, processed in
  * ceil(k / 16) chunks of 16 bytes; direct: a 1x1 filter without padding, whose column is the input
- * pixel itself (read in place, no im2col). DEPTHWISE_CONV_2D: the scratch strip keeps strip_rows
- * padded input rows of strip_w pixels. */
+ * pixel itself (read in place, no im2col), or TF_MVE_CONV_BAND: a shallow filter whose columns are
+ * read in place from a band of strip_w input columns (tf_mve_conv.h). DEPTHWISE_CONV_2D: the
+ * scratch strip keeps strip_rows padded input rows of strip_w pixels. */
 typedef struct {
     tf_geom_t g;
     int32_t k, direct, strip_w, strip_rows;
@@ -57,6 +58,8 @@ typedef struct {
  * bias[4], then, unless the layer is per_tensor, mult[4], left[4] and right[4] as above, per lane, so
  * that each is one vector load. TF_MVE_RQ(p, q, i): the i-th record after q. */
 #define TF_MVE_RQ(p, q, i) ((q) + (i) * ((p)->per_tensor ? 4 : 16))
+#define TF_MVE_CONV_BAND 2    /* tf_mve_conv_t.direct: columns read from a column-major band */
+
 #define TF_MVE_RQ_MULT 1
 #define TF_MVE_RQ_LEFT 2
 #define TF_MVE_RQ_RIGHT 3
@@ -182,6 +185,23 @@ TF_MVE_INLINE int16x8_t tf_mve_narrow8(const tf_mve_conv_t *p, int32x4_t even, i
 TF_MVE_INLINE int16x8_t tf_mve_finish8(const tf_mve_conv_t *p, int32x4_t even, int32x4_t odd, const int32_t *q)
 {
     return tf_mve_narrow8(p, tf_mve_requant(p, even, q), tf_mve_requant(p, odd, TF_MVE_RQ(p, q, 1)));
+}
+
+/* tf_mve_requant of two pixels' accumulators of the record rec (0 or 1) after q, in place. */
+TF_MVE_INLINE void tf_mve_requant2(const tf_mve_conv_t *p, int32x4_t *x, int32x4_t *y, const int32_t *q, int rec)
+{
+    int32x4_t m, r, l;
+    if (rec) {
+        m = TF_MVE_RQ_AT(p, q, 1, TF_MVE_RQ_MULT);
+        r = TF_MVE_RQ_AT(p, q, 1, TF_MVE_RQ_RIGHT);
+        l = p->left_shift ? TF_MVE_RQ_AT(p, q, 1, TF_MVE_RQ_LEFT) : m;
+    } else {
+        m = TF_MVE_RQ_AT(p, q, 0, TF_MVE_RQ_MULT);
+        r = TF_MVE_RQ_AT(p, q, 0, TF_MVE_RQ_RIGHT);
+        l = p->left_shift ? TF_MVE_RQ_AT(p, q, 0, TF_MVE_RQ_LEFT) : m;
+    }
+    *x = tf_mve_requant_v(p, *x, m, r, l);
+    *y = tf_mve_requant_v(p, *y, m, r, l);
 }
 
 /* tf_mve_finish8 for two pixels' accumulators of the same eight channels (even/odd of pixel x, then

@@ -421,20 +421,49 @@ def conv_weights(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rows.reshape(-1, GROUP, chunks, CHUNK).transpose(0, 2, 1, 3))
 
 
+BAND_MAX_IN_C = 8       # tf_mve_conv.h's band: filters this shallow (im2col copies deeper ones well)
+MVE_CONV_BAND = 2       # tf_mve_conv_t.direct: TF_MVE_CONV_BAND
+
+
+def band_columns(geom: dict[str, Any]) -> int:
+    """The input columns (padding included) of tf_mve_conv.h's band: those the output row reads."""
+    return (geom["out_w"] - 1) * geom["stride_w"] + geom["k_w"]
+
+
+def uses_band(geom: dict[str, Any]) -> bool:
+    """Whether a CONV_2D reads its columns from a band (tf_mve_conv.h): a shallow filter of more than
+    one row, undilated, whose scatter offsets (tf_mve_band_offsets) fit a byte and whose band holds
+    at least one input column."""
+    ic, k_h = geom["in_c"], geom["k_h"]
+    per = 16 // max(ic, 1)
+    return (ic <= BAND_MAX_IN_C and k_h > 1 and geom["dil_h"] == geom["dil_w"] == 1
+            and 15 // ic * k_h * ic + 15 % ic <= 255 and band_columns(geom) > geom["pad_w"])
+
+
 def _emit_mve_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray, mult: np.ndarray,
                    shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int, macs: int) -> Emitted:
-    """CONV_2D, weights OHWI. A 1x1 filter without padding reads its columns in place; any other
-    filter gathers each pixel's k bytes into the scratch buffer first (two pixels at a time)."""
-    out_c = geom["out_c"]
-    k = geom["k_h"] * geom["k_w"] * geom["in_c"]
-    direct = geom["k_h"] == geom["k_w"] == 1 and geom["pad_h"] == geom["pad_w"] == 0
-    fields = {"k": k, "direct": int(direct), "strip_w": 0, "strip_rows": 0,
+    """CONV_2D, weights OHWI. A 1x1 filter without padding reads its columns in place; a shallow one
+    reads them in place from a column-major band of input rows (weights reordered [kx][ky][c] to
+    match); any other filter gathers each pixel's k bytes into the scratch buffer first (two pixels
+    at a time)."""
+    out_c, k_h, k_w, in_c = geom["out_c"], geom["k_h"], geom["k_w"], geom["in_c"]
+    k = k_h * k_w * in_c
+    direct = k_h == k_w == 1 and geom["pad_h"] == geom["pad_w"] == 0
+    band = not direct and uses_band(geom)
+    rows = w.reshape(out_c, k_h, k_w, in_c)
+    if band:
+        rows = rows.transpose(0, 2, 1, 3)
+        scratch = 2 * band_columns(geom) * k_h * in_c        # two bands (tf_mve_conv_band_s8)
+    else:
+        scratch = 0 if direct else 2 * k                     # two pixels' columns
+    fields = {"k": k, "direct": MVE_CONV_BAND if band else int(direct),
+              "strip_w": band_columns(geom) if band else 0, "strip_rows": 0,
               **quant_fields(mult, shift, in_zp, out_zp, act_min, act_max)}
     inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
     col = "(int8_t *)0" if direct else "tf_scratch"
-    return emit_layer(ctx, MVE_KERNEL, geom, fields, conv_weights(w.reshape(out_c, k)), bias, mult, shift,
+    return emit_layer(ctx, MVE_KERNEL, geom, fields, conv_weights(rows.reshape(out_c, k)), bias, mult, shift,
                       f"tf_mve_conv_s8({{params}}, in, {{weights}}, {{rq}}, {col}, out);", macs,
-                      0 if direct else 2 * k, inp, out)    # two pixels' columns
+                      scratch, inp, out)
 
 
 def depthwise_weights(w: np.ndarray) -> np.ndarray:

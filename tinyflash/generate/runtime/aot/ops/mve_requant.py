@@ -25,6 +25,8 @@ from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted
 
 KERNEL = "tf_mve_requant.h"     # every Helium operator header includes it; copied with them
 ATTRS = "TF_MVE_LAYER_ATTRS"    # per-layer function attributes (tf_mve_requant.h)
+CONV_HEADER = "tf_mve_conv.h"
+CONV_ATTRS = "TF_MVE_CONV_LAYER_ATTRS"      # tf_mve_conv.h's layers: no low-overhead loops
 CHUNK = 16          # int8 lanes of one vector
 GROUP = 4           # int32 lanes of one vector: output channels per requantisation record
 PAIR = 8            # 16-bit lanes of one vector: channels finished (and stored) together
@@ -95,5 +97,5 @@ def emit_layer(ctx: EmitContext, header: str, geom: dict[str, Any], fields: dict
     w_name = ctx.constant("weights", weights)
     rq_name = ctx.constant("rq", requant_records(bias, mult, shift, bool(fields["per_tensor"])))
     body = call.format(params=f"&tf_n{index}_params", weights=w_name, rq=rq_name)
-    code = ctx.layer_function(ATTRS, body, {"in": inp, "out": out})
+    code = ctx.layer_function(CONV_ATTRS if header == CONV_HEADER else ATTRS, body, {"in": inp, "out": out})
     return Emitted(code, kernels(header), macs=macs, scratch_bytes=scratch)
