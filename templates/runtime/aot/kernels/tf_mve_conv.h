@@ -73,12 +73,20 @@ TF_MVE_INLINE int32x4_t tf_mve_dot4(const tf_mve_conv_t *p, const int8_t *x, con
 /* Two pixels' dot products against four weight rows: per chunk, 16 bytes of columns x and y, then
  * per row one weight load feeding two VMLADAVA, into a0..a3 (x) and b0..b3 (y). -icount counts
  * instructions, so loads per MAC are what cost: 14 instructions per 128 MACs instead of 9 per 64.
- * All chunks of the filter are one asm statement (.rept over the layer's constant chunk count): the
- * eight accumulators take every even register (r0..r14) and, given an asm per chunk, GCC 12 shuffles
- * them through the odd ones between chunks (0.27 instructions per MAC on kws' pointwise layers
- * instead of 0.18). The pointers take three odd registers; none is left to address "m" operands,
- * hence the memory clobbers. The partial last chunk is loaded under the predicate m (k % 16 lanes:
- * nothing past the columns is read; the other lanes load as zero). */
+ * All chunks of the filter are one asm statement: the eight accumulators take every even register
+ * (r0..r14) and, given an asm per chunk, GCC 12 shuffles them through the odd ones between chunks
+ * (0.27 instructions per MAC on kws' pointwise layers instead of 0.18). In it, the first chunk
+ * starts the accumulators (VMLADAV); up to TF_MVE_STRAIGHT chunks, the others follow in line
+ * (.rept of the layer's constant count), beyond, (chunks - 1) % 2 do, then a loop of two chunks
+ * per turn (c turns: longer or unrolled loops cost flash that ic2 does not have on mps3-an547);
+ * last the partial chunk, loaded under the predicate m (k % 16 lanes: nothing past the columns is
+ * read; the other lanes load as zero). GCC sizes an asm statement by its lines, not by what .rept
+ * expands to: the empty lines of TF_MVE_REPT_PAD stand for the chunks .rept may add, so that
+ * literal pools stay within reach. The pointers
+ * take three odd registers; none is left to address "m" operands, hence the memory clobbers. */
+#define TF_MVE_PAD14 "\n\n\n\n\n\n\n\n\n\n\n\n\n\n"
+#define TF_MVE_STRAIGHT 8
+#define TF_MVE_REPT_PAD TF_MVE_PAD14 TF_MVE_PAD14 TF_MVE_PAD14 TF_MVE_PAD14 TF_MVE_PAD14 TF_MVE_PAD14 TF_MVE_PAD14
 #define TF_MVE_ROWS8_ASM(op)                                                                        \
     "vldrw.32 %q[t], [%[wp]], #64\n\t"                                                              \
     op ".s8 %[r0], %q[u], %q[t]\n\t"                                                                \
@@ -96,7 +104,9 @@ TF_MVE_INLINE int32x4_t tf_mve_dot4(const tf_mve_conv_t *p, const int8_t *x, con
     "vldrb.8 %q[u], [%[xp]], #16\n\t"                                                               \
     "vldrb.8 %q[v], [%[yp]], #16\n\t" TF_MVE_ROWS8_ASM(op)
 #define TF_MVE_FULL8_ASM                                                                            \
-    TF_MVE_CHUNK8_ASM("vmladav") ".rept %c[n]\n\t" TF_MVE_CHUNK8_ASM("vmladava") ".endr\n\t"
+    TF_MVE_CHUNK8_ASM("vmladav") ".rept %c[n]\n\t" TF_MVE_CHUNK8_ASM("vmladava") ".endr\n\t" TF_MVE_REPT_PAD
+#define TF_MVE_LOOP8_ASM                                                                            \
+    "1:\n\t" TF_MVE_CHUNK8_ASM("vmladava") TF_MVE_CHUNK8_ASM("vmladava") "subs %[c], %[c], #1\n\tbne 1b\n\t"
 #define TF_MVE_TAIL8_ASM(op)                                                                        \
     "vpstt\n\tvldrbt.8 %q[u], [%[xp]]\n\tvldrbt.8 %q[v], [%[yp]]\n\t" TF_MVE_ROWS8_ASM(op)
 #define TF_MVE_DOT8_OUT                                                                             \
@@ -113,14 +123,25 @@ TF_MVE_INLINE void tf_mve_dot4x2(const tf_mve_conv_t *p, const int8_t *x, const 
     const int8_t *w = *wp;
     int8x16_t t, u, v;
     int32_t a[4], b[4];
-    if (k % 16 == 0) {
-        __asm__(TF_MVE_FULL8_ASM : TF_MVE_DOT8_OUT : [n] "i"(full - 1) : "memory");
-    } else if (full > 0) {
+    const int32_t straight = full <= TF_MVE_STRAIGHT, turns = full > 0 && !straight ? (full - 1) / 2 : 0;
+    const int32_t inline_chunks = straight ? full - 1 : (full - 1) % 2;
+    int32_t c = turns;
+    if (full > 0 && k % 16 == 0 && turns == 0) {
+        __asm__(TF_MVE_FULL8_ASM : TF_MVE_DOT8_OUT : [n] "i"(inline_chunks) : "memory");
+    } else if (full > 0 && k % 16 == 0) {
+        __asm__(TF_MVE_FULL8_ASM TF_MVE_LOOP8_ASM
+                : TF_MVE_DOT8_OUT, [c] "+r"(c) : [n] "i"(inline_chunks) : "memory", "cc");
+    } else if (full > 0 && turns == 0) {
         __asm__(TF_MVE_FULL8_ASM TF_MVE_TAIL8_ASM("vmladava")
-                : TF_MVE_DOT8_OUT : [n] "i"(full - 1), [m] "Up"(vctp8q((uint32_t)(k % 16))) : "memory");
+                : TF_MVE_DOT8_OUT : [n] "i"(inline_chunks), [m] "Up"(vctp8q((uint32_t)(k % 16))) : "memory");
+    } else if (full > 0) {
+        __asm__(TF_MVE_FULL8_ASM TF_MVE_LOOP8_ASM TF_MVE_TAIL8_ASM("vmladava")
+                : TF_MVE_DOT8_OUT, [c] "+r"(c)
+                : [n] "i"(inline_chunks), [m] "Up"(vctp8q((uint32_t)(k % 16))) : "memory", "cc");
     } else {
         __asm__(TF_MVE_TAIL8_ASM("vmladav") : TF_MVE_DOT8_OUT : [m] "Up"(vctp8q((uint32_t)k)) : "memory");
     }
+    (void)c;
     (void)t;
     (void)u;
     (void)v;
@@ -285,7 +306,7 @@ TF_MVE_INLINE void tf_mve_conv_band_s8(const tf_mve_conv_t *p, const int8_t *inp
             }
         }
     }
-    if (held) {
+    if (g->batches * g->out_h * g->out_w % 2 && held) {   /* the layer's constant: no code if even */
         tf_mve_conv_pixel(p, held, weights, rq, held_out);
     }
 }
@@ -338,7 +359,7 @@ TF_MVE_INLINE void tf_mve_conv_s8(const tf_mve_conv_t *p, const int8_t *input, c
             }
         }
     }
-    if (held) {
+    if (g->batches * g->out_h * g->out_w % 2 && held) {   /* the layer's constant: no code if even */
         tf_mve_conv_pixel(p, held, weights, rq, held_out);
     }
 }
