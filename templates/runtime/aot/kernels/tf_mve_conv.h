@@ -13,7 +13,8 @@
 /* ---- CONV_2D / FULLY_CONNECTED -------------------------------------------------------------------
  * Weights: per group of four output channels (zero channels pad the last group), per chunk of 16
  * filter bytes (zeros pad the last chunk), the four channels' 16 bytes one after the other:
- * [group][chunk][4][16]. One column load then feeds four VMLADAVA. */
+ * [group][chunk][4][16]. Two pixels' column loads then feed eight VMLADAVA (tf_mve_dot4x2); an odd
+ * last pixel alone, four (tf_mve_dot4). */
 
 /* One chunk: 16 column bytes (v) against four weight rows, added to a0..a3. Inline assembly
  * because VMLADAVA's accumulator must be an even register (constraint Te), which GCC 12's allocator

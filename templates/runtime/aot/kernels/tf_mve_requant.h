@@ -2,8 +2,9 @@
  * the Cortex-M55, one header per operator (tf_mve_conv.h, tf_mve_depthwise.h, tf_mve_add.h,
  * tf_mve_pool.h) over this one, which holds what they share: the layer record, the requantisation
  * and narrowing of accumulators, and the stores.
- * - CONV_2D and FULLY_CONNECTED: 16-lane int8 dot products (VMLADAVA.S8), four output channels per
- *   column load, the column an int8 im2col or, for 1x1 filters without padding, the input itself;
+ * - CONV_2D and FULLY_CONNECTED: 16-lane int8 dot products (VMLADAVA.S8), two pixels by four
+ *   output channels per four weight loads, the column an int8 im2col, for 1x1 filters without
+ *   padding the input itself, for shallow filters a column-major band of the input rows;
  * - DEPTHWISE_CONV_2D: 8 channels in 16-bit lanes multiplied into 32-bit products (VMULLB/T.S16;
  *   MVE has no vector-by-vector integer multiply-accumulate), two output pixels per weight load;
  * - ADD and AVERAGE_POOL_2D: 4 elements per vector (ADD's three rescalings), vector window sums;
@@ -202,22 +203,6 @@ TF_MVE_INLINE void tf_mve_requant2(const tf_mve_conv_t *p, int32x4_t *x, int32x4
     }
     *x = tf_mve_requant_v(p, *x, m, r, l);
     *y = tf_mve_requant_v(p, *y, m, r, l);
-}
-
-/* tf_mve_finish8 for two pixels' accumulators of the same eight channels (even/odd of pixel x, then
- * of pixel y): each multiplier and shift vector is loaded once for both. */
-TF_MVE_INLINE void tf_mve_finish8x2(const tf_mve_conv_t *p, int32x4_t ex, int32x4_t dx, int32x4_t ey,
-                                    int32x4_t dy, const int32_t *q, int16x8_t *rx, int16x8_t *ry)
-{
-    int32x4_t m = TF_MVE_RQ_AT(p, q, 0, TF_MVE_RQ_MULT), r = TF_MVE_RQ_AT(p, q, 0, TF_MVE_RQ_RIGHT);
-    int32x4_t l = p->left_shift ? TF_MVE_RQ_AT(p, q, 0, TF_MVE_RQ_LEFT) : m;
-    ex = tf_mve_requant_v(p, ex, m, r, l);
-    ey = tf_mve_requant_v(p, ey, m, r, l);
-    m = TF_MVE_RQ_AT(p, q, 1, TF_MVE_RQ_MULT);
-    r = TF_MVE_RQ_AT(p, q, 1, TF_MVE_RQ_RIGHT);
-    l = p->left_shift ? TF_MVE_RQ_AT(p, q, 1, TF_MVE_RQ_LEFT) : m;
-    *rx = tf_mve_narrow8(p, ex, tf_mve_requant_v(p, dx, m, r, l));
-    *ry = tf_mve_narrow8(p, ey, tf_mve_requant_v(p, dy, m, r, l));
 }
 
 /* Stores the low bytes of eight 16-bit lanes; a last group of fewer channels stores only its valid

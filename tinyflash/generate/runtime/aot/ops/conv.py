@@ -432,12 +432,18 @@ def band_columns(geom: dict[str, Any]) -> int:
 
 def uses_band(geom: dict[str, Any]) -> bool:
     """Whether a CONV_2D reads its columns from a band (tf_mve_conv.h): a shallow filter of more than
-    one row, undilated, whose scatter offsets (tf_mve_band_offsets) fit a byte and whose band holds
-    at least one input column."""
+    one row, undilated, whose scatter offsets (tf_mve_band_offsets: lane 15 the largest) fit a byte
+    and whose band holds at least one input column."""
     ic, k_h = geom["in_c"], geom["k_h"]
-    per = 16 // max(ic, 1)
     return (ic <= BAND_MAX_IN_C and k_h > 1 and geom["dil_h"] == geom["dil_w"] == 1
             and 15 // ic * k_h * ic + 15 % ic <= 255 and band_columns(geom) > geom["pad_w"])
+
+
+def mve_conv_rows(w: np.ndarray, band: bool) -> np.ndarray:
+    """OHWI weights as [out_c][k] rows in the order tf_mve_conv.h reads a column: the band's
+    [kx][ky][c] (a band column holds its k_h rows), else the im2col's [ky][kx][c]."""
+    rows = w.transpose(0, 2, 1, 3) if band else w
+    return np.ascontiguousarray(rows).reshape(w.shape[0], -1)
 
 
 def _emit_mve_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray, mult: np.ndarray,
@@ -450,9 +456,8 @@ def _emit_mve_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: 
     k = k_h * k_w * in_c
     direct = k_h == k_w == 1 and geom["pad_h"] == geom["pad_w"] == 0
     band = not direct and uses_band(geom)
-    rows = w.reshape(out_c, k_h, k_w, in_c)
+    rows = mve_conv_rows(w.reshape(out_c, k_h, k_w, in_c), band)
     if band:
-        rows = rows.transpose(0, 2, 1, 3)
         scratch = 2 * band_columns(geom) * k_h * in_c        # two bands (tf_mve_conv_band_s8)
     else:
         scratch = 0 if direct else 2 * k                     # two pixels' columns
@@ -461,7 +466,7 @@ def _emit_mve_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: 
               **quant_fields(mult, shift, in_zp, out_zp, act_min, act_max)}
     inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
     col = "(int8_t *)0" if direct else "tf_scratch"
-    return emit_layer(ctx, MVE_KERNEL, geom, fields, conv_weights(rows.reshape(out_c, k)), bias, mult, shift,
+    return emit_layer(ctx, MVE_KERNEL, geom, fields, conv_weights(rows), bias, mult, shift,
                       f"tf_mve_conv_s8({{params}}, in, {{weights}}, {{rq}}, {col}, out);", macs,
                       scratch, inp, out)
 
