@@ -42,9 +42,10 @@ def test_helium_kernels_only_on_mve_cores(board: str, kernels: str, expected: bo
         assert (f'#include "{header}"' in model_c) is expected
         assert (tmp_path / header).is_file() is expected
     assert not (tmp_path / "tf_mve_depthwise.h").exists()
-    if expected:   # every CONV_2D, the ADDs, the pool and the FULLY_CONNECTED
-        assert model_c.count("tf_mve_conv_s8(") == 10
-        assert model_c.count("tf_mve_add_s8(") == 3
+    if expected:   # every CONV_2D (three with their residual ADD folded in), the pool and the FULLY_CONNECTED
+        assert model_c.count("tf_mve_conv_s8(") == 7
+        assert model_c.count("tf_mve_conv_res_s8(") == 3 and model_c.count("tf_mve_add_span(") == 3
+        assert "tf_mve_add_s8(" not in model_c
         assert "tf_mve_avg_pool_s8(" in model_c
         assert "tf_conv_s8(" not in model_c and "tf_fast_conv_s8(" not in model_c
 

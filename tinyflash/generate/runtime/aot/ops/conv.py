@@ -466,9 +466,18 @@ def _emit_mve_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: 
               **quant_fields(mult, shift, in_zp, out_zp, act_min, act_max)}
     inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
     col = "(int8_t *)0" if direct else "tf_scratch"
-    return emit_layer(ctx, MVE_KERNEL, geom, fields, conv_weights(rows), bias, mult, shift,
-                      f"tf_mve_conv_s8({{params}}, in, {{weights}}, {{rq}}, {col}, out);", macs,
-                      scratch, inp, out)
+    res = conv_residual.residual_of(ctx)
+    if res is None:
+        call = f"tf_mve_conv_s8({{params}}, in, {{weights}}, {{rq}}, {col}, out);"
+        return emit_layer(ctx, MVE_KERNEL, geom, fields, conv_weights(rows), bias, mult, shift, call, macs,
+                          scratch, inp, out)
+    # the folded ADD (tf_mve_conv.h tf_mve_res_t): an output row's values and one more pixel after the columns
+    add = conv_residual.mve_add(ctx, res)
+    call = (f"tf_mve_res_t r = {{{{.add = {add}, .position = {res.position}, .skip = skip, "
+            f".tmp = tf_scratch + {scratch}, .out0 = out, .start = out}}}};\n    "
+            f"tf_mve_conv_res_s8({{params}}, in, {{weights}}, {{rq}}, {col}, &r, out);")
+    return emit_layer(ctx, MVE_KERNEL, geom, fields, conv_weights(rows), bias, mult, shift, call, macs,
+                      scratch + (geom["out_w"] + 1) * out_c, inp, out, skip=res.skip.index)
 
 
 def depthwise_weights(w: np.ndarray) -> np.ndarray:
