@@ -100,6 +100,9 @@ def emit_layer(ctx: EmitContext, header: str, geom: dict[str, Any], fields: dict
     rq_name = ctx.constant("rq", requant_records(bias, mult, shift, bool(fields["per_tensor"])))
     body = call.format(params=f"&tf_n{index}_params", weights=w_name, rq=rq_name)
     args = {"in": inp, **({"skip": skip} if skip is not None else {}), "out": out}
-    code = ctx.layer_function(CONV_ATTRS if header == CONV_HEADER else ATTRS, body, args)
+    # the two-pixel kernels' attributes where there are two pixels (a FULLY_CONNECTED of one row keeps
+    # GCC's low-overhead loops: its one-pixel kernel runs faster with them)
+    pairs = header == CONV_HEADER and geom["batches"] * geom["out_h"] * geom["out_w"] >= 2
+    code = ctx.layer_function(CONV_ATTRS if pairs else ATTRS, body, args)
     headers = kernels(header) | ({ADD_HEADER} if header == CONV_HEADER else frozenset())
     return Emitted(code, headers, macs=macs, scratch_bytes=scratch)
