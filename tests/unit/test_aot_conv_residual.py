@@ -54,10 +54,16 @@ def test_a_fused_residual_equals_tflm_and_writes_over_the_skip(case: tuple, tmp_
     assert_not_all_clamped(outputs)
 
 
-def test_helium_does_not_fuse_and_stays_exact(tmp_path: Path) -> None:
-    graph = resnet_block(50, (6, 6, 8), 8, 0, "RELU")
+@pytest.mark.parametrize("position", [0, 1])
+def test_helium_fuses_and_writes_over_the_skip(position: int) -> None:
+    """Helium folds the ADD too (tf_mve_conv.h tf_mve_res_t); its kernels are checked on the emulated
+    Cortex-M55 (tests/integration/test_mve_conv_device.py)."""
+    graph = resnet_block(50, (6, 6, 8), 8, position, "RELU")
     plan = plan_graph(graph, mve_kernels=True)
-    assert [op.opcode for op in plan.graph.operators] == ["CONV_2D", "CONV_2D", "ADD"]
+    assert [op.opcode for op in plan.graph.operators] == ["CONV_2D", "CONV_2D"]
+    fused = plan.graph.operators[1]
+    assert fused.options["residual"]["position"] == position
+    assert plan.overwrites == {fused.index: len(fused.inputs) - 1}
 
 
 def test_int8_weights_when_the_flash_budget_is_spent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

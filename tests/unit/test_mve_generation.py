@@ -42,9 +42,10 @@ def test_helium_kernels_only_on_mve_cores(board: str, kernels: str, expected: bo
         assert (f'#include "{header}"' in model_c) is expected
         assert (tmp_path / header).is_file() is expected
     assert not (tmp_path / "tf_mve_depthwise.h").exists()
-    if expected:   # every CONV_2D, the ADDs, the pool and the FULLY_CONNECTED
-        assert model_c.count("tf_mve_conv_s8(") == 10
-        assert model_c.count("tf_mve_add_s8(") == 3
+    if expected:   # every CONV_2D (three with their residual ADD folded in), the pool and the FULLY_CONNECTED
+        assert model_c.count("tf_mve_conv_s8(") == 7
+        assert model_c.count("tf_mve_conv_res_s8(") == 3 and model_c.count("tf_mve_add_span(") == 3
+        assert "tf_mve_add_s8(" not in model_c
         assert "tf_mve_avg_pool_s8(" in model_c
         assert "tf_conv_s8(" not in model_c and "tf_fast_conv_s8(" not in model_c
 
@@ -242,3 +243,85 @@ def test_strip_width_covers_the_last_tap() -> None:
     # SAME 3x3 stride 2 on width 48: no left padding, one column on the right
     geom = {"in_w": 48, "out_w": 24, "k_w": 3, "stride_w": 2, "dil_w": 1, "pad_w": 0}
     assert conv.strip_width(geom) == 49
+
+
+# ---- shallow convolutions: the band (tf_mve_conv.h) -------------------------------------------------
+def _band_rows(x: np.ndarray, geom: dict, oy: int, pad: int) -> np.ndarray:
+    """tf_mve_band for output row oy, store by store: the band starts as pad_value; per kernel row,
+    chunks of 16 // in_c input columns scattered with tf_mve_band_offsets, all 16 lanes but the last
+    chunk's (predicated to its columns), rows outside the input as pad_value."""
+    in_h, in_w, ic = x.shape
+    k_h, slot, per = geom["k_h"], geom["k_h"] * ic, 16 // ic
+    cols = conv.band_columns(geom)
+    band = np.full(cols * slot + 64, pad, dtype=np.int64)      # + room to catch a store past the end
+    offs = np.array([lane // ic * slot + lane % ic for lane in range(16)])
+    n = min(in_w, cols - geom["pad_w"])
+    for ky in range(k_h):
+        iy = oy * geom["stride_h"] - geom["pad_h"] + ky
+        row = x[iy].reshape(-1) if 0 <= iy < in_h else np.full(in_w * ic, pad)
+        src = np.concatenate([row, np.full(16, 99)])              # bytes past the row: never stored
+        dst, c = geom["pad_w"] * slot + ky * ic, 0
+        while c + per < n:
+            band[dst + offs] = src[c * ic:c * ic + 16]
+            c, dst = c + per, dst + per * slot
+        lanes = (n - c) * ic
+        band[dst + offs[:lanes]] = src[c * ic:c * ic + lanes]
+    assert (band[cols * slot:] == pad).all(), "a store past the band"
+    return band[:cols * slot]
+
+
+@pytest.mark.parametrize("in_hwc, out_c, kernel, stride, pads", [
+    ((11, 13, 3), 12, (3, 3), 2, (0, 0)),      # vww's first layer's shape: pad only bottom / right
+    ((12, 10, 1), 20, (10, 4), 2, (4, 1)),     # kws' first layer's: 16 columns per scatter
+    ((7, 9, 8), 16, (3, 3), 1, (1, 1)),        # two columns per scatter
+    ((6, 11, 5), 8, (2, 3), 1, (0, 1)),        # three columns (15 lanes) per scatter
+])
+def test_band_columns_give_the_convolution(in_hwc: tuple, out_c: int, kernel: tuple, stride: int,
+                                           pads: tuple) -> None:
+    """Pixel ox's column read at ox * stride_w * slot from the band, against the weights in
+    mve_conv_rows' band order, equals the convolution with padded taps at the input zero point."""
+    (in_h, in_w, ic), (k_h, k_w), (pad_h, pad_w) = in_hwc, kernel, pads
+    out_h, out_w = (in_h + pad_h - k_h) // stride + 1, (in_w + pad_w - k_w) // stride + 1
+    geom = {"in_h": in_h, "in_w": in_w, "in_c": ic, "out_h": out_h, "out_w": out_w, "out_c": out_c,
+            "k_h": k_h, "k_w": k_w, "stride_h": stride, "stride_w": stride, "dil_h": 1, "dil_w": 1,
+            "pad_h": pad_h, "pad_w": pad_w}
+    assert conv.uses_band(geom)
+    rng = np.random.default_rng(in_h * 100 + ic)
+    x = rng.integers(-128, 128, in_hwc)
+    w = rng.integers(-127, 128, (out_c, k_h, k_w, ic))
+    pad = int(rng.integers(-20, 20))
+    rows = conv.mve_conv_rows(w, band=True).astype(np.int64)
+    padded = np.full((in_h + 2 * k_h, in_w + 2 * k_w, ic), pad)
+    padded[pad_h:pad_h + in_h, pad_w:pad_w + in_w] = x
+    k, slot = k_h * k_w * ic, k_h * ic
+    for oy in range(out_h):
+        band = _band_rows(x, geom, oy, pad)
+        for ox in range(out_w):
+            column = band[ox * stride * slot:ox * stride * slot + k]
+            window = padded[oy * stride:oy * stride + k_h, ox * stride:ox * stride + k_w]
+            assert (rows @ column == w.reshape(out_c, -1) @ window.reshape(-1)).all(), (oy, ox)
+
+
+def test_band_only_for_shallow_undilated_filters() -> None:
+    base = {"in_h": 96, "in_w": 96, "in_c": 3, "out_h": 48, "out_w": 48, "out_c": 8, "k_h": 3, "k_w": 3,
+            "stride_h": 2, "stride_w": 2, "dil_h": 1, "dil_w": 1, "pad_h": 0, "pad_w": 0}
+    assert conv.uses_band(base)
+    assert conv.band_columns(base) == 97
+    assert not conv.uses_band({**base, "in_c": 16})                     # im2col copies 16 bytes well
+    assert not conv.uses_band({**base, "dil_h": 2, "dil_w": 2})
+    assert not conv.uses_band({**base, "k_h": 1})                       # one row: nothing to gather
+    assert not conv.uses_band({**base, "in_c": 1, "k_h": 20})           # lane 15's offset 300 > 255
+    assert conv.uses_band({**base, "in_c": 1, "k_h": 17})               # 255
+
+
+def test_mve_conv_scratch_and_modes(tmp_path: Path, model_dir: Path) -> None:
+    """vww's first CONV_2D (3 input channels) takes the band, with two bands of scratch; its 1x1
+    layers read the input in place."""
+    graph = read_graph(model_dir / "vww_96_int8.tflite")
+    AotRuntime().generate(graph, BoardCatalog().load("mps3-an547"), tmp_path, options={})
+    model_c = (tmp_path / "model.c").read_text()
+    first = model_c.split("tf_n0_params = ", 1)[1].split(";", 1)[0]
+    assert ".direct = 2" in first and ".strip_w = 97" in first
+    assert "TF_MVE_CONV_LAYER_ATTRS void tf_n0_run" in model_c
+    convs = [line for line in model_c.splitlines() if line.startswith("static const tf_mve_conv_t ")]
+    assert sum(".direct = 1," in line for line in convs) == 14     # its 13 1x1 layers and the FC

@@ -36,17 +36,24 @@ TF_MVE_INLINE int32x4_t tf_mve_add4(const tf_add_params_t *p, int32x4_t a, int32
     return vminq_s32(r, vdupq_n_s32(p->act_max));
 }
 
-TF_MVE_INLINE void tf_mve_add_s8(const tf_add_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *out)
+/* n elements (p->size unused); out may be in1 or in2. */
+TF_MVE_INLINE void tf_mve_add_span(const tf_add_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *out,
+                                   int32_t n)
 {
     const int32x4_t scale = vdupq_n_s32(1 << p->left_shift);
-    int32_t i = 0;
-    for (; i + 4 <= p->size; i += 4) {
-        vstrbq_s32(out + i, tf_mve_add4(p, vldrbq_s32(in1 + i), vldrbq_s32(in2 + i), scale));
+    /* pointers stepped, not indexed: post-incrementing loads and stores */
+    for (; n >= 4; n -= 4, in1 += 4, in2 += 4, out += 4) {
+        vstrbq_s32(out, tf_mve_add4(p, vldrbq_s32(in1), vldrbq_s32(in2), scale));
     }
-    if (i < p->size) {
-        const mve_pred16_t m = vctp32q((uint32_t)(p->size - i));
-        vstrbq_p_s32(out + i, tf_mve_add4(p, vldrbq_z_s32(in1 + i, m), vldrbq_z_s32(in2 + i, m), scale), m);
+    if (n > 0) {
+        const mve_pred16_t m = vctp32q((uint32_t)n);
+        vstrbq_p_s32(out, tf_mve_add4(p, vldrbq_z_s32(in1, m), vldrbq_z_s32(in2, m), scale), m);
     }
+}
+
+TF_MVE_INLINE void tf_mve_add_s8(const tf_add_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *out)
+{
+    tf_mve_add_span(p, in1, in2, out, p->size);
 }
 
 #endif

@@ -2,8 +2,9 @@
  * the Cortex-M55, one header per operator (tf_mve_conv.h, tf_mve_depthwise.h, tf_mve_add.h,
  * tf_mve_pool.h) over this one, which holds what they share: the layer record, the requantisation
  * and narrowing of accumulators, and the stores.
- * - CONV_2D and FULLY_CONNECTED: 16-lane int8 dot products (VMLADAVA.S8), four output channels per
- *   column load, the column an int8 im2col or, for 1x1 filters without padding, the input itself;
+ * - CONV_2D and FULLY_CONNECTED: 16-lane int8 dot products (VMLADAVA.S8), two pixels by four
+ *   output channels per four weight loads, the column an int8 im2col, for 1x1 filters without
+ *   padding the input itself, for shallow filters a column-major band of the input rows;
  * - DEPTHWISE_CONV_2D: 8 channels in 16-bit lanes multiplied into 32-bit products (VMULLB/T.S16;
  *   MVE has no vector-by-vector integer multiply-accumulate), two output pixels per weight load;
  * - ADD and AVERAGE_POOL_2D: 4 elements per vector (ADD's three rescalings), vector window sums;
@@ -41,8 +42,9 @@
 
 /* Layer constants. CONV_2D / FULLY_CONNECTED: k is the filter size k_h * k_w * in_c, processed in
  * ceil(k / 16) chunks of 16 bytes; direct: a 1x1 filter without padding, whose column is the input
- * pixel itself (read in place, no im2col). DEPTHWISE_CONV_2D: the scratch strip keeps strip_rows
- * padded input rows of strip_w pixels. */
+ * pixel itself (read in place, no im2col), or TF_MVE_CONV_BAND: a shallow filter whose columns are
+ * read in place from a band of strip_w input columns (tf_mve_conv.h). DEPTHWISE_CONV_2D: the
+ * scratch strip keeps strip_rows padded input rows of strip_w pixels. */
 typedef struct {
     tf_geom_t g;
     int32_t k, direct, strip_w, strip_rows;
@@ -57,6 +59,8 @@ typedef struct {
  * bias[4], then, unless the layer is per_tensor, mult[4], left[4] and right[4] as above, per lane, so
  * that each is one vector load. TF_MVE_RQ(p, q, i): the i-th record after q. */
 #define TF_MVE_RQ(p, q, i) ((q) + (i) * ((p)->per_tensor ? 4 : 16))
+#define TF_MVE_CONV_BAND 2    /* tf_mve_conv_t.direct: columns read from a column-major band */
+
 #define TF_MVE_RQ_MULT 1
 #define TF_MVE_RQ_LEFT 2
 #define TF_MVE_RQ_RIGHT 3
@@ -85,6 +89,23 @@ TF_MVE_INLINE int32x4_t tf_mve_ldq(const int32_t *p)
     __asm__ volatile("vldrw.32 %q0, [%1]" : "=w"(v) : "r"(p), "m"(*(const int32_t(*)[4])p));
     return v;
 }
+
+/* tf_mve_ldq of p + words, words a constant: the offset goes into the load (tf_mve_ldq's register
+ * address costs an add per load). */
+#define TF_MVE_LDQ_AT(p, words)                                                                     \
+    __extension__({                                                                                 \
+        int32x4_t v_;                                                                               \
+        __asm__ volatile("vldrw.32 %q0, [%1, #%c2]"                                                  \
+                         : "=w"(v_) : "r"(p), "i"(4 * (words)), "m"(*(const int32_t(*)[4])((p) + (words)))); \
+        v_;                                                                                         \
+    })
+
+/* Field 'field' (TF_MVE_RQ_*) of the record 'rec' records after q (rec, field constants), or the
+ * layer's value for a per-tensor layer. */
+#define TF_MVE_RQ_AT(p, q, rec, field)                                                              \
+    ((p)->per_tensor ? vdupq_n_s32((field) == TF_MVE_RQ_MULT ? (p)->mult                            \
+                                   : (field) == TF_MVE_RQ_LEFT ? (p)->left : (p)->right)            \
+                     : TF_MVE_LDQ_AT(q, 16 * (rec) + 4 * (field)))
 
 /* A record's multipliers or shifts (TF_MVE_RQ_*), or the layer's for a per-tensor layer. */
 TF_MVE_INLINE int32x4_t tf_mve_rq(const tf_mve_conv_t *p, const int32_t *q, int field)
@@ -165,6 +186,23 @@ TF_MVE_INLINE int16x8_t tf_mve_narrow8(const tf_mve_conv_t *p, int32x4_t even, i
 TF_MVE_INLINE int16x8_t tf_mve_finish8(const tf_mve_conv_t *p, int32x4_t even, int32x4_t odd, const int32_t *q)
 {
     return tf_mve_narrow8(p, tf_mve_requant(p, even, q), tf_mve_requant(p, odd, TF_MVE_RQ(p, q, 1)));
+}
+
+/* tf_mve_requant of two pixels' accumulators of the record rec (0 or 1) after q, in place. */
+TF_MVE_INLINE void tf_mve_requant2(const tf_mve_conv_t *p, int32x4_t *x, int32x4_t *y, const int32_t *q, int rec)
+{
+    int32x4_t m, r, l;
+    if (rec) {
+        m = TF_MVE_RQ_AT(p, q, 1, TF_MVE_RQ_MULT);
+        r = TF_MVE_RQ_AT(p, q, 1, TF_MVE_RQ_RIGHT);
+        l = p->left_shift ? TF_MVE_RQ_AT(p, q, 1, TF_MVE_RQ_LEFT) : m;
+    } else {
+        m = TF_MVE_RQ_AT(p, q, 0, TF_MVE_RQ_MULT);
+        r = TF_MVE_RQ_AT(p, q, 0, TF_MVE_RQ_RIGHT);
+        l = p->left_shift ? TF_MVE_RQ_AT(p, q, 0, TF_MVE_RQ_LEFT) : m;
+    }
+    *x = tf_mve_requant_v(p, *x, m, r, l);
+    *y = tf_mve_requant_v(p, *y, m, r, l);
 }
 
 /* Stores the low bytes of eight 16-bit lanes; a last group of fewer channels stores only its valid

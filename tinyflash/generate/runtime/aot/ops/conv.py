@@ -10,6 +10,7 @@ import numpy as np
 
 from tinyflash.generate.runtime.aot.ops import conv_residual
 from tinyflash.generate.runtime.aot.ops import depthwise as depthwise_rows
+from tinyflash.generate.runtime.aot.ops import depthwise_mve
 from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted, OpSupport, require_int8, rq_table
 from tinyflash.generate.runtime.aot.ops.mve_requant import (CHUNK, GROUP, PAIR, by_lane, emit_layer, lane_order,
                                                             quant_fields)
@@ -423,20 +424,63 @@ def conv_weights(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rows.reshape(-1, GROUP, chunks, CHUNK).transpose(0, 2, 1, 3))
 
 
+BAND_MAX_IN_C = 8       # tf_mve_conv.h's band: filters this shallow (im2col copies deeper ones well)
+MVE_CONV_BAND = 2       # tf_mve_conv_t.direct: TF_MVE_CONV_BAND
+
+
+def band_columns(geom: dict[str, Any]) -> int:
+    """The input columns (padding included) of tf_mve_conv.h's band: those the output row reads."""
+    return (geom["out_w"] - 1) * geom["stride_w"] + geom["k_w"]
+
+
+def uses_band(geom: dict[str, Any]) -> bool:
+    """Whether a CONV_2D reads its columns from a band (tf_mve_conv.h): a shallow filter of more than
+    one row, undilated, whose scatter offsets (tf_mve_band_offsets: lane 15 the largest) fit a byte
+    and whose band holds at least one input column."""
+    ic, k_h = geom["in_c"], geom["k_h"]
+    return (ic <= BAND_MAX_IN_C and k_h > 1 and geom["dil_h"] == geom["dil_w"] == 1
+            and 15 // ic * k_h * ic + 15 % ic <= 255 and band_columns(geom) > geom["pad_w"])
+
+
+def mve_conv_rows(w: np.ndarray, band: bool) -> np.ndarray:
+    """OHWI weights as [out_c][k] rows in the order tf_mve_conv.h reads a column: the band's
+    [kx][ky][c] (a band column holds its k_h rows), else the im2col's [ky][kx][c]."""
+    rows = w.transpose(0, 2, 1, 3) if band else w
+    return np.ascontiguousarray(rows).reshape(w.shape[0], -1)
+
+
 def _emit_mve_conv(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, bias: np.ndarray, mult: np.ndarray,
                    shift: np.ndarray, in_zp: int, out_zp: int, act_min: int, act_max: int, macs: int) -> Emitted:
-    """CONV_2D, weights OHWI. A 1x1 filter without padding reads its columns in place; any other
-    filter gathers each pixel's k bytes into the scratch buffer first."""
-    out_c = geom["out_c"]
-    k = geom["k_h"] * geom["k_w"] * geom["in_c"]
-    direct = geom["k_h"] == geom["k_w"] == 1 and geom["pad_h"] == geom["pad_w"] == 0
-    fields = {"k": k, "direct": int(direct), "strip_w": 0, "strip_rows": 0,
+    """CONV_2D, weights OHWI. A 1x1 filter without padding reads its columns in place; a shallow one
+    reads them in place from a column-major band of input rows (weights reordered [kx][ky][c] to
+    match); any other filter gathers each pixel's k bytes into the scratch buffer first (two pixels
+    at a time)."""
+    out_c, k_h, k_w, in_c = geom["out_c"], geom["k_h"], geom["k_w"], geom["in_c"]
+    k = k_h * k_w * in_c
+    direct = k_h == k_w == 1 and geom["pad_h"] == geom["pad_w"] == 0
+    band = not direct and uses_band(geom)
+    rows = mve_conv_rows(w.reshape(out_c, k_h, k_w, in_c), band)
+    if band:
+        scratch = 2 * band_columns(geom) * k_h * in_c        # two bands (tf_mve_conv_band_s8)
+    else:
+        scratch = 0 if direct else 2 * k                     # two pixels' columns
+    fields = {"k": k, "direct": MVE_CONV_BAND if band else int(direct),
+              "strip_w": band_columns(geom) if band else 0, "strip_rows": 0,
               **quant_fields(mult, shift, in_zp, out_zp, act_min, act_max)}
     inp, out = ctx.op.inputs[0], ctx.op.outputs[0]
     col = "(int8_t *)0" if direct else "tf_scratch"
-    return emit_layer(ctx, MVE_KERNEL, geom, fields, conv_weights(w.reshape(out_c, k)), bias, mult, shift,
-                      f"tf_mve_conv_s8({{params}}, in, {{weights}}, {{rq}}, {col}, out);", macs,
-                      0 if direct else k, inp, out)
+    res = conv_residual.residual_of(ctx)
+    if res is None:
+        call = f"tf_mve_conv_s8({{params}}, in, {{weights}}, {{rq}}, {col}, out);"
+        return emit_layer(ctx, MVE_KERNEL, geom, fields, conv_weights(rows), bias, mult, shift, call, macs,
+                          scratch, inp, out)
+    # the folded ADD (tf_mve_conv.h tf_mve_res_t): an output row's values and one more pixel after the columns
+    add = conv_residual.mve_add(ctx, res)
+    call = (f"tf_mve_res_t r = {{{{.add = {add}, .position = {res.position}, .skip = skip, "
+            f".tmp = tf_scratch + {scratch}, .out0 = out, .start = out}}}};\n    "
+            f"tf_mve_conv_res_s8({{params}}, in, {{weights}}, {{rq}}, {col}, &r, out);")
+    return emit_layer(ctx, MVE_KERNEL, geom, fields, conv_weights(rows), bias, mult, shift, call, macs,
+                      scratch + (geom["out_w"] + 1) * out_c, inp, out, skip=res.skip.index)
 
 
 def depthwise_weights(w: np.ndarray) -> np.ndarray:
@@ -473,6 +517,9 @@ def _emit_mve_depthwise(ctx: EmitContext, geom: dict[str, Any], w: np.ndarray, b
     """DEPTHWISE_CONV_2D, weights [1][k_h][k_w][out_c]; the strip holds out_c channels (with a depth
     multiplier each input channel m times)."""
     taps, channels = geom["k_h"] * geom["k_w"], geom["out_c"]
+    if depthwise_mve.supported(geom, channels // geom["in_c"]):     # small filters: channel-planar rows
+        return depthwise_mve.emit(ctx, geom, w.reshape(geom["k_h"], geom["k_w"], channels), bias, mult, shift,
+                                  quant_fields(mult, shift, in_zp, out_zp, act_min, act_max), macs)
     width, rows = strip_width(geom), strip_rows(geom)
     fields = {"k": taps, "direct": 0, "strip_w": width, "strip_rows": rows,
               **quant_fields(mult, shift, in_zp, out_zp, act_min, act_max)}

@@ -8,8 +8,9 @@ stay apart, which is what makes the result exact.
 Portable path: tf_conv_res.h (tf_conv.c), the ADD's own parameters. DSP path (tf_fast_conv.h
 tf_conv_residual): each ADD input's rescaling, (value + offset) << 20 times its multiplier, depends
 only on the int8 value, so it is tabulated here (256 int32 per input, exact by construction), and
-the sum goes through tf_rq, whose fast form is proven from the tables' extremes. Helium: not fused
-(fuses_add says no), the ADD stays a layer of its own.
+the sum goes through tf_rq, whose fast form is proven from the tables' extremes. Helium
+(tf_mve_conv.h tf_mve_res_t): the ADD's own parameters, tf_mve_add.h's arithmetic over each pixel
+pair's convolution values.
 """
 
 from __future__ import annotations
@@ -101,26 +102,40 @@ def dsp_params(ctx: EmitContext, res: Residual) -> str:
     return name
 
 
-def portable_params(ctx: EmitContext, res: Residual) -> str:
-    """tf_conv_res.h's tf_conv_res_params_t for the layer; its C name."""
+def _add_inits(res: Residual) -> str:
+    """The folded ADD's tf_add_params_t initialisers (its size unused)."""
     f = res.fields
     values = {"size": 0, "in1_offset": res.offsets[0], "in1_mult": f["in1_mult"], "in1_shift": f["in1_shift"],
               "in2_offset": res.offsets[1], "in2_mult": f["in2_mult"], "in2_shift": f["in2_shift"],
               "left_shift": f["left_shift"], "out_mult": f["out_mult"], "out_shift": f["out_shift"],
               "output_offset": res.out_zp, "act_min": res.act_min, "act_max": res.act_max}
+    return ", ".join(f".{k} = {int(v)}" for k, v in values.items())
+
+
+def portable_params(ctx: EmitContext, res: Residual) -> str:
+    """tf_conv_res.h's tf_conv_res_params_t for the layer; its C name."""
     name = f"tf_n{ctx.op.index}_res"
-    inits = ", ".join(f".{k} = {int(v)}" for k, v in values.items())
-    ctx.constants.append(f"static const tf_conv_res_params_t {name} = {{.add = {{{inits}}}, "
+    ctx.constants.append(f"static const tf_conv_res_params_t {name} = {{.add = {{{_add_inits(res)}}}, "
                          f".position = {res.position}}};")
     return name
 
 
+def mve_add(ctx: EmitContext, res: Residual) -> str:
+    """tf_mve_conv.h's tf_mve_res_t.add for the layer: its own function over tf_mve_add.h's
+    tf_mve_add_span with the folded ADD's tf_add_params_t; the function's C name."""
+    name = f"tf_n{ctx.op.index}_res"
+    ctx.constants.append(f"static const tf_add_params_t {name} = {{{_add_inits(res)}}};")
+    ctx.constants.append(f"static TF_MVE_LAYER_ATTRS void {name}_add(const int8_t *in1, const int8_t *in2, "
+                         f"int8_t *out, int32_t n)\n{{\n    tf_mve_add_span(&{name}, in1, in2, out, n);\n}}")
+    return f"{name}_add"
+
+
 def fuses_add(ctx: EmitContext, add: Operator) -> bool:
-    """OpSupport.fuses_add of CONV_2D: an int8 convolution and a same-shape int8 ADD, on the portable
-    and DSP paths (not Helium), and on the DSP path only when the ADD's rescaling has tf_rq's proven
-    fast form (else the ADD stays a layer of its own)."""
+    """OpSupport.fuses_add of CONV_2D: an int8 convolution and a same-shape int8 ADD, on every path,
+    on the DSP path only when the ADD's rescaling has tf_rq's proven fast form (else the ADD stays a
+    layer of its own; Helium's ADD, tf_mve_add4, is exact for any)."""
     inp, out = ctx.tensor(0), ctx.output()
-    if ctx.mve_kernels or inp is None or inp.dtype != "int8" or out.dtype != "int8" or len(add.inputs) != 2:
+    if inp is None or inp.dtype != "int8" or out.dtype != "int8" or len(add.inputs) != 2:
         return False
     tensors = ctx.graph.tensors
     a, b, add_out = tensors[add.inputs[0]], tensors[add.inputs[1]], tensors[add.outputs[0]]
@@ -133,7 +148,7 @@ def fuses_add(ctx: EmitContext, add: Operator) -> bool:
         res = _make(tensors, ctx.op.outputs[0], skip, position, add.options.get("activation", "NONE"), add_out)
     except ValueError:          # scales ADD does not support: it stays a layer and says why
         return False
-    return not ctx.dsp_kernels or fast_rows(res) is not None
+    return ctx.mve_kernels or not ctx.dsp_kernels or fast_rows(res) is not None
 
 
 def overwrites(ctx: EmitContext) -> tuple[int, ...]:

@@ -25,6 +25,9 @@ from tinyflash.generate.runtime.aot.ops.base import EmitContext, Emitted
 
 KERNEL = "tf_mve_requant.h"     # every Helium operator header includes it; copied with them
 ATTRS = "TF_MVE_LAYER_ATTRS"    # per-layer function attributes (tf_mve_requant.h)
+CONV_HEADER = "tf_mve_conv.h"
+ADD_HEADER = "tf_mve_add.h"     # tf_mve_conv.h includes it (a folded residual ADD)
+CONV_ATTRS = "TF_MVE_CONV_LAYER_ATTRS"      # tf_mve_conv.h's layers: no low-overhead loops
 CHUNK = 16          # int8 lanes of one vector
 GROUP = 4           # int32 lanes of one vector: output channels per requantisation record
 PAIR = 8            # 16-bit lanes of one vector: channels finished (and stored) together
@@ -85,9 +88,10 @@ def quant_fields(mult: np.ndarray, shift: np.ndarray, in_zp: int, out_zp: int, a
 
 def emit_layer(ctx: EmitContext, header: str, geom: dict[str, Any], fields: dict[str, int], weights: np.ndarray,
                bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, call: str, macs: int,
-               scratch: int, inp: int, out: int) -> Emitted:
+               scratch: int, inp: int, out: int, skip: int | None = None) -> Emitted:
     """A layer over tf_mve_conv_t (convolutions, fully connected): its parameter block, weights and
-    records as constants, ``call`` (with {params}, {weights}, {rq}) in its per-layer function."""
+    records as constants, ``call`` (with {params}, {weights}, {rq}) in its per-layer function, whose
+    pointers are in, skip (a folded residual ADD's other input, if given) and out."""
     index = ctx.op.index
     ginit = ", ".join(f".{key} = {int(v)}" for key, v in geom.items())
     finit = ", ".join(f".{key} = {int(v)}" for key, v in fields.items())
@@ -95,5 +99,10 @@ def emit_layer(ctx: EmitContext, header: str, geom: dict[str, Any], fields: dict
     w_name = ctx.constant("weights", weights)
     rq_name = ctx.constant("rq", requant_records(bias, mult, shift, bool(fields["per_tensor"])))
     body = call.format(params=f"&tf_n{index}_params", weights=w_name, rq=rq_name)
-    code = ctx.layer_function(ATTRS, body, {"in": inp, "out": out})
-    return Emitted(code, kernels(header), macs=macs, scratch_bytes=scratch)
+    args = {"in": inp, **({"skip": skip} if skip is not None else {}), "out": out}
+    # the two-pixel kernels' attributes where there are two pixels (a FULLY_CONNECTED of one row keeps
+    # GCC's low-overhead loops: its one-pixel kernel runs faster with them)
+    pairs = header == CONV_HEADER and geom["batches"] * geom["out_h"] * geom["out_w"] >= 2
+    code = ctx.layer_function(CONV_ATTRS if pairs else ATTRS, body, args)
+    headers = kernels(header) | ({ADD_HEADER} if header == CONV_HEADER else frozenset())
+    return Emitted(code, headers, macs=macs, scratch_bytes=scratch)

@@ -1,0 +1,57 @@
+"""The channel-planar Helium depthwise kernel (tf_mve_dw_planar.h) on the emulated Cortex-M55, in the
+shapes that steer its paths (tall and narrow: the transposed view; stride 1 up to 3x3: two rows and two
+columns per load; a 4x4 or a 2x3 filter, stride 2: one; channel counts not a multiple of 8; odd row
+counts and partial blocks), against TFLM's reference kernels on random inputs. The MLPerf models
+cover 3x3 only (test_mve_bench.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyflash.board import BoardCatalog
+from tinyflash.model import resolve_model
+from tinyflash.pipeline import build, started_board
+from tinyflash.run.golden import Golden
+
+from ..support.synthetic_layers import assert_not_all_clamped, conv_graph, rng_for
+from ..support.tflite_writer import write_tflite
+
+pytestmark = [pytest.mark.qemu, pytest.mark.slow]
+
+INPUTS = 4
+# (name, depthwise, in (h, w, c), out_c, kernel (h, w), stride, dilation, padding): synthetic_layers' form
+CASES = [
+    ("dwp-c20-3x3-s1-tall", True, (13, 5, 20), 20, (3, 3), 1, 1, "SAME"),
+    ("dwp-c11-4x4-s1-same", True, (9, 10, 11), 11, (4, 4), 1, 1, "SAME"),
+    ("dwp-c24-2x3-s2-valid", True, (11, 19, 24), 24, (2, 3), 2, 1, "VALID"),
+    ("dwp-c8-3x3-s1-wide", True, (5, 21, 8), 8, (3, 3), 1, 1, "SAME"),
+]
+
+
+@pytest.mark.parametrize("activation", ["NONE", "RELU"])
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_planar_depthwise_is_bit_exact(case: tuple, activation: str, qemu: None, tmp_path: Path,
+                                       scons_cache: Path) -> None:
+    board = BoardCatalog().load("mps3-an547")
+    rng = rng_for(case[0], activation)
+    graph = conv_graph(case, activation, rng)
+    model = write_tflite(graph, tmp_path / f"{case[0]}.tflite")
+    golden = Golden(model)
+    firmware = build(board, resolve_model(str(model)), out_dir=tmp_path / "fw", cache_dir=scons_cache)
+    model_c = (firmware.project.directory / "src" / "runtime" / "model.c").read_text()
+    assert "tf_mve_dw_planar_s8(" in model_c, f"{case[0]} did not take the planar kernel; it tests nothing"
+    outputs = []
+    with started_board(board, firmware.elf, log_path=tmp_path / "serial.log") as session:
+        for k in range(INPUTS):
+            x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
+            session.load(x.tobytes())
+            session.infer(1, 0)
+            device = np.frombuffer(session.tf_output(graph.output.elements), dtype=np.int8)
+            expected = golden.run(x)
+            assert np.array_equal(device, expected), \
+                f"input {k}: {int((device != expected).sum())} of {device.size} bytes differ"
+            outputs.append(expected)
+    assert_not_all_clamped(outputs)
