@@ -111,6 +111,20 @@ def test_arena_measured_with_the_host_interpreter(model_dir: Path) -> None:
     assert arena.reserved_bytes > arena.measured_bytes
 
 
+def test_a_model_that_aborts_the_host_interpreter_is_an_error(model_dir: Path, tmp_path: Path) -> None:
+    """Fuzz case 549 (seed 11): an AVERAGE_POOL_2D whose options lost a vtable entry makes TFLM's host
+    interpreter abort() its process. Sized in a child process, that is a GenerateError naming the model."""
+    pytest.importorskip("tflite_micro")
+    from tests.support.fuzz import models as fuzz
+
+    path, data, description = fuzz.mutate_case(fuzz.reference_models(model_dir), 11, 549)
+    assert path.name == "pretrainedResnet_quant.tflite" and "options (vtable entry)" in description
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(data)
+    with pytest.raises(GenerateError, match=r"crashed \(SIGABRT\) allocating broken.tflite"):
+        measure_arena(broken)
+
+
 # --- library source list ------------------------------------------------------------------------
 def test_reference_source_list_follows_the_makefile(fake_tflm: Path) -> None:
     sources = locate_in(fake_tflm, load_manifest(REPO / "west.yml"))

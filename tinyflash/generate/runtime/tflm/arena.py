@@ -11,7 +11,11 @@ kernels do not; a margin covers both (shared docs tflm_build.md, "Arena and gold
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -88,5 +92,48 @@ def host_interpreter_fits(model_path: Path) -> Fits:
     return fits
 
 
+CHILD_TIMEOUT_S = 120.0
+
+
 def measure_arena(model_path: Path, *, fits: Fits | None = None) -> ArenaSize:
-    return ArenaSize.from_measurement(smallest_arena(fits or host_interpreter_fits(model_path)))
+    """The arena ``fits`` finds; by default TFLM's host interpreter in a child process: on a model it
+    does not expect, the interpreter may abort() the whole process (a fuzzed AVERAGE_POOL_2D's options
+    did), which must end as an error naming the model, not end tinyflash."""
+    if fits is not None:
+        return ArenaSize.from_measurement(smallest_arena(fits))
+    return ArenaSize.from_measurement(_measure_in_child(model_path))
+
+
+def _measure_in_child(model_path: Path) -> int:
+    hint = "is the model valid for TFLM? try it with tflite_micro.runtime.Interpreter"
+    try:
+        proc = subprocess.run([sys.executable, "-m", __name__, str(model_path)], capture_output=True, text=True,
+                              timeout=CHILD_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise GenerateError(f"TFLM's host interpreter did not finish sizing the arena of {model_path.name} within "
+                            f"{CHILD_TIMEOUT_S:.0f} s", hint=hint) from None
+    if proc.returncode < 0:
+        name = signal.Signals(-proc.returncode).name if -proc.returncode in signal.valid_signals() else "a signal"
+        raise GenerateError(f"TFLM's host interpreter crashed ({name}) allocating {model_path.name}: TFLM "
+                            f"cannot run this model", hint=hint)
+    try:
+        answer = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        answer = {"error": f"no answer from the arena measurement (exit {proc.returncode}): "
+                           f"{proc.stderr.strip()[-300:]}", "hint": hint}
+    if "error" in answer:
+        raise GenerateError(answer["error"], hint=answer.get("hint") or hint)
+    return int(answer["bytes"])
+
+
+def _child_main(path: str) -> int:
+    """``python -m tinyflash.generate.runtime.tflm.arena MODEL``: one JSON line, the bytes or the error."""
+    try:
+        print(json.dumps({"bytes": smallest_arena(host_interpreter_fits(Path(path)))}))
+    except GenerateError as exc:
+        print(json.dumps({"error": exc.message, "hint": exc.hint}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_child_main(sys.argv[1]))
