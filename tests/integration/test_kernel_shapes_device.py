@@ -11,16 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from tinyflash.board import BoardCatalog
-from tinyflash.model import resolve_model
-from tinyflash.pipeline import build, started_board
-from tinyflash.run.golden import Golden
-
+from ..support.device_check import run_on_device
 from ..support.synthetic_layers import HELIUM_CASES, SMLAD_CASES, assert_not_all_clamped, case_graph, rng_for
-from ..support.tflite_writer import write_tflite
 
 pytestmark = pytest.mark.qemu
 
@@ -30,28 +24,11 @@ PATHS = {"mps3-an547": "tf_mve_", "mps2-an500": "tf_fast_"}
 
 
 def _check(board_name: str, case: str, activation: str, tmp_path: Path, cache: Path) -> None:
-    board = BoardCatalog().load(board_name)
     rng = rng_for(case, activation)
     graph = case_graph(case, activation, rng)
-    model = write_tflite(graph, tmp_path / f"{case}.tflite")
-    golden = Golden(model)
-    # what `tinyflash build --model that.tflite` does
-    firmware = build(board, resolve_model(str(model)), out_dir=tmp_path / "fw", cache_dir=cache)
-    model_c = (firmware.project.directory / "src" / "runtime" / "model.c").read_text()
-    assert PATHS[board_name] in model_c, f"{case} did not take the {board_name} kernels; it tests nothing"
-
-    outputs = []
-    with started_board(board, firmware.elf, log_path=tmp_path / "serial.log") as session:
-        for k in range(INPUTS):
-            x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
-            session.load(x.tobytes())
-            session.infer(1, 0)
-            device = np.frombuffer(session.tf_output(graph.output.elements), dtype=np.int8)
-            expected = golden.run(x)
-            assert np.array_equal(device, expected), \
-                f"input {k}: {int((device != expected).sum())} of {device.size} bytes differ"
-            outputs.append(expected)
-    assert_not_all_clamped(outputs)
+    run = run_on_device(graph, case, board_name, rng, INPUTS, tmp_path, cache)
+    assert PATHS[board_name] in run.model_c, f"{case} did not take the {board_name} kernels; it tests nothing"
+    assert_not_all_clamped(run.outputs)
 
 
 @pytest.mark.parametrize("activation", ["NONE", "RELU"])

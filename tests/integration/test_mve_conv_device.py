@@ -14,14 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyflash.board import BoardCatalog
-from tinyflash.model import resolve_model
-from tinyflash.pipeline import build, started_board
-from tinyflash.run.golden import Golden
-
+from ..support.device_check import run_on_device
 from ..support.model_builder import ModelBuilder, q
 from ..support.synthetic_layers import assert_not_all_clamped, conv_graph, rng_for
-from ..support.tflite_writer import write_tflite
 
 pytestmark = [pytest.mark.qemu]
 
@@ -54,23 +49,9 @@ BLOCK_PARAMS = [pytest.param(case, id=case[0], marks=() if i == 0 else pytest.ma
 
 def _run(graph, name: str, rng: np.random.Generator, tmp_path: Path, scons_cache: Path) -> str:
     """Builds graph for mps3-an547, checks INPUTS random inputs against the golden; model.c."""
-    board = BoardCatalog().load("mps3-an547")
-    model = write_tflite(graph, tmp_path / f"{name}.tflite")
-    golden = Golden(model)
-    firmware = build(board, resolve_model(str(model)), out_dir=tmp_path / "fw", cache_dir=scons_cache)
-    outputs = []
-    with started_board(board, firmware.elf, log_path=tmp_path / "serial.log") as session:
-        for k in range(INPUTS):
-            x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
-            session.load(x.tobytes())
-            session.infer(1, 0)
-            device = np.frombuffer(session.tf_output(graph.output.elements), dtype=np.int8)
-            expected = golden.run(x)
-            assert np.array_equal(device, expected), \
-                f"input {k}: {int((device != expected).sum())} of {device.size} bytes differ"
-            outputs.append(expected)
-    assert_not_all_clamped(outputs)
-    return (firmware.project.directory / "src" / "runtime" / "model.c").read_text()
+    run = run_on_device(graph, name, "mps3-an547", rng, INPUTS, tmp_path, scons_cache)
+    assert_not_all_clamped(run.outputs)
+    return run.model_c
 
 
 @pytest.mark.parametrize("case, activation, path", PARAMS)

@@ -93,6 +93,20 @@ def check_against_tflm(graph: Graph, tmp_path: Path, *, inputs: int = 100, seed:
     return expected_all
 
 
+def equal_on_random_inputs(model: HostModel, golden: Golden, graph: Graph, rng: np.random.Generator,
+                           inputs: int) -> list[np.ndarray]:
+    """Assert one compiled int8 model equals TFLM on ``inputs`` random inputs; TFLM's outputs."""
+    outputs = []
+    for k in range(inputs):
+        x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
+        expected = golden.run(x)
+        got = model.invoke(x)
+        assert np.array_equal(got, expected), \
+            f"input {k}: {int((got != expected).sum())} of {got.size} bytes differ from TFLM"
+        outputs.append(expected)
+    return outputs
+
+
 def generated_c(tmp_path: Path, kernels: str = "auto") -> str:
     """model.c of the last host_models/check_against_tflm call in ``tmp_path`` (to assert the path taken)."""
     return (tmp_path / f"aot-{kernels}" / "model.c").read_text()

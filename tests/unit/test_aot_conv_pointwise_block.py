@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tinyflash.board import BoardCatalog
@@ -17,6 +16,7 @@ from tinyflash.generate.runtime.aot.codegen import AotRuntime
 from tinyflash.generate.runtime.aot.host_harness import build_host_model
 from tinyflash.run.golden import Golden
 
+from ..support.op_harness import equal_on_random_inputs
 from ..support.synthetic_layers import assert_not_all_clamped, conv_graph, rng_for
 from ..support.tflite_writer import write_tflite
 
@@ -40,11 +40,4 @@ def test_pointwise_blocks_equal_tflm(case: tuple, activation: str, tmp_path: Pat
     out = AotRuntime().generate(graph, BoardCatalog().load("mps2-an500"), tmp_path, options={"kernels": "auto"})
     assert "tf_fast_conv_pw_s8" in (tmp_path / "model.c").read_text()
     model = build_host_model(list(out.sources), [tmp_path], tmp_path)
-    outputs = []
-    for _ in range(INPUTS):
-        x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
-        expected = golden.run(x)
-        got = model.invoke(x)
-        assert np.array_equal(got, expected), f"{int((got != expected).sum())} of {got.size} bytes differ from TFLM"
-        outputs.append(expected)
-    assert_not_all_clamped(outputs)
+    assert_not_all_clamped(equal_on_random_inputs(model, golden, graph, rng, INPUTS))

@@ -21,6 +21,7 @@ from tinyflash.generate.runtime.aot.ops import SUPPORTED
 from tinyflash.run.golden import Golden
 
 from ..support.budget import first_by_default
+from ..support.op_harness import equal_on_random_inputs
 from ..support.synthetic_layers import assert_not_all_clamped, conv_graph, rng_for
 from ..support.tflite_writer import write_tflite
 
@@ -83,14 +84,7 @@ def test_rows_kernel_equals_tflm(name: str, activation: str, in_place: bool, tmp
     out = AotRuntime().generate(graph, board, tmp_path, options={"kernels": "auto"})
     assert "tf_fast_dw_rows_s8" in (tmp_path / "model.c").read_text()
     model = build_host_model(list(out.sources), [tmp_path], tmp_path)
-    outputs = []
-    for _ in range(INPUTS):
-        x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
-        expected = golden.run(x)
-        got = model.invoke(x)
-        assert np.array_equal(got, expected), f"{int((got != expected).sum())} of {got.size} bytes differ from TFLM"
-        outputs.append(expected)
-    assert_not_all_clamped(outputs)
+    assert_not_all_clamped(equal_on_random_inputs(model, golden, graph, rng, INPUTS))
 
 
 def test_stride2_3x3_channels_carry_their_records(tmp_path: Path) -> None:
@@ -128,14 +122,7 @@ def test_rows_kernel_with_a_depth_multiplier_equals_tflm(name: str, activation: 
     assert "tf_fast_dw_rows_s8" in model_c and f".m = {oc // c}," in model_c
     assert f".planes = {4 if c % 4 == 0 else 1}," in model_c
     model = build_host_model(list(out.sources), [tmp_path], tmp_path)
-    outputs = []
-    for _ in range(INPUTS):
-        x = rng.integers(-128, 128, size=graph.input.shape, dtype=np.int8)
-        expected = golden.run(x)
-        got = model.invoke(x)
-        assert np.array_equal(got, expected), f"{int((got != expected).sum())} of {got.size} bytes differ from TFLM"
-        outputs.append(expected)
-    assert_not_all_clamped(outputs)
+    assert_not_all_clamped(equal_on_random_inputs(model, golden, graph, rng, INPUTS))
 
 
 @pytest.mark.parametrize("name", ["mult-c1x8-3x3-s2-same", "rows-c8-3x3-s1-same", "rows-c8-3x3-s2-valid"])
