@@ -19,6 +19,7 @@ from tinyflash.generate.runtime.aot.ops.base import Emitted, RowWindow
 from tinyflash.generate.runtime.aot.planner import MemoryPlan, plan_memory
 from tinyflash.generate.runtime.base import Layer, RuntimeOutput, select_kernel_set
 from tinyflash.model.benchmarks import INPUT_TYPES, OUTPUT_TYPES
+from tinyflash.model.macs import graph_macs
 from tinyflash.model.graph import Graph, Operator
 from tinyflash.resources import templates_dir
 
@@ -122,32 +123,17 @@ def _choose_stages(graph: Graph, context: Callable[[Operator], EmitContext],
                                lambda op: op.opcode == "DEPTHWISE_CONV_2D" and
                                depthwise_rows.layer(context(op)) is not None)
     chosen = patches.choose(found, lambda st: _plan(graph, context, (st,) if st else (), None).memory.arena_bytes,
-                            _model_macs(graph))
+                            graph_macs(graph))
     return (chosen,) if chosen is not None else ()
 
 
 def _band_ready(ctx: EmitContext) -> bool:
-    """A layer the stage can run by bands: its int8 emitter takes a RowWindow."""
+    """A layer the aot runtime runs (patches.chain checks the rest: int8, one batch, 4-D)."""
     try:
         SUPPORTED[ctx.op.opcode].check(ctx)
     except TinyflashError:
         return False
-    inp = ctx.tensor(0)
-    return inp is not None and inp.dtype == "int8"
-
-
-def _model_macs(graph: Graph) -> int:
-    """The convolutions' and fully connected layers' MACs (what instructions per MAC divides by)."""
-    total = 0
-    for op in graph.operators:
-        if op.opcode in patches.SPATIAL and len(op.inputs) > 1:
-            out, weights = graph.tensors[op.outputs[0]], graph.tensors[op.inputs[1]]
-            per_output = weights.shape[1] * weights.shape[2] * (weights.shape[3] if op.opcode == "CONV_2D" else 1)
-            total += out.elements * per_output
-        elif op.opcode == "FULLY_CONNECTED" and len(op.inputs) > 1:
-            out, weights = graph.tensors[op.outputs[0]], graph.tensors[op.inputs[1]]
-            total += out.elements * weights.shape[-1]
-    return total
+    return True
 
 
 def _plan(graph: Graph, context: Callable[[Operator], EmitContext], stages: tuple[patches.Stage, ...],

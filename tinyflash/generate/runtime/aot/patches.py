@@ -23,6 +23,7 @@ from tinyflash.generate.runtime.aot.fusion import consumers
 from tinyflash.generate.runtime.aot.ops.base import Emitted, RowWindow
 from tinyflash.generate.runtime.aot.quant import compute_padding
 from tinyflash.model.graph import Graph, Operator
+from tinyflash.model.macs import operator_macs
 
 SPATIAL = ("CONV_2D", "DEPTHWISE_CONV_2D")
 HEADER = "tf_patches.h"
@@ -109,16 +110,16 @@ class Stage:
     def nodes(self) -> tuple[int, ...]:
         return tuple(lay.node for lay in self.layers)
 
+    def _buffer_sizes(self) -> list[int]:
+        return [-(-rows * lay.out_row // ALIGN) * ALIGN for rows, lay in zip(self.capacity, self.layers)]
+
     def buffer_offsets(self) -> tuple[int, ...]:
-        offsets, at = [], 0
-        for rows, lay in zip(self.capacity, self.layers):
-            offsets.append(at)
-            at += -(-rows * lay.out_row // ALIGN) * ALIGN
-        return tuple(offsets)
+        sizes = self._buffer_sizes()
+        return tuple(sum(sizes[:i]) for i in range(len(sizes)))
 
     @property
     def buffer_bytes(self) -> int:
-        return sum(-(-rows * lay.out_row // ALIGN) * ALIGN for rows, lay in zip(self.capacity, self.layers))
+        return sum(self._buffer_sizes())
 
     def instructions_added(self) -> int:
         """Roughly what the stage costs beyond the whole layers (see INSTRUCTION_SHARE)."""
@@ -334,12 +335,8 @@ def emit(stage: Stage, graph: Graph, emit_layer: EmitLayer, in_offset: int, out_
 
 
 def _band_macs(graph: Graph, op: Operator, call: Call) -> int:
-    out = graph.tensors[op.outputs[0]]
-    weights = graph.tensors[op.inputs[1]]
-    per_row = out.shape[2] * out.shape[3] * weights.shape[1] * weights.shape[2]
-    if op.opcode == "CONV_2D":
-        per_row *= weights.shape[3]
-    return per_row * (call.end - call.first)
+    """The layer's MACs (model.macs, as the profile divides by) for the band's share of its rows."""
+    return operator_macs(graph, op) // graph.tensors[op.outputs[0]].shape[1] * (call.end - call.first)
 
 
 def _shape(acts: list[tuple]) -> tuple:
